@@ -1,0 +1,1 @@
+"""The `gencode` command line: one click group, one small module per subcommand."""
