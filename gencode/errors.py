@@ -1,0 +1,71 @@
+"""Diagnostics: errors, warnings and notes that point at source, printed like a good compiler's.
+
+    dunes.gen:3:1: error: unknown op 'difuse' — did you mean 'diffuse'?
+        3 | difuse "dunes"
+          | ^~~~~~
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gencode.source import Span
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str  # "error" | "warning" | "note"
+    message: str
+    span: Span | None = None
+
+    def format(self, sources: dict[str, str] | None = None) -> str:
+        """`file:line:col: severity: message`, then the source line and a caret when known."""
+        if self.span is None or self.span.line == 0:
+            return f"{self.severity}: {self.message}"
+        head = f"{self.span}: {self.severity}: {self.message}"
+        text = (sources or {}).get(self.span.file)
+        if text is None:
+            return head
+        lines = text.splitlines()
+        if not 0 < self.span.line <= len(lines):
+            return head
+        return head + "\n" + _excerpt(lines[self.span.line - 1], self.span)
+
+
+def _excerpt(line: str, span: Span) -> str:
+    num = str(span.line)
+    pad = " " * len(num)
+    start = max(span.column - 1, 0)
+    end = span.end_column - 1 if span.end_line == span.line else len(line)
+    width = max(end - start, 1)
+    caret = "^" + "~" * (min(width, max(len(line) - start, 1)) - 1)
+    prefix = "".join(c if c == "\t" else " " for c in line[:start])
+    return f"    {num} | {line}\n    {pad} | {prefix}{caret}"
+
+
+class GenError(Exception):
+    """The one error type of gencode's front end: one or more diagnostics about a script."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = tuple(diagnostics)
+        self.sources = dict(sources or {})
+        super().__init__(self.format())
+
+    @classmethod
+    def at(cls, span: Span | None, message: str) -> GenError:
+        return cls([Diagnostic("error", message, span)])
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    def format(self) -> str:
+        return "\n".join(d.format(self.sources) for d in self.diagnostics)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' — did you mean 'x'?' for the closest candidate, or ''."""
+    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
