@@ -1,0 +1,174 @@
+"""A small CNN with named heads: image (B, 3, H, W) in [-1, 1] -> {head: logits or value}.
+
+It is the independent judge of the quality gate: trained on fresh procedural data (a seed the
+generators never saw), it says what a generated image shows (a scene's subject and modifier; a
+face's attributes). Head kinds follow the datasets' ATTRIBUTES: "categorical" (logits over values),
+"binary" (one logit) and "continuous" (the value itself, in label units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Three conv stages (halving the resolution each) and one linear layer per head."""
+
+    size: int = 32
+    channels: int = 3
+    width: int = 32  # channels of the first stage; doubles per stage
+    heads: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"kind", "values"}
+
+
+def _stage(a: int, b: int) -> nn.Sequential:
+    """Two 3x3 convs and a 2x max-pool."""
+    return nn.Sequential(
+        nn.Conv2d(a, b, 3, 1, 1), nn.BatchNorm2d(b), nn.ReLU(),
+        nn.Conv2d(b, b, 3, 1, 1), nn.BatchNorm2d(b), nn.ReLU(),
+        nn.MaxPool2d(2),
+    )  # fmt: skip
+
+
+def head_width(spec: dict[str, Any]) -> int:
+    """Outputs of one head: one per value for categorical heads, else one."""
+    return len(spec["values"]) if spec["kind"] == "categorical" else 1
+
+
+class Classifier(nn.Module):
+    """Conv trunk -> pooled features -> one linear layer per named head."""
+
+    def __init__(self, cfg: ClassifierConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.trunk = nn.Sequential(_stage(cfg.channels, w), _stage(w, 2 * w), _stage(2 * w, 4 * w))
+        feat = 4 * w * 4  # 4w channels, pooled to 2x2
+        self.pool = nn.AdaptiveAvgPool2d(2)  # keeps coarse position (mouth below eyes)
+        self.hidden = nn.Sequential(nn.Linear(feat, 4 * w), nn.ReLU())
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(4 * w, head_width(spec)) for name, spec in cfg.heads.items()}
+        )
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.pool(self.trunk(x)).flatten(1)  # (B, 16w)
+        h = self.hidden(h)  # (B, 4w)
+        out = {}
+        for name, layer in self.heads.items():
+            y = layer(h)  # (B, K) or (B, 1)
+            out[name] = y if self.cfg.heads[name]["kind"] == "categorical" else y.squeeze(1)
+        return out
+
+
+def targets_from_labels(
+    heads: dict[str, dict[str, Any]], labels: list[dict]
+) -> dict[str, torch.Tensor]:
+    """Per-head targets from a dataset's label dicts: class indices or float values."""
+    out: dict[str, torch.Tensor] = {}
+    for name, spec in heads.items():
+        if spec["kind"] == "categorical":
+            index = {v: i for i, v in enumerate(spec["values"])}
+            out[name] = torch.tensor([index[lab[name]] for lab in labels], dtype=torch.long)
+        else:
+            out[name] = torch.tensor([float(lab[name]) for lab in labels], dtype=torch.float32)
+    return out
+
+
+def head_losses(
+    heads: dict[str, dict[str, Any]], out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """One loss per head: cross-entropy, binary cross-entropy, or mean squared error."""
+    losses = {}
+    for name, spec in heads.items():
+        if spec["kind"] == "categorical":
+            losses[name] = F.cross_entropy(out[name], y[name])
+        elif spec["kind"] == "binary":
+            losses[name] = F.binary_cross_entropy_with_logits(out[name], y[name])
+        else:
+            losses[name] = F.mse_loss(out[name], y[name])
+    return losses
+
+
+def scores(model: Classifier, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A scalar score per attribute (higher = more of it): 'hair_red' is that class's log-prob."""
+    res: dict[str, torch.Tensor] = {}
+    for name, spec in model.cfg.heads.items():
+        if spec["kind"] == "categorical":
+            logp = out[name].log_softmax(1)  # (B, K)
+            for i, value in enumerate(spec["values"]):
+                res[f"{name}_{value}"] = logp[:, i]
+        else:
+            res[name] = out[name]
+    return res
+
+
+def binary_labels(
+    heads: dict[str, dict[str, Any]], values: dict[str, torch.Tensor], logits: bool
+) -> dict[str, torch.Tensor]:
+    """Yes/no per attribute ('glasses', 'smile', 'hair_red'), from head outputs or from targets.
+
+    Continuous heads split at the middle of their range; binary heads at logit 0 (outputs) or 0.5
+    (targets); categorical heads one attribute per value (argmax for outputs, index for targets).
+    """
+    res: dict[str, torch.Tensor] = {}
+    for name, spec in heads.items():
+        v = values[name]
+        if spec["kind"] == "categorical":
+            index = v.argmax(1) if logits else v
+            for i, value in enumerate(spec["values"]):
+                res[f"{name}_{value}"] = index == i
+        elif spec["kind"] == "binary":
+            res[name] = v > (0.0 if logits else 0.5)
+        else:
+            res[name] = v > float(np.mean(spec["range"]))
+    return res
+
+
+def accuracy(
+    heads: dict[str, dict[str, Any]], out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]
+) -> dict[str, float]:
+    """Per head: accuracy (categorical, binary; continuous thresholded at the range's middle)."""
+    acc = {}
+    for name, spec in heads.items():
+        if spec["kind"] == "categorical":
+            acc[name] = (out[name].argmax(1) == y[name]).float().mean().item()
+        elif spec["kind"] == "binary":
+            acc[name] = ((out[name] > 0) == (y[name] > 0.5)).float().mean().item()
+        else:
+            mid = float(np.mean(spec["range"]))
+            acc[name] = ((out[name] > mid) == (y[name] > mid)).float().mean().item()
+    return acc
+
+
+def config_dict(cfg: ClassifierConfig) -> dict[str, Any]:
+    """A config as JSON-ready data, for checkpoints."""
+    return asdict(cfg)
+
+
+def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> Classifier:
+    """The classifier of a checkpoint, in eval mode (tensors under 'classifier.')."""
+    from gencode.models.checkpoint import CheckpointError, load_tensors, read_info
+
+    info = read_info(path)
+    if info.family != "classifier":
+        raise CheckpointError(f"{path}: a {info.family} checkpoint, not a classifier")
+    model = Classifier(ClassifierConfig(**info.config))
+    prefix = "classifier."
+    tensors = load_tensors(path)
+    model.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+    return model.to(device).eval()
+
+
+@torch.inference_mode()
+def predict(model: Classifier, x: torch.Tensor, batch: int = 256) -> dict[str, torch.Tensor]:
+    """Head outputs for images (B, C, H, W) in [-1, 1], in chunks, on the CPU."""
+    device = next(model.parameters()).device
+    parts = [model(c.to(device)) for c in x.split(batch)]
+    return {k: torch.cat([p[k].float().cpu() for p in parts]) for k in parts[0]}

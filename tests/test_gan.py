@@ -1,0 +1,95 @@
+"""GAN architectures: shapes, configs, checkpoint round trip, and InterFaceGAN directions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gencode.models import gan
+from gencode.models.checkpoint import CheckpointError, save_checkpoint
+from gencode.models.directions import edit_latent, linear_boundary, load_directions, to_tensors
+
+TINY = {"mlp-gan": {"latent_dim": 8, "size": 8, "hidden": [16, 32], "disc_hidden": [16]},
+        "dcgan": {"latent_dim": 8, "size": 16, "width": 8}}  # fmt: skip
+
+
+@pytest.mark.parametrize("arch", list(gan.ARCHS))
+def test_shapes_and_range(arch: str) -> None:
+    g, d = gan.build(arch, TINY[arch])
+    size = TINY[arch]["size"]
+    z = torch.randn(5, *g.latent_shape, generator=torch.Generator().manual_seed(0))
+    x = g(z)
+    assert x.shape == (5, 3, size, size)
+    assert x.abs().max() <= 1
+    assert d(x).shape == (5,)
+
+
+def test_classic_mlp_generator_layout() -> None:
+    g, _ = gan.build("mlp-gan", {})
+    linears = [m.out_features for m in g.net if isinstance(m, torch.nn.Linear)]
+    assert linears == [128, 256, 512, 1024, 3 * 32 * 32]
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in g.net) == 3
+    assert isinstance(g.net[-1], torch.nn.Tanh)
+
+
+def test_dcgan_sizes() -> None:
+    g, d = gan.build("dcgan", {"latent_dim": 4, "size": 64, "width": 4})
+    x = g(torch.zeros(2, 4))
+    assert x.shape == (2, 3, 64, 64) and d(x).shape == (2,)
+    with pytest.raises(ValueError, match="4 \\* 2\\*\\*k"):
+        gan.build("dcgan", {"size": 48})
+    with pytest.raises(ValueError, match="unknown GAN arch"):
+        gan.build("stylegan", {})
+
+
+def test_config_round_trip() -> None:
+    cfg = gan.make_config("mlp-gan", TINY["mlp-gan"])
+    assert cfg.hidden == (16, 32)
+    assert gan.make_config("mlp-gan", gan.config_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize("arch", list(gan.ARCHS))
+def test_checkpoint_round_trip(arch: str, tmp_path) -> None:
+    g, _ = gan.build(arch, TINY[arch])
+    g.eval()
+    tensors = {f"generator.{k}": v for k, v in g.state_dict().items()}
+    tensors |= to_tensors({"smile": torch.ones(8)})
+    path = tmp_path / "g.safetensors"
+    save_checkpoint(path, tensors, family="gan", arch=arch, config=TINY[arch], meta={"z_dim": 8})
+    loaded = gan.load_generator(path)
+    z = torch.randn(7, 8, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(gan.generate(loaded, z, batch=3), g(z).detach(), atol=1e-6)
+    assert set(load_directions(path)) == {"smile"}
+
+
+def test_load_refuses_other_families(tmp_path) -> None:
+    path = tmp_path / "v.safetensors"
+    save_checkpoint(path, {"vae.x": torch.zeros(1)}, family="vae", arch="vae", config={})
+    with pytest.raises(CheckpointError, match="not a GAN"):
+        gan.load_generator(path)
+
+
+def test_linear_boundary_finds_the_separating_direction() -> None:
+    z = torch.randn(2000, 6, generator=torch.Generator().manual_seed(0))
+    mask = (2 * z[:, 0] + z[:, 1]) > 0
+    d = linear_boundary(z, mask)
+    unit = d / d.norm()
+    assert torch.dot(unit, torch.tensor([2.0, 1, 0, 0, 0, 0]) / 5**0.5) > 0.98
+    # amount 1 moves a latent by the gap between the groups' mean projections (about 1.6 here)
+    assert 1.2 < d.norm() < 2.0
+    assert ((edit_latent(z, {"a": 1.0}, {"a": d}) @ unit) - z @ unit).allclose(d.norm())
+
+
+def test_linear_boundary_needs_both_groups() -> None:
+    with pytest.raises(ValueError, match="with and without"):
+        linear_boundary(torch.zeros(4, 2), torch.zeros(4, dtype=torch.bool))
+
+
+def test_edit_latent() -> None:
+    z = torch.zeros(3, 2)
+    dirs = {"smile": torch.tensor([1.0, 0.0]), "glasses": torch.tensor([0.0, 2.0])}
+    out = edit_latent(z, {"smile": 1.5, "glasses": -0.5}, dirs)
+    assert torch.equal(out, torch.tensor([[1.5, -1.0]] * 3))
+    assert torch.equal(z, torch.zeros(3, 2))  # not edited in place
+    with pytest.raises(KeyError, match="this model knows: glasses, smile"):
+        edit_latent(z, {"beard": 1.0}, dirs)
