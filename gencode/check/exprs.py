@@ -1,0 +1,148 @@
+"""Expressions: evaluate an AST expression to a typed constant or value, folding numbers."""
+
+from __future__ import annotations
+
+from gencode import ast
+from gencode import types as T
+from gencode.check.state import Abort, State, derive_seed
+from gencode.errors import did_you_mean
+from gencode.ir import Const, Sched, Value
+from gencode.ops.signatures import SIGNATURES
+from gencode.settings import SETTINGS
+
+Typed = Const | Value | Sched
+
+
+def type_of(v: Typed) -> str:
+    if isinstance(v, Sched):
+        return T.PROMPT_SCHEDULE if isinstance(v.keyframes[0][1], str) else T.SCHEDULE
+    return v.type
+
+
+def evaluate(state: State, e: ast.Expr, expect: tuple[str, ...] = (), latent_ok: bool = False) -> Typed:
+    """The typed value of `e`; `expect` lets bare words be symbols and unbound names be latents."""
+    if isinstance(e, ast.Number):
+        return Const(T.NUMBER, e.value, e.span)
+    if isinstance(e, ast.String):
+        return Const(T.STRING, e.value, e.span)
+    if isinstance(e, ast.Size):
+        return Const(T.SIZE, (e.width, e.height), e.span)
+    if isinstance(e, ast.Range):
+        return Const(T.RANGE, (e.start, e.stop), e.span)
+    if isinstance(e, ast.List):
+        return Const(T.LIST, tuple(evaluate(state, x) for x in e.items), e.span)
+    if isinstance(e, ast.Schedule):
+        return schedule(state, e)
+    if isinstance(e, ast.Name):
+        return name(state, e, expect, latent_ok)
+    if isinstance(e, ast.Neg):
+        return arithmetic(state, "*", Const(T.NUMBER, -1.0), evaluate(state, e.operand, latent_ok=True), e)
+    if isinstance(e, ast.BinOp):
+        left = evaluate(state, e.left, latent_ok=True)
+        right = evaluate(state, e.right, latent_ok=True)
+        return arithmetic(state, e.op, left, right, e)
+    if isinstance(e, ast.Call):
+        from gencode.check.calls import call
+
+        return call(state, e)
+    raise state.error(getattr(e, "span", None), "unsupported expression")
+
+
+def name(state: State, e: ast.Name, expect: tuple[str, ...], latent_ok: bool) -> Typed:
+    if T.SYMBOL in expect and e.id not in state.bindings:
+        return Const(T.SYMBOL, e.id, e.span)
+    if e.id in state.bindings:
+        return state.bindings[e.id]
+    if e.id in SIGNATURES:
+        from gencode.check.calls import call
+
+        return call(state, ast.Call(e, (), span=e.span))
+    if latent_ok or T.LATENT in expect:
+        return implicit_latent(state, e)
+    if e.id in SETTINGS:
+        raise state.error(e.span, f"'{e.id}' is a setting, not a value; bind a name with 'x = ...'")
+    hint = did_you_mean(e.id, list(state.bindings) + list(SIGNATURES))
+    raise state.error(e.span, f"unknown name '{e.id}'{hint}")
+
+
+def implicit_latent(state: State, e: ast.Name) -> Value:
+    """Fresh noise named by `e` under the current seed: `a` and `b` differ, and stay put."""
+    seed = int(state.setting("seed"))
+    value = noise(state, derive_seed(seed, e.id), e.span)
+    close = did_you_mean(e.id, list(state.bindings))
+    hint = f" (or a typo{close.replace(' — ', ': ')})" if close else ""
+    state.note(e.span, f"'{e.id}' is an implicit latent: noise from seed {seed} and the name '{e.id}'{hint}")
+    return value
+
+
+def noise(state: State, seed: int, span) -> Value:
+    w, h = state.setting("size")
+    shape = state.model(span).latent_shape(w, h)
+    return Value("noise", T.LATENT, {"seed": seed, "shape": shape}, (), None, span)
+
+
+def as_latent(state: State, v: Typed, span) -> Value:
+    """A latent operand: a latent value, or a number meaning noise from that seed."""
+    if isinstance(v, Const) and v.type == T.NUMBER and v.value >= 0 and float(v.value).is_integer():
+        return noise(state, int(v.value), span)
+    if isinstance(v, Value) and v.type in (T.LATENT, T.LATENTS):
+        return v
+    raise state.error(span, f"expected a latent or a seed number, got {T.words([type_of(v)])}")
+
+
+def schedule(state: State, e: ast.Schedule) -> Sched:
+    if not e.keyframes:
+        raise state.error(e.span, "a schedule needs at least one keyframe, like {0: 3}")
+    keys = []
+    for kf in e.keyframes:
+        at, value = evaluate(state, kf.at), evaluate(state, kf.value)
+        if not (isinstance(at, Const) and at.type == T.NUMBER and at.value >= 0):
+            raise state.error(kf.at.span, "a keyframe is a frame number (0 or more)")
+        if not (isinstance(value, Const) and value.type in (T.NUMBER, T.STRING)):
+            raise state.error(kf.value.span, "a keyframe's value is a number or a prompt string")
+        keys.append((float(at.value), value.value, kf))
+    kinds = {type(v) for _, v, _ in keys}
+    if len(kinds) > 1:
+        raise state.error(e.span, "a schedule's values are all numbers or all prompt strings")
+    keys.sort(key=lambda k: k[0])
+    for (a, _, _), (b, _, kf) in zip(keys, keys[1:], strict=False):
+        if a == b:
+            raise state.error(kf.at.span, f"frame {a:g} has two keyframes")
+    return Sched(tuple((f, v) for f, v, _ in keys))
+
+
+def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
+    """Numbers fold; latents add, subtract and scale (`a + 0.5 * (b - c)`)."""
+    ta, tb = type_of(a), type_of(b)
+    if ta == tb == T.NUMBER:
+        x, y = a.value, b.value
+        if op == "/" and y == 0:
+            raise state.error(e.span, "division by zero")
+        result = {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else 0.0}[op]
+        return Const(T.NUMBER, result, e.span)
+    a = as_latent(state, a, e.span) if ta == T.NUMBER and op in "+-" else a
+    b = as_latent(state, b, e.span) if tb == T.NUMBER and op in "+-" else b
+    ta, tb = type_of(a), type_of(b)
+    latents = (T.LATENT, T.LATENTS)
+    if op in "+-" and ta in latents and tb in latents:
+        length = _joint_length(state, a, b, e)
+        out = T.LATENTS if length else T.LATENT
+        return Value("add" if op == "+" else "sub", out, {}, (a, b), length, e.span)
+    if op == "*" and T.NUMBER in (ta, tb) and ({ta, tb} - {T.NUMBER}) <= set(latents):
+        k, z = (a, b) if ta == T.NUMBER else (b, a)
+        return Value("scale", z.type, {"factor": float(k.value)}, (z,), z.length, e.span)
+    if op == "/" and ta in latents and tb == T.NUMBER:
+        if b.value == 0:
+            raise state.error(e.span, "division by zero")
+        return Value("scale", a.type, {"factor": 1.0 / float(b.value)}, (a,), a.length, e.span)
+    hint = " (use blend for images)" if T.IMAGE in (ta, tb) else ""
+    raise state.error(e.span, f"can't apply '{op}' to {T.words([ta])} and {T.words([tb])}{hint}")
+
+
+def _joint_length(state: State, a: Value, b: Value, e: ast.Node) -> int | None:
+    if a.length and b.length and a.length != b.length:
+        raise state.error(e.span, f"sequences of different lengths ({a.length} and {b.length})")
+    return a.length or b.length
+
+
+__all__ = ["evaluate", "type_of", "as_latent", "noise", "Abort"]

@@ -1,0 +1,252 @@
+"""The statement walker: settings, bindings, params, includes and outputs, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gencode import ast
+from gencode import types as T
+from gencode.check.calls import check_value
+from gencode.check.exprs import Typed, as_latent, evaluate, noise, type_of
+from gencode.check.rules import _plain, confined_path, conditioning, prompt_value
+from gencode.check.state import Abort, State
+from gencode.errors import GenError, did_you_mean
+from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
+from gencode.models.catalog import ModelCatalog
+from gencode.models.checkpoint import CheckpointError
+from gencode.ops.signatures import SIGNATURES
+from gencode.parse import parse
+from gencode.settings import SETTINGS
+
+RESERVED = set(SETTINGS) | set(SIGNATURES) | {"t", "beat", "pi"}
+
+
+def check_file(path: str | Path, overrides: dict[str, str] | None = None,
+               catalog: ModelCatalog | None = None) -> CheckedProgram:
+    """Check a script file (and its includes)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise GenError.at(None, f"{p}: can't read script ({e.strerror if isinstance(e, OSError) else e})") from None
+    return check_text(text, str(p), p.resolve().parent, overrides, catalog)
+
+
+def check_text(text: str, filename: str = "<script>", root_dir: Path | None = None,
+               overrides: dict[str, str] | None = None, catalog: ModelCatalog | None = None) -> CheckedProgram:
+    """Check script text; `root_dir` is the folder its includes and images are read from."""
+    state = State(catalog or ModelCatalog(), (root_dir or Path.cwd()).resolve(), dict(overrides or {}))
+    state.sources[filename] = text
+    state.files.append(filename)
+    program = parse(text, filename)
+    return check(program, state)
+
+
+def check(program: ast.Program, state: State) -> CheckedProgram:
+    """Walk the statements; raise GenError with every error, else return the checked program."""
+    _statements(state, program)
+    for name in state.overrides:
+        if name not in state.params:
+            known = ", ".join(sorted(state.params)) or "none"
+            state.note(None, f"--set {name}: the script has no param '{name}' (params: {known})", "error")
+    if any(d.severity == "error" for d in state.diagnostics):
+        raise GenError(state.diagnostics, state.sources)
+    device = state.setting("device")
+    return CheckedProgram(state.outputs, state.files, state.sources, state.diagnostics,
+                          state.params, str(device))
+
+
+def _statements(state: State, program: ast.Program) -> None:
+    for stmt in program.statements:
+        try:
+            _statement(state, stmt)
+        except Abort:
+            if isinstance(stmt, ast.Assign):
+                state.bindings.pop(stmt.name.id, None)
+
+
+def _statement(state: State, stmt: ast.Stmt) -> None:
+    if isinstance(stmt, ast.Setting):
+        _setting(state, stmt)
+    elif isinstance(stmt, ast.Assign):
+        _bindable(state, stmt.name)
+        state.bindings[stmt.name.id] = evaluate(state, stmt.value, latent_ok=True)
+    elif isinstance(stmt, ast.Param):
+        _param(state, stmt)
+    elif isinstance(stmt, ast.Include):
+        _include(state, stmt)
+    elif isinstance(stmt, ast.Output):
+        _output(state, stmt)
+
+
+def _bindable(state: State, name: ast.Name) -> None:
+    if name.id in RESERVED:
+        kind = "a setting" if name.id in SETTINGS else "an op" if name.id in SIGNATURES else "reserved"
+        raise state.error(name.span, f"'{name.id}' is {kind}; choose another name")
+
+
+def _setting(state: State, stmt: ast.Setting) -> None:
+    arg = SETTINGS[stmt.name]
+    value = check_value(state, arg, evaluate(state, stmt.value, arg.types), stmt.value.span,
+                        f"'{stmt.name}'")
+    if stmt.name == "model":
+        _model(state, value, stmt.value.span)
+        return
+    if stmt.name == "size":
+        value = _size(state, value, stmt.value.span)
+    state.settings[stmt.name] = _plain(value)
+
+
+def _model(state: State, value: Const, span) -> None:
+    builtin = value.type == T.SYMBOL
+    try:
+        state.model_ref = state.catalog.resolve(str(value.value), state.root_dir, builtin=builtin)
+    except KeyError:
+        hint = did_you_mean(str(value.value), state.catalog.names())
+        raise state.error(span, f"unknown model '{value.value}'{hint} (built-in: {', '.join(state.catalog.names())}; or give a checkpoint path in quotes)") from None
+    except CheckpointError as e:
+        raise state.error(span, str(e)) from None
+    if not builtin:
+        confined_path(state, str(value.value), span)
+    state.model_span = span
+    w, h = state.setting("size")
+    _size(state, Const(T.SIZE, (w, h)), span, quiet=True)
+
+
+def _size(state: State, value: Const, span, quiet: bool = False) -> tuple[int, int]:
+    w, h = value.value if value.type == T.SIZE else (int(value.value), int(value.value))
+    multiple = state.model(span).size_multiple
+    for side in (w, h):
+        if not 8 <= side <= SETTINGS["size"].hi:
+            raise state.error(span, f"size {w}x{h}: each side must be between 8 and {SETTINGS['size'].hi:g}")
+        if side % multiple:
+            lo, hi = side // multiple * multiple, (side // multiple + 1) * multiple
+            if not quiet:
+                raise state.error(span, f"size {w}x{h}: model '{state.model(span).name}' needs sides that are multiples of {multiple} (try {max(lo, multiple)} or {hi})")
+            raise state.error(span, f"model '{state.model(span).name}' needs sizes that are multiples of {multiple}; the size in force is {w}x{h}")
+    return (int(w), int(h))
+
+
+def _param(state: State, stmt: ast.Param) -> None:
+    _bindable(state, stmt.name)
+    default = evaluate(state, stmt.default)
+    if not (isinstance(default, Const) and default.type in (T.NUMBER, T.STRING)):
+        raise state.error(stmt.default.span, "a param's default is a number or a string")
+    value = default
+    raw = state.overrides.get(stmt.name.id)
+    if raw is not None:
+        value = _override(state, stmt, default, raw)
+    state.params[stmt.name.id] = value.value
+    state.bindings[stmt.name.id] = value
+
+
+def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
+    if default.type == T.STRING:
+        return Const(T.STRING, raw, stmt.span)
+    try:
+        return Const(T.NUMBER, float(raw), stmt.span)
+    except ValueError:
+        raise state.error(stmt.name.span, f"--set {stmt.name.id}={raw}: '{stmt.name.id}' is a number (default {default.value:g})") from None
+
+
+def _include(state: State, stmt: ast.Include) -> None:
+    here = Path(stmt.span.file).resolve().parent if stmt.span.file in state.files[1:] else state.root_dir
+    path = (here / stmt.path.value).resolve()
+    confined_path(state, str(path.relative_to(state.root_dir)) if path.is_relative_to(state.root_dir) else stmt.path.value, stmt.path.span)
+    if path in state.include_stack or str(path) == str((state.root_dir / Path(state.files[0]).name).resolve()):
+        raise state.error(stmt.path.span, f"include cycle: '{stmt.path.value}' includes itself (through {' → '.join(p.name for p in state.include_stack) or 'this file'})")
+    if not path.is_file():
+        raise state.error(stmt.path.span, f"no such file to include: '{stmt.path.value}'")
+    text = path.read_text(encoding="utf-8")
+    name = str(path)
+    state.sources[name] = text
+    state.files.append(name)
+    try:
+        program = parse(text, name)
+    except GenError as e:
+        state.diagnostics.extend(e.diagnostics)
+        raise Abort() from None
+    state.include_stack.append(path)
+    try:
+        _statements(state, program)
+    finally:
+        state.include_stack.pop()
+
+
+def _output(state: State, stmt: ast.Output) -> None:
+    if isinstance(stmt.value, ast.Call) and stmt.value.name.id == "save":
+        _save(state, stmt.value)
+        return
+    value = evaluate(state, stmt.value, latent_ok=False)
+    if stmt.alias is not None:
+        _bindable(state, stmt.alias)
+        state.bindings[stmt.alias.id] = value
+    image = renderable(state, value, stmt.value.span)
+    name = stmt.alias.id if stmt.alias else _binding_name(stmt.value)
+    state.outputs.append(CheckedOutput(image, name, None, float(state.setting("fps")), stmt.span))
+
+
+def _binding_name(e: ast.Expr) -> str | None:
+    return e.id if isinstance(e, ast.Name) else None
+
+
+def renderable(state: State, v: Typed, span) -> Value:
+    """An image (sequence) for an output value: latents are rendered with the current model."""
+    t = type_of(v)
+    if t in (T.IMAGE, T.IMAGES):
+        return v
+    model = state.model(span)
+    if t in (T.LATENT, T.LATENTS, T.NUMBER) and not (t == T.NUMBER and model.family != "diffusion"):
+        if t == T.NUMBER:
+            raise state.error(span, "a number on its own does nothing; outputs are images or sequences")
+        op = {"diffusion": "diffuse", "gan": "sample", "vae": "decode"}[model.family]
+        if op == "diffuse":
+            return _diffuse_latent(state, v, span)
+        return Value(op, T.IMAGES if v.length else T.IMAGE, {"model": model}, (v,), v.length, span)
+    if t == T.CONDS and model.family == "diffusion":
+        start = noise(state, int(state.setting("seed")), span)
+        return _diffuse_latent(state, start, span, cond=v)
+    raise state.error(span, f"{T.words([t])} is not an image: outputs are images, latents or sequences")
+
+
+def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> Value:
+    """`diffuse from z` with the settings in force (a latent walk's frames, a prompt fade)."""
+    model = state.model(span)
+    length = z.length or (cond.length if cond is not None else None)
+    if cond is None:
+        cond = conditioning(state, model, _prompt_setting(state), length, span)
+    uncond = prompt_value(state, model, str(state.setting("negative")), span)
+    params = {"model": model, "steps": int(state.setting("steps")), "guidance": state.setting("guidance"),
+              "sampler": str(state.setting("sampler")), "eta": float(state.setting("eta")),
+              "seed": int(state.setting("seed")), "mode": "txt2img"}
+    return Value("diffuse", T.IMAGES if length else T.IMAGE, params, (z, cond, uncond), length, span)
+
+
+def _prompt_setting(state: State) -> Typed:
+    p = state.setting("prompt")
+    return p if not isinstance(p, str) else Const(T.STRING, p)
+
+
+def _save(state: State, e: ast.Call) -> None:
+    from gencode.check.calls import bind_arguments
+
+    args = bind_arguments(state, SIGNATURES["save"], e)
+    value, path = args["value"], args["path"]
+    if value is None:
+        if not state.outputs:
+            raise state.error(e.span, "nothing to save yet: write an output first, or 'save NAME \"file.png\"'")
+        previous = state.outputs.pop()
+        image, name = previous.value, previous.name
+    else:
+        image, name = renderable(state, value, e.span), _binding_name(e.words[0])
+    text = str(path.value)
+    _check_save_path(state, text, image, path.span)
+    state.outputs.append(CheckedOutput(image, name, text, float(_plain(args["fps"])), e.span))
+
+
+def _check_save_path(state: State, text: str, image: Value, span) -> None:
+    from gencode.outputs_paths import path_problem
+
+    problem = path_problem(text, image.type == T.IMAGES)
+    if problem:
+        raise state.error(span, problem)

@@ -1,0 +1,76 @@
+"""The checker's state while it walks a script: settings in force, bindings, diagnostics."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gencode.errors import Diagnostic
+from gencode.ir import CheckedOutput, Const, Value
+from gencode.models.catalog import ModelCatalog, ModelRef
+from gencode.settings import MODEL_DEFAULTS, SETTINGS
+from gencode.source import Span
+
+
+class Abort(Exception):
+    """Stop checking the current statement (its error is already recorded)."""
+
+
+def derive_seed(seed: int, name: str) -> int:
+    """A seed for the implicit latent `name` under `seed`: stable across renders and edits."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+@dataclass
+class State:
+    catalog: ModelCatalog
+    root_dir: Path
+    overrides: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # explicitly set, by name
+    bindings: dict[str, Value | Const] = field(default_factory=dict)
+    outputs: list[CheckedOutput] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    include_stack: list[Path] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    model_ref: ModelRef | None = None
+    model_span: Span | None = None
+    warned_words: set[str] = field(default_factory=set)
+    model_failed: bool = False
+
+    def error(self, span: Span | None, message: str) -> Abort:
+        self.diagnostics.append(Diagnostic("error", message, span))
+        return Abort()
+
+    def note(self, span: Span | None, message: str, severity: str = "note") -> None:
+        self.diagnostics.append(Diagnostic(severity, message, span))
+
+    def setting(self, name: str) -> Any:
+        """The value in force: set by the script, else the model's default, else the language's."""
+        if name in self.settings:
+            return self.settings[name]
+        if name in MODEL_DEFAULTS and name != "size":
+            model = self.model(None)
+            if model.default(name) is not None:
+                return model.default(name)
+        if name == "size":
+            native = self.model(None).default("size") or 32
+            return (int(native), int(native)) if isinstance(native, int | float) else tuple(native)
+        return SETTINGS[name].default
+
+    def model(self, span: Span | None) -> ModelRef:
+        """The model in force (the built-in default when the script names none)."""
+        if self.model_ref is None:
+            name = SETTINGS["model"].default
+            if self.model_failed:
+                raise Abort()
+            try:
+                self.model_ref = self.catalog.resolve(str(name))
+            except Exception as e:  # noqa: BLE001 — any failure is reported the same way
+                self.model_failed = True
+                raise self.error(span, f"the default model '{name}' can't be used: {e}") from None
+        return self.model_ref

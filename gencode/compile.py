@@ -1,0 +1,100 @@
+"""Compile: checked program → op graph (content-keyed nodes, schedules expanded, outputs named).
+
+Input: `gencode.ir.CheckedProgram`. Output: `gencode.graph.Graph`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gencode import types as T
+from gencode.graph import Graph, Node, Output
+from gencode.ir import CheckedProgram, Sched, Value
+from gencode.models.catalog import ModelRef
+
+
+def compile_program(program: CheckedProgram) -> Graph:
+    """The graph of a checked program; identical values under the same settings share a node."""
+    graph = Graph()
+    memo: dict[int, Node] = {}
+
+    def lower(v: Value) -> Node:
+        if id(v) not in memo:
+            inputs = tuple(lower(i) for i in v.inputs)
+            params = {k: _param(x, v) for k, x in v.params.items()}
+            if v.op == "mix":
+                params = _mix_params(v)
+            memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length))
+        return memo[id(v)]
+
+    taken: dict[str, int] = {}
+    for out in program.outputs:
+        node = lower(out.value)
+        name = _unique(_base_name(out.name, node), taken)
+        path, animation = out.path, None
+        if path is None:
+            seq = node.type == T.IMAGES
+            path = f"{name}/{{frame:04}}.png" if seq else f"{name}.png"
+            animation = f"{name}.gif" if seq else None
+        graph.outputs.append(Output(name, node, path, out.fps, animation, out.span.line))
+    return graph
+
+
+def _param(x: Any, v: Value) -> Any:
+    """A param as plain JSON: model refs by name and hash, schedules per frame."""
+    if isinstance(x, ModelRef):
+        return x.as_param()
+    if isinstance(x, Sched):
+        if not v.length:
+            return float(x.at(0))
+        return [round(float(x.at(f)), 6) for f in range(v.length)]
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return x
+
+
+def _mix_params(v: Value) -> dict[str, Any]:
+    """Per-frame weights over the schedule's distinct prompts (a cross-fade of conditionings)."""
+    sched: Sched = v.params["schedule"]
+    texts: list[str] = v.params["texts"]
+    weights = []
+    for f in range(v.length or 1):
+        at = sched.at(f)
+        row = [0.0] * len(texts)
+        if isinstance(at, tuple):
+            a, b, w = at
+            row[texts.index(a)] += round(1 - w, 6)
+            row[texts.index(b)] += round(w, 6)
+        else:
+            row[texts.index(at)] = 1.0
+        weights.append(row)
+    return {"texts": texts, "weights": weights}
+
+
+def _base_name(name: str | None, node: Node) -> str:
+    """The binding's name, else the op (the source of a rendered latent) and the prompt's words."""
+    if name:
+        return name
+    op = node.op
+    if op in ("diffuse", "sample", "decode") and node.inputs and node.inputs[0].op != "noise":
+        op = node.inputs[0].op
+    for n in _walk(node):
+        if n.op == "prompt" and n.params.get("text"):
+            return f"{op}-{_slug(n.params['text'])}"
+    return op
+
+
+def _walk(node: Node):
+    yield node
+    for i in node.inputs:
+        yield from _walk(i)
+
+
+def _slug(text: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", text.lower())[:4]) or "untitled"
+
+
+def _unique(name: str, taken: dict[str, int]) -> str:
+    taken[name] = taken.get(name, 0) + 1
+    return name if taken[name] == 1 else f"{name}-{taken[name]}"

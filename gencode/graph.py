@@ -1,0 +1,139 @@
+"""The op graph: one node type `(op, params, inputs)` with a content key, and its printers.
+
+A node's key hashes its op, the op's implementation version, its params (seeds and model
+hashes included) and its inputs' keys, so identical subexpressions share one node and an
+edit changes exactly the keys downstream of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from gencode.ops.signatures import SIGNATURES
+
+INTERNAL_VERSIONS = {"prompt": 1, "mix": 1, "add": 1, "sub": 1, "scale": 1}
+
+
+def canonical(obj: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, floats as Python writes them."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def op_version(op: str) -> int:
+    sig = SIGNATURES.get(op)
+    return sig.version if sig else INTERNAL_VERSIONS.get(op, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    op: str
+    params: dict[str, Any]
+    inputs: tuple[Node, ...]
+    type: str
+    length: int | None
+    key: str
+
+    @classmethod
+    def make(cls, op: str, params: dict[str, Any], inputs: tuple[Node, ...], type: str,
+             length: int | None = None) -> Node:
+        doc = {"op": op, "v": op_version(op), "params": params, "inputs": [i.key for i in inputs]}
+        key = hashlib.sha256(canonical(doc).encode()).hexdigest()
+        return cls(op, params, inputs, type, length, key)
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output of the script: a node written to `path` (a pattern for frames)."""
+
+    name: str
+    node: Node
+    path: str
+    fps: float
+    animation: str | None = None  # a .gif/.mp4 path written beside a sequence's frames
+    line: int = 0
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)  # topological order
+    outputs: list[Output] = field(default_factory=list)
+    _by_key: dict[str, Node] = field(default_factory=dict, repr=False)
+
+    def add(self, node: Node) -> Node:
+        """The graph's node with this key: identical subexpressions become one node."""
+        if node.key not in self._by_key:
+            self._by_key[node.key] = node
+            self.nodes.append(node)
+        return self._by_key[node.key]
+
+    def ids(self) -> dict[str, int]:
+        return {n.key: i for i, n in enumerate(self.nodes)}
+
+    # ---- printers ----------------------------------------------------------------------------
+
+    def to_text(self) -> str:
+        """Readable SSA: one line per node (shared nodes appear once), then the outputs."""
+        ids = self.ids()
+        lines = []
+        for i, n in enumerate(self.nodes):
+            args = [f"%{ids[x.key]}" for x in n.inputs] + [
+                f"{k}={_short(v)}" for k, v in sorted(n.params.items())
+            ]
+            shape = f"{n.type}[{n.length}]" if n.length else n.type
+            lines.append(f"%{i} = {n.op} {' '.join(args)}  : {shape}  # {n.key[:10]}")
+        for o in self.outputs:
+            extra = f" + {o.animation}" if o.animation else ""
+            lines.append(f"out {o.name}: %{ids[o.node.key]} -> {o.path}{extra}")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        ids = self.ids()
+        return {
+            "nodes": [
+                {
+                    "id": ids[n.key],
+                    "op": n.op,
+                    "params": n.params,
+                    "inputs": [ids[x.key] for x in n.inputs],
+                    "key": n.key,
+                    "type": n.type,
+                    "length": n.length,
+                }
+                for n in self.nodes
+            ],
+            "outputs": [
+                {"name": o.name, "node": ids[o.node.key], "path": o.path, "fps": o.fps,
+                 "animation": o.animation}
+                for o in self.outputs
+            ],
+        }
+
+    def to_dot(self) -> str:
+        ids = self.ids()
+        out = ["digraph gencode {", "  rankdir=LR;", '  node [shape=box, fontname="monospace"];']
+        for n in self.nodes:
+            label = n.op + "\\n" + "\\n".join(
+                f"{k}={_short(v, 24)}".replace('"', '\\"') for k, v in sorted(n.params.items())
+            )
+            out.append(f'  n{ids[n.key]} [label="{label}"];')
+            out.extend(f"  n{ids[x.key]} -> n{ids[n.key]};" for x in n.inputs)
+        for j, o in enumerate(self.outputs):
+            out.append(f'  o{j} [shape=note, label="{o.path}"];')
+            out.append(f"  n{ids[o.node.key]} -> o{j};")
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    """A param value for printing: model refs as name@sha8, long lists elided."""
+    if isinstance(v, dict) and "sha256" in v and "name" in v:
+        return f"{v['name']}@{v['sha256'][:8]}"
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    text = canonical(v)
+    if isinstance(v, list) and len(text) > limit:
+        text = f"[{canonical(v[0])},...×{len(v)}]"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

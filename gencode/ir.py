@@ -1,0 +1,69 @@
+"""The checked program: typed values with every name, setting and default resolved.
+
+Input: built by `check`. Output: read by `compile`, which turns `Value`s into graph nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gencode.source import NOSPAN, Span
+
+
+@dataclass(frozen=True)
+class Const:
+    """A compile-time constant: number, string, size (w, h), symbol, list, range."""
+
+    type: str
+    value: Any
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Sched:
+    """Keyframes (frame, value), interpolated per frame by `compile` (numbers linearly)."""
+
+    keyframes: tuple[tuple[float, Any], ...]
+
+    def at(self, frame: float) -> Any:
+        """The value at a frame: linear between keys, held before the first and after the last."""
+        keys = self.keyframes
+        if frame <= keys[0][0]:
+            return keys[0][1]
+        for (f0, v0), (f1, v1) in zip(keys, keys[1:], strict=False):
+            if frame <= f1:
+                w = (frame - f0) / (f1 - f0)
+                return v0 + (v1 - v0) * w if isinstance(v0, float) else (v0, v1, w)
+        return keys[-1][1]
+
+
+@dataclass(frozen=True, eq=False)
+class Value:
+    """A value the runtime computes: an op applied to params and input values."""
+
+    op: str
+    type: str
+    params: dict[str, Any]
+    inputs: tuple[Value, ...] = ()
+    length: int | None = None  # number of frames, for sequence types
+    span: Span = NOSPAN
+
+
+@dataclass(frozen=True)
+class CheckedOutput:
+    value: Value
+    name: str | None  # the binding or `as` name, when there is one
+    path: str | None  # from `save`, relative to the output folder
+    fps: float
+    span: Span
+
+
+@dataclass
+class CheckedProgram:
+    outputs: list[CheckedOutput]
+    files: list[str]  # every file read (the script and its includes), for watch mode
+    sources: dict[str, str]
+    notes: list[Any] = field(default_factory=list)  # Diagnostics of severity note/warning
+    params: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"

@@ -1,0 +1,101 @@
+"""Model references for the front end: a built-in name or a checkpoint path → what it is and
+its sha256, read from the safetensors header without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+# Built-in model name → checkpoint file shipped in gencode/weights/.
+BUILTINS: dict[str, str] = {
+    "scenes": "scenes.safetensors",
+    "faces": "faces-gan.safetensors",
+    "faces_vae": "faces-vae.safetensors",
+}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model as the checker and compiler see it: identity, family and what it knows."""
+
+    name: str
+    sha256: str
+    family: str  # "diffusion" | "gan" | "vae"
+    path: str = ""
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("vocabulary", ()))
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(self.meta.get("attributes", ()))
+
+    @property
+    def size_multiple(self) -> int:
+        return int(self.meta.get("size_multiple", 8))
+
+    def default(self, setting: str) -> Any:
+        return self.meta.get("defaults", {}).get(setting)
+
+    def latent_shape(self, width: int, height: int) -> list[int]:
+        """The shape of one latent: spatial for diffusion models, a vector for GANs and VAEs."""
+        if self.family == "diffusion":
+            scale = int(self.meta.get("latent_scale", 1))
+            return [int(self.meta.get("latent_channels", 3)), height // scale, width // scale]
+        return [int(self.meta.get("z_dim", 128))]
+
+    def as_param(self) -> dict[str, str]:
+        return {"name": self.name, "sha256": self.sha256}
+
+
+class ModelCatalog:
+    """Resolves `model NAME` and `model "path"`; remembers what it has read."""
+
+    def __init__(self, builtins: dict[str, str] | None = None, weights_dir: Path = WEIGHTS_DIR):
+        self.builtins = dict(BUILTINS if builtins is None else builtins)
+        self.weights_dir = weights_dir
+        self._refs: dict[str, ModelRef] = {}
+
+    def names(self) -> list[str]:
+        return sorted(self.builtins)
+
+    def resolve(self, ref: str, base_dir: Path | None = None, builtin: bool = True) -> ModelRef:
+        """The ModelRef for a built-in name (builtin=True) or a checkpoint path; CheckpointError if unusable."""
+        if builtin:
+            if ref not in self.builtins:
+                raise KeyError(ref)
+            path = self.weights_dir / self.builtins[ref]
+            if not path.exists():
+                raise CheckpointError(
+                    f"built-in model '{ref}' is not installed (missing {path.name})"
+                )
+        else:
+            path = Path(ref) if base_dir is None else (base_dir / ref)
+        key = str(path.resolve())
+        if key not in self._refs:
+            info = read_info(path)
+            self._refs[key] = ModelRef(
+                ref if builtin else path.stem, file_sha256(path), info.family, str(path), info.meta
+            )
+        return self._refs[key]
+
+
+class StaticCatalog(ModelCatalog):
+    """A catalog of fixed ModelRefs (for tests and for tools that know their models)."""
+
+    def __init__(self, refs: dict[str, ModelRef]):
+        super().__init__(builtins={name: "" for name in refs})
+        self.refs = refs
+
+    def resolve(self, ref: str, base_dir: Path | None = None, builtin: bool = True) -> ModelRef:
+        if ref not in self.refs:
+            raise KeyError(ref) if builtin else CheckpointError(f"{ref}: no such checkpoint file")
+        return self.refs[ref]

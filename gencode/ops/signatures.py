@@ -1,0 +1,159 @@
+"""Op signatures: what each op of the language accepts, torch-free (the checker's rule table).
+
+An op's name is its .gen keyword. `version` is part of every node key: bump it when an op's
+implementation changes its output, so caches never serve stale pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gencode import types as T
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class FromSetting:
+    """A default taken from the setting of this name in force at the call."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    types: tuple[str, ...]
+    default: object = REQUIRED
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    choices: tuple[str, ...] | None = None  # for symbol arguments
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class OpSignature:
+    name: str
+    doc: str
+    positional: tuple[Arg, ...] = ()
+    keywords: tuple[Arg, ...] = ()
+    version: int = 1
+    open_keywords: bool = False  # keywords come from the model (edit's attributes)
+
+    def keyword(self, name: str) -> Arg | None:
+        return next((a for a in self.keywords if a.name == name), None)
+
+
+ANY_LATENT = (T.LATENT, T.LATENTS)
+ANY_IMAGE = (T.IMAGE, T.IMAGES)
+EASES = ("linear", "in", "out", "inout", "smooth")
+# Mirrors gencode.settings.SAMPLER_NAMES (settings imports this module, so it can't be imported here).
+SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
+SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, 2**63 - 1, integer=True)
+FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)
+
+SIGNATURES: dict[str, OpSignature] = {}
+
+
+def _op(sig: OpSignature) -> OpSignature:
+    SIGNATURES[sig.name] = sig
+    return sig
+
+
+_op(OpSignature("noise", "fresh Gaussian noise in the model's latent shape", keywords=(SEED,)))
+_op(
+    OpSignature(
+        "diffuse",
+        "diffusion sampling: from noise, from a latent, img2img from an image, or over a sequence",
+        positional=(
+            Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE, T.CONDS, T.COND), FromSetting("prompt")),
+        ),
+        keywords=(
+            Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
+            Arg("guidance", (T.NUMBER, T.SCHEDULE), FromSetting("guidance"), 0, 50),
+            Arg("sampler", (T.SYMBOL,), FromSetting("sampler"), choices=SAMPLER_NAMES),
+            SEED,
+            Arg("from", ANY_LATENT + ANY_IMAGE, None),
+            Arg("strength", (T.NUMBER, T.SCHEDULE), FromSetting("strength"), 0, 1),
+            Arg("negative", (T.STRING,), FromSetting("negative")),
+            Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
+        ),
+    )
+)
+_op(
+    OpSignature(
+        "sample",
+        "an image from a GAN (or a VAE's decoder) for fresh noise or a given latent",
+        keywords=(SEED, Arg("from", ANY_LATENT, None)),
+    )
+)
+_op(OpSignature("encode", "an image to its latent (VAE models)", (Arg("image", ANY_IMAGE),)))
+_op(OpSignature("decode", "a latent to its image (VAE models)", (Arg("latent", ANY_LATENT),)))
+_op(
+    OpSignature(
+        "interpolate",
+        "a sequence of frames between A and B: latents (slerp), prompts or images (lerp)",
+        positional=(
+            Arg("mode", (T.SYMBOL,), choices=("latent", "prompt", "image")),
+            Arg("a", (T.LATENT, T.STRING, T.IMAGE, T.NUMBER)),
+            Arg("b", (T.LATENT, T.STRING, T.IMAGE, T.NUMBER)),
+            FRAMES,
+            Arg("method", (T.SYMBOL,), None, choices=("slerp", "lerp")),
+        ),
+        keywords=(Arg("ease", (T.SYMBOL,), "linear", choices=EASES),),
+    )
+)
+_op(
+    OpSignature(
+        "load",
+        "an image file (PNG, JPEG, ...) resized to the current size",
+        (Arg("path", (T.STRING,)),),
+    )
+)
+_op(
+    OpSignature(
+        "blend",
+        "a mix of two images (or sequences, frame by frame)",
+        (Arg("a", ANY_IMAGE), Arg("b", ANY_IMAGE)),
+        (Arg("amount", (T.NUMBER, T.SCHEDULE), 0.5, 0, 1),),
+    )
+)
+_op(
+    OpSignature(
+        "upscale",
+        "a larger image: nearest, bicubic or lanczos",
+        (Arg("image", ANY_IMAGE),),
+        (
+            Arg("factor", (T.NUMBER,), 2, 1, 8, integer=True),
+            Arg("method", (T.SYMBOL,), "lanczos", choices=("nearest", "bicubic", "lanczos")),
+        ),
+    )
+)
+_op(
+    OpSignature(
+        "grid",
+        "a contact sheet of a sequence's frames",
+        (Arg("frames", (T.IMAGES,)),),
+        (Arg("cols", (T.NUMBER,), None, 1, 256, integer=True),),
+    )
+)
+_op(
+    OpSignature(
+        "edit",
+        "a latent moved along the model's attribute directions: edit z smile 1.5",
+        (Arg("latent", ANY_LATENT),),
+        open_keywords=True,
+    )
+)
+_op(
+    OpSignature(
+        "save",
+        "write the previous output (or a value) to a file: PNG, GIF, MP4, or a frame pattern",
+        (Arg("value", ANY_IMAGE + ANY_LATENT + (T.CONDS,), None), Arg("path", (T.STRING,))),
+        (Arg("fps", (T.NUMBER,), FromSetting("fps"), 1, 120),),
+    )
+)

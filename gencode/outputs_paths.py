@@ -1,0 +1,34 @@
+"""Output paths: what `save` may write (formats, frame patterns, confinement), torch-free."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+STILL_FORMATS = (".png", ".jpg", ".jpeg", ".webp")
+ANIMATION_FORMATS = (".gif", ".mp4")
+_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def path_problem(text: str, is_sequence: bool) -> str | None:
+    """Why `text` can't be a save path for this value, or None when it can."""
+    p = PurePosixPath(text.replace("\\", "/"))
+    if not text or p.is_absolute() or ".." in p.parts:
+        return f"'{text}': save paths are relative and stay inside the output folder"
+    fields = _FIELD.findall(text)
+    for f in fields:
+        if not re.fullmatch(r"frame(:0?\d+d?)?", f):
+            return f"'{text}': unknown field '{{{f}}}' (use {{frame}} or {{frame:04}})"
+    suffix = p.suffix.lower()
+    if suffix not in STILL_FORMATS + ANIMATION_FORMATS:
+        return f"'{text}': unknown format '{suffix or '(none)'}' (use {', '.join(STILL_FORMATS + ANIMATION_FORMATS)})"
+    if not is_sequence and (fields or suffix in ANIMATION_FORMATS):
+        return f"'{text}': a single image is saved as {', '.join(STILL_FORMATS)} without {{frame}}"
+    if is_sequence and suffix in STILL_FORMATS and not fields:
+        return f"'{text}': a sequence needs {{frame}} in the file name (e.g. frames/{{frame:04}}.png) or a .gif/.mp4"
+    return None
+
+
+def frame_path(pattern: str, frame: int) -> str:
+    """The file name of one frame of a pattern like 'frames/{frame:04}.png'."""
+    return _FIELD.sub(lambda m: format(frame, (m.group(1).split(":", 1) + [""])[1].rstrip("d")), pattern)
