@@ -22,9 +22,10 @@ def compile_program(program: CheckedProgram) -> Graph:
     def lower(v: Value) -> Node:
         if id(v) not in memo:
             inputs = tuple(lower(i) for i in v.inputs)
-            params = {k: _param(x, v) for k, x in v.params.items()}
             if v.op == "mix":
                 params = _mix_params(v)
+            else:
+                params = {k: _param(x, v) for k, x in v.params.items()}
             memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length))
         return memo[id(v)]
 

@@ -77,11 +77,15 @@ def _bind_positional(state, sig, e, positional, given) -> dict[str, Typed | None
         if symbol_slot is None and not slots:
             raise state.error(w.span, f"too many values for '{sig.name}'{_usage(sig)}")
         arg = symbol_slot or slots[0]
+        if (symbol_slot is None and not arg.required and len(slots) > 1
+                and isinstance(w, ast.String) and T.STRING not in arg.types):
+            slots.remove(arg)  # an optional leading value was left out: `save "x.png"`
+            arg = slots[0]
         slots.remove(arg)
         values[arg.name] = check_value(state, arg, evaluate(state, w, arg.types), w.span, _what(sig, arg))
     missing = [a for a in slots if a.required and a.name not in given]
     if missing:
-        raise state.error(e.span, f"'{sig.name}' needs {_what(sig, missing[0])}{_usage(sig)}")
+        raise state.error(e.span, f"'{sig.name}' needs {_need(missing[0])}{_usage(sig)}")
     return values
 
 
@@ -136,7 +140,13 @@ def _after(span):
 
 
 def _what(sig: OpSignature, arg: Arg) -> str:
-    return f"{T.words(arg.types)} ({arg.name})" if not arg.choices else f"'{'|'.join(arg.choices)}'"
+    return f"'{arg.name}' of '{sig.name}'" if not arg.choices else f"'{'|'.join(arg.choices)}'"
+
+
+def _need(arg: Arg) -> str:
+    if arg.choices:
+        return f"one of {', '.join(arg.choices)}"
+    return f"{T.words(arg.types)} for '{arg.name}'"
 
 
 def _usage(sig: OpSignature) -> str:

@@ -146,7 +146,9 @@ def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
     try:
         return Const(T.NUMBER, float(raw), stmt.span)
     except ValueError:
-        raise state.error(stmt.name.span, f"--set {stmt.name.id}={raw}: '{stmt.name.id}' is a number (default {default.value:g})") from None
+        # Reported, but the param keeps its default so later lines check without cascading.
+        state.error(stmt.name.span, f"--set {stmt.name.id}={raw}: '{stmt.name.id}' is a number (default {default.value:g})")
+        return default
 
 
 def _include(state: State, stmt: ast.Include) -> None:

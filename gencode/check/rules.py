@@ -100,9 +100,7 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
         start = as_latent(state, start, e.span)
     prompt = a["prompt"]
     length = _length(state, e, start, prompt)
-    if isinstance(prompt, Sched) and not length:
-        pass  # a still under a prompt schedule takes frame 0
-    cond = conditioning(state, model, prompt, length, e.span)
+    cond = conditioning(state, model, prompt, length, getattr(prompt, "span", e.span))
     uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
     img2img = start is not None and start.type in (T.IMAGE, T.IMAGES)
     if start is None:

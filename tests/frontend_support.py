@@ -1,0 +1,48 @@
+"""Shared test support for the torch-free front end: a fixed model catalog with stable hashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gencode.check import check_text
+from gencode.compile import compile_program
+from gencode.models.catalog import ModelRef, StaticCatalog
+
+SCENES = ModelRef(
+    "scenes",
+    "5ce7e5" + "0" * 58,
+    "diffusion",
+    meta={
+        "vocabulary": ["dunes", "mountains", "ocean", "forest", "clouds", "snowfield", "city",
+                       "stars", "dawn", "day", "dusk", "night"],
+        "size_multiple": 4,
+        "defaults": {"size": 32, "steps": 20, "guidance": 3.0, "sampler": "ddim"},
+    },
+)
+FACES = ModelRef(
+    "faces", "fac35" + "0" * 59, "gan",
+    meta={"z_dim": 64, "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
+          "size_multiple": 32, "defaults": {"size": 32}},
+)
+FACES_VAE = ModelRef(
+    "faces_vae", "fac3e" + "0" * 59, "vae",
+    meta={"z_dim": 32, "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
+          "size_multiple": 32, "defaults": {"size": 32}},
+)
+
+
+def catalog() -> StaticCatalog:
+    return StaticCatalog({"scenes": SCENES, "faces": FACES, "faces_vae": FACES_VAE})
+
+
+def check(text: str, root: Path | None = None, sets: dict[str, str] | None = None, name: str = "t.gen"):
+    return check_text(text, name, root, sets, catalog())
+
+
+def graph(text: str, root: Path | None = None, sets: dict[str, str] | None = None, name: str = "t.gen"):
+    return compile_program(check(text, root, sets, name))
+
+
+def keys(text: str, **kw) -> dict[str, str]:
+    """Output name → its node's key."""
+    return {o.name: o.node.key for o in graph(text, **kw).outputs}
