@@ -1,0 +1,134 @@
+"""Training a GAN: a recipe (family "gan", arch "mlp-gan" or "dcgan") -> a generator checkpoint.
+
+Non-saturating GAN loss with Adam(0.5, 0.999); the shipped generator is the EMA of the trained one,
+with its BatchNorm statistics recomputed for the EMA weights. Afterwards, InterFaceGAN: sample z,
+let the faces judge label the generated faces, fit a linear boundary per attribute, and ship its
+scaled normal as `direction.<attribute>` (see gencode.models.directions).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gencode.models import classifier as C
+from gencode.models import gan
+from gencode.models.catalog import WEIGHTS_DIR
+from gencode.models.checkpoint import file_sha256, save_checkpoint
+from gencode.models.directions import linear_boundary, to_tensors
+from gencode.train import resumable as R
+
+FINISH_SEED_OFFSET = 7_777_777  # latents for BN statistics and directions: not the training draws
+
+
+def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
+    """Train the GAN a recipe describes; write its checkpoint; return the checkpoint's path."""
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    cfg = gan.make_config(recipe.arch, {**recipe.model, "size": recipe.size})
+    config = gan.config_dict(cfg)
+    G, D = R.init_seeded(recipe.seed, lambda: gan.build(recipe.arch, config))
+    ema = R.EMA(G, recipe.ema_decay)
+    betas = (0.5, 0.999)  # DCGAN's: a lower beta1 keeps the two players from oscillating
+    opt_g = torch.optim.Adam(G.parameters(), recipe.lr, betas=betas)
+    d_ratio = float(recipe.options.get("d_lr_ratio", 1.0))  # TTUR: the critic may learn faster
+    opt_d = torch.optim.Adam(D.parameters(), recipe.lr * d_ratio, betas=betas)
+    g = torch.Generator().manual_seed(recipe.seed)
+    pool = R.image_pool(recipe)
+    smooth = float(recipe.options.get("real_label", 1.0))  # one-sided label smoothing if < 1
+
+    def step(i: int) -> dict[str, float]:
+        lr = R.lr_at(recipe, i)
+        R.set_lr(opt_g, lr)
+        R.set_lr(opt_d, lr * d_ratio)
+        real = R.to_unit(pool[R.batch_indices(len(pool), recipe.batch, g)])  # (B, 3, H, W)
+        z = torch.randn(recipe.batch, cfg.latent_dim, generator=g)  # (B, D)
+        fake = G(z)  # (B, 3, H, W)
+        d_real, d_fake = D(real), D(fake.detach())  # (B,), (B,)
+        loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, smooth))
+        loss_d = loss_d + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        _update(opt_d, loss_d, D, recipe.grad_clip)
+        d_gen = D(fake)  # (B,)
+        loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))  # non-saturating
+        _update(opt_g, loss_g, G, recipe.grad_clip)
+        ema.update(G)
+        return {
+            "d": loss_d.item(),
+            "g": loss_g.item(),
+            "p_real": torch.sigmoid(d_real).mean().item(),
+            "p_fake": torch.sigmoid(d_fake).mean().item(),
+        }
+
+    objects = {"G": G, "D": D, "ema": ema.model, "opt_g": opt_g, "opt_d": opt_d, "rng": g}
+    R.run_steps(recipe, objects, step, resume=resume, progress=progress)
+    return _finish(recipe, ema.model, config)
+
+
+def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, model: nn.Module, clip: float) -> None:
+    """One optimizer step on one player's loss."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+
+
+def judge_path(spec: str) -> Path:
+    """A judge checkpoint given as a path, or as a shipped name such as 'faces-judge'."""
+    p = Path(spec)
+    if p.suffix == ".safetensors" or p.exists():
+        return p
+    return WEIGHTS_DIR / f"{spec}.safetensors"
+
+
+def fit_directions(
+    G: nn.Module, judge_file: Path, n: int, seed: int
+) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """InterFaceGAN directions per judge attribute, and each attribute's share of 'yes' labels."""
+    judge = C.load_classifier(judge_file)
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, *G.latent_shape, generator=g)  # (N, D)
+    labels = C.binary_labels(judge.cfg.heads, C.predict(judge, gan.generate(G, z)), logits=True)
+    directions, shares = {}, {}
+    for name, mask in labels.items():
+        shares[name] = round(mask.float().mean().item(), 4)
+        if 0 < int(mask.sum()) < n:  # a direction needs faces with and without the attribute
+            directions[name] = linear_boundary(z, mask)
+    return directions, shares
+
+
+def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
+    """Recompute BN statistics, fit attribute directions, write the checkpoint."""
+    seed = recipe.seed + FINISH_SEED_OFFSET
+    n_bn = int(recipe.options.get("bn_samples", 4096))
+    g = torch.Generator().manual_seed(seed)
+    R.recalibrate_batchnorm(G, torch.randn(n_bn, *G.latent_shape, generator=g))
+    directions, meta_dir = {}, {}
+    if recipe.options.get("judge"):
+        judge_file = judge_path(recipe.options["judge"])
+        n = int(recipe.options.get("direction_samples", 4000))
+        directions, shares = fit_directions(G, judge_file, n, seed + 1)
+        meta_dir = {
+            "method": "interfacegan",
+            "samples": n,
+            "judge_sha256": file_sha256(judge_file),
+            "yes_share": shares,
+            "amount": "1.0 moves a latent by the gap between typical faces without and with it",
+        }
+    meta = {
+        "dataset": recipe.dataset,
+        "size": recipe.size,
+        "z_dim": config["latent_dim"],
+        "latent_shape": list(G.latent_shape),
+        "output_range": [-1.0, 1.0],
+        "attributes": sorted(directions),
+        "directions": meta_dir,
+        "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
+    }
+    tensors = {**R.prefixed("generator", G), **to_tensors(directions)}
+    save_checkpoint(recipe.output_path, tensors, "gan", recipe.arch, config, meta)
+    return recipe.output_path

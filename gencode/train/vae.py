@@ -1,0 +1,102 @@
+"""Training a VAE: a recipe (family "vae") -> a VAE checkpoint with attribute directions.
+
+The ELBO's KL weight ramps up over `kl_warmup` steps (so the decoder learns to use z before the
+prior pulls it in); the shipped VAE is the EMA of the trained weights. Afterwards, for a labelled
+dataset: encode fresh faces and ship, per attribute, the mean latent of faces with it minus that of
+faces without it as `direction.<attribute>`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gencode.data import dataset
+from gencode.models import classifier as C
+from gencode.models import vae as V
+from gencode.models.checkpoint import save_checkpoint
+from gencode.models.directions import mean_difference, to_tensors
+from gencode.train import resumable as R
+
+DIRECTION_SEED_OFFSET = 5_555_555  # fresh labelled faces for the directions: not the training pool
+
+
+def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
+    """Train the VAE a recipe describes; write its checkpoint; return the checkpoint's path."""
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    cfg = V.make_config({**recipe.model, "size": recipe.size})
+    model = R.init_seeded(recipe.seed, lambda: V.VAE(cfg))
+    ema = R.EMA(model, recipe.ema_decay)
+    opt = torch.optim.Adam(model.parameters(), recipe.lr)
+    g = torch.Generator().manual_seed(recipe.seed)
+    pool = R.image_pool(recipe)
+    beta = float(recipe.options.get("beta", 1.0))
+    kl_warmup = int(recipe.options.get("kl_warmup", 0))
+
+    def step(i: int) -> dict[str, float]:
+        R.set_lr(opt, R.lr_at(recipe, i))
+        x = R.to_unit(pool[R.batch_indices(len(pool), recipe.batch, g)])  # (B, 3, H, W)
+        recon, mu, logvar = model(x, g)
+        b = beta * min(1.0, (i + 1) / kl_warmup) if kl_warmup else beta
+        loss, rec, kl = V.elbo_loss(x, recon, mu, logvar, cfg.sigma_x, b)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if recipe.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+        opt.step()
+        ema.update(model)
+        mse = (x - recon).pow(2).mean().item()
+        return {"loss": loss.item(), "rec": rec.item(), "kl": kl.item(), "mse": mse}
+
+    objects = {"model": model, "ema": ema.model, "opt": opt, "rng": g}
+    R.run_steps(recipe, objects, step, resume=resume, progress=progress)
+    return _finish(recipe, ema.model)
+
+
+def fit_directions(vae: V.VAE, name: str, n: int, seed: int, size: int) -> dict[str, torch.Tensor]:
+    """Mean-difference directions per attribute, from n fresh labelled images of a dataset."""
+    from gencode.train.classifier import heads_for, labelled
+
+    heads = heads_for(name)
+    x, y = labelled(name, n, seed, size, heads)
+    z = V.encode_images(vae, R.to_unit(x))  # (N, D)
+    masks = C.binary_labels(heads, y, logits=False)
+    return {k: mean_difference(z, m) for k, m in masks.items() if 0 < int(m.sum()) < n}
+
+
+def _finish(recipe: Any, vae: V.VAE) -> Path:
+    """Fit attribute directions (labelled datasets only), measure reconstruction, write it."""
+    vae.eval()
+    n = int(recipe.options.get("direction_samples", 4000))
+    seed = recipe.seed + DIRECTION_SEED_OFFSET
+    labelled_data = hasattr(_dataset_module(recipe.dataset), "ATTRIBUTES")
+    directions = fit_directions(vae, recipe.dataset, n, seed, recipe.size) if labelled_data else {}
+    meta = {
+        "dataset": recipe.dataset,
+        "size": recipe.size,
+        "z_dim": vae.cfg.latent_dim,
+        "latent_shape": list(vae.latent_shape),
+        "output_range": [-1.0, 1.0],
+        "attributes": sorted(directions),
+        "directions": {
+            "method": "mean-difference",
+            "samples": n,
+            "amount": "1.0 moves a latent by the gap between typical faces without and with it",
+        }
+        if directions
+        else {},
+        "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
+    }
+    tensors = {**R.prefixed("vae", vae), **to_tensors(directions)}
+    save_checkpoint(recipe.output_path, tensors, "vae", recipe.arch, V.config_dict(vae.cfg), meta)
+    return recipe.output_path
+
+
+def _dataset_module(name: str) -> Any:
+    """The procedural dataset module of a name, or None for a folder of images."""
+    from gencode.data import DATASETS
+
+    return dataset(name) if name in DATASETS else None

@@ -1,0 +1,166 @@
+"""Training the faces models and judges from tiny recipes; the shipped faces models' edits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from gencode.models import classifier as C
+from gencode.models import gan
+from gencode.models import vae as V
+from gencode.models.catalog import WEIGHTS_DIR
+from gencode.models.checkpoint import load_tensors, read_info
+from gencode.models.directions import edit_latent, load_directions
+from gencode.train import classifier as train_classifier
+from gencode.train import gan as train_gan
+from gencode.train import recipe as recipes
+from gencode.train import resumable
+from gencode.train import vae as train_vae
+
+RECIPES = Path(__file__).parent / "recipes"
+TRAINERS = {"classifier": train_classifier, "gan": train_gan, "vae": train_vae}
+
+
+def tiny(name: str, where: Path, **options: object) -> recipes.Recipe:
+    """A tiny test recipe writing under `where`, with some options of its family table changed."""
+    r = recipes.load(RECIPES / f"{name}.toml")
+    r = r.with_overrides(run_dir=str(where / "run"), output=str(where / f"{name}.safetensors"))
+    return dataclasses.replace(r, options={**r.options, **options})
+
+
+def logged(r: recipes.Recipe) -> list[dict]:
+    """The loss lines of a run's log."""
+    lines = (r.run_path / "log.jsonl").read_text().splitlines()
+    return [rec for rec in map(json.loads, lines) if "step" in rec]
+
+
+@pytest.fixture(scope="module")
+def judge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    r = tiny("tiny-faces-judge", tmp_path_factory.mktemp("judge"))
+    return train_classifier.train(r, resume=False, progress=False)
+
+
+def test_judge_trains(judge: Path) -> None:
+    info = read_info(judge)
+    assert info.family == "classifier" and set(info.config["heads"]) >= {"smile", "hair"}
+    assert 0.0 <= info.meta["validation"]["glasses"] <= 1.0
+    log = logged(tiny("tiny-faces-judge", judge.parent))
+    assert log[-1]["loss"] < log[0]["loss"]
+    assert C.load_classifier(judge).cfg.heads == info.config["heads"]
+
+
+def test_scenes_judge_trains(tmp_path: Path) -> None:
+    pytest.importorskip("gencode.data.scenes")
+    r = tiny("tiny-scenes-judge", tmp_path)
+    info = read_info(train_classifier.train(r, resume=False, progress=False))
+    assert set(info.config["heads"]) == {"subject", "modifier"}
+    assert logged(r)[-1]["loss"] < logged(r)[0]["loss"]
+
+
+def test_gan_trains_with_directions(judge: Path, tmp_path: Path) -> None:
+    r = tiny("tiny-faces-gan", tmp_path, judge=str(judge))
+    path = train_gan.train(r, resume=False, progress=False)
+    info = read_info(path)
+    assert (info.family, info.arch) == ("gan", "dcgan")
+    assert info.meta["z_dim"] == 16 and info.meta["latent_shape"] == [16]
+    assert info.config == gan.config_dict(gan.make_config("dcgan", info.config))
+    dirs = load_directions(path)
+    assert set(dirs) == set(info.meta["attributes"]) and dirs
+    assert all(d.shape == (16,) for d in dirs.values())
+    assert logged(r)[-1]["d"] < math.log(4)  # the critic beats chance: the players are learning
+    x = gan.generate(gan.load_generator(path), torch.zeros(2, 16))
+    assert x.shape == (2, 3, 32, 32)
+
+
+def test_vae_trains_with_directions(tmp_path: Path) -> None:
+    r = tiny("tiny-faces-vae", tmp_path)
+    path = train_vae.train(r, resume=False, progress=False)
+    info = read_info(path)
+    assert (info.family, info.meta["z_dim"]) == ("vae", 8)
+    log = logged(r)
+    assert log[-1]["mse"] < 0.7 * log[0]["mse"]
+    assert {"smile", "glasses", "skin", "eye_size", "hair_blonde"} <= set(info.meta["attributes"])
+    assert V.load_vae(path).cfg == V.make_config(info.config)
+
+
+class Interrupt(Exception):
+    """Stands in for a kill in the middle of a run."""
+
+
+@pytest.mark.parametrize("name", ["tiny-faces-gan", "tiny-faces-vae", "tiny-faces-judge"])
+def test_resume_is_exact(name: str, judge: Path, tmp_path: Path, monkeypatch) -> None:
+    straight = tiny(name, tmp_path / "a", judge=str(judge))
+    family = TRAINERS[straight.family]
+    expected = load_tensors(family.train(straight, resume=False, progress=False))
+    cut = tiny(name, tmp_path / "b", judge=str(judge))
+    calls = {"n": 0}
+    real = resumable.batch_indices
+
+    def dying(*args: object, **kwargs: object) -> torch.Tensor:
+        calls["n"] += 1
+        if calls["n"] == 19:  # mid-way between the states saved at steps 16 and 20 (or 24)
+            raise Interrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(resumable, "batch_indices", dying)
+    with pytest.raises(Interrupt):
+        family.train(cut, resume=False, progress=False)
+    monkeypatch.setattr(resumable, "batch_indices", real)
+    got = load_tensors(family.train(cut, resume=True, progress=False))
+    assert got.keys() == expected.keys()
+    assert all(torch.equal(got[k], expected[k]) for k in got)
+
+
+def test_resume_refuses_another_recipe(tmp_path: Path) -> None:
+    r = tiny("tiny-faces-vae", tmp_path)
+    train_vae.train(r, resume=False, progress=False)
+    other = dataclasses.replace(r, seed=r.seed + 1)
+    with pytest.raises(ValueError, match="different recipe"):
+        train_vae.train(other, resume=True, progress=False)
+
+
+SHIPPED = {name: WEIGHTS_DIR / f"{name}.safetensors" for name in ("faces-gan", "faces-vae")}
+JUDGE = WEIGHTS_DIR / "faces-judge.safetensors"
+
+
+def _shipped(name: str):
+    """(render z -> images, directions, latent size) of a shipped faces model."""
+    if not SHIPPED[name].exists() or not JUDGE.exists():
+        pytest.skip(f"{name} or the faces judge is not shipped yet")
+    path = SHIPPED[name]
+    if name == "faces-gan":
+        G = gan.load_generator(path)
+        return (lambda z: gan.generate(G, z)), load_directions(path), G.latent_shape[0]
+    model = V.load_vae(path)
+    return (lambda z: V.decode_latents(model, z)), load_directions(path), model.latent_shape[0]
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_edits_move_the_judge(name: str) -> None:
+    render, dirs, dim = _shipped(name)
+    judge = C.load_classifier(JUDGE)
+    z = torch.randn(64, dim, generator=torch.Generator().manual_seed(123))
+    before = C.scores(judge, C.predict(judge, render(z)))
+    for attr in ("smile", "glasses", "skin", "eye_size", "hair_blonde", "hair_red"):
+        after = C.scores(judge, C.predict(judge, render(edit_latent(z, {attr: 1.0}, dirs))))
+        share = (after[attr] > before[attr]).float().mean().item()
+        assert share >= 0.9, (name, attr, share)
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+def test_shipped_interpolation_is_smooth(name: str) -> None:
+    render, _, dim = _shipped(name)
+    g = torch.Generator().manual_seed(7)
+    a, b = torch.randn(2, dim, generator=g)
+    t = torch.linspace(0, 1, 33)[:, None]
+    omega = torch.arccos((a @ b) / (a.norm() * b.norm()))
+    z = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)  # slerp
+    frames = render(z)  # (33, 3, H, W)
+    steps = (frames[1:] - frames[:-1]).flatten(1).norm(dim=1)  # (32,)
+    assert steps.max() < 4 * steps.mean()  # no jumps: change spreads over the walk
+    assert steps.max() < 0.35 * (frames[-1] - frames[0]).norm()
