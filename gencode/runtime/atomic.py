@@ -1,0 +1,75 @@
+"""Atomic file writes: a temp file in the target's folder, fsync, then os.replace.
+
+A crash, a kill or Ctrl-C at any point leaves either the old file or the new one in place,
+never a half-written one. A temp file orphaned by kill -9 carries `TEMP_MARK` in its name,
+so a resumed batch can find and remove it (`sweep_temp_files`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMP_MARK = ".gencode-tmp"
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A fresh temp path beside `path`: on a clean exit it replaces `path`, else it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The real suffix stays last so that writers choosing a format by extension (ffmpeg) still can.
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}{TEMP_MARK}{path.suffix}")
+    # O_EXCL: never reuse another writer's temp file; mode 0o666 lets the umask decide, as for
+    # any ordinary file (mkstemp's 0o600 would leave outputs private after the rename).
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def sweep_temp_files(folder: Path) -> list[Path]:
+    """Remove temp files left under `folder` by a killed writer; returns what was removed."""
+    gone = []
+    for p in Path(folder).rglob(f".*{TEMP_MARK}*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
+
+
+def _fsync_file(path: Path) -> None:
+    """Flush the file's data to disk so the rename never exposes an empty file after a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush the folder entry so the rename itself survives a crash (POSIX only)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the data itself is already synced
+    finally:
+        os.close(fd)
