@@ -46,3 +46,15 @@ def graph(text: str, root: Path | None = None, sets: dict[str, str] | None = Non
 def keys(text: str, **kw) -> dict[str, str]:
     """Output name → its node's key."""
     return {o.name: o.node.key for o in graph(text, **kw).outputs}
+
+
+def write_fake_checkpoint(path: Path, family: str = "diffusion", meta: dict | None = None) -> Path:
+    """A tiny gencode safetensors checkpoint written with numpy only (no torch)."""
+    import json
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    doc = {"family": family, "arch": "test", "config": {}, "meta": meta if meta is not None else SCENES.meta}
+    save_file({"w": np.zeros(4, dtype=np.float32)}, str(path), metadata={"gencode": json.dumps(doc)})
+    return path

@@ -69,7 +69,8 @@ def implicit_latent(state: State, e: ast.Name) -> Value:
     """Fresh noise named by `e` under the current seed: `a` and `b` differ, and stay put."""
     seed = int(state.setting("seed"))
     value = noise(state, derive_seed(seed, e.id), e.span)
-    close = did_you_mean(e.id, list(state.bindings))
+    # A typo hint, when a bound name is close; skipped for huge generated scripts (it is O(names)).
+    close = did_you_mean(e.id, list(state.bindings)) if len(state.bindings) <= 64 else ""
     hint = f" (or a typo{close.replace(' — ', ': ')})" if close else ""
     state.note(e.span, f"'{e.id}' is an implicit latent: noise from seed {seed} and the name '{e.id}'{hint}")
     return value

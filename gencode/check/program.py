@@ -48,7 +48,7 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
     for name in state.overrides:
         if name not in state.params:
             known = ", ".join(sorted(state.params)) or "none"
-            state.note(None, f"--set {name}: the script has no param '{name}' (params: {known})", "error")
+            state.note(None, f"--set {name}: the script has no param '{name}' (params: {known})", "warning")
     if any(d.severity == "error" for d in state.diagnostics):
         raise GenError(state.diagnostics, state.sources)
     device = state.setting("device")
@@ -201,6 +201,9 @@ def renderable(state: State, v: Typed, span) -> Value:
     if t in (T.LATENT, T.LATENTS, T.NUMBER) and not (t == T.NUMBER and model.family != "diffusion"):
         if t == T.NUMBER:
             raise state.error(span, "a number on its own does nothing; outputs are images or sequences")
+        from gencode.check.rules import need_latent_shape
+
+        need_latent_shape(state, v, model, span)
         op = {"diffusion": "diffuse", "gan": "sample", "vae": "decode"}[model.family]
         if op == "diffuse":
             return _diffuse_latent(state, v, span)
