@@ -23,8 +23,11 @@ from gencode.check import check_text
 from gencode.compile import compile_program
 from gencode.models.catalog import ModelCatalog
 
-META = {"vocabulary": ["dunes", "ocean", "forest", "night", "dawn"], "size_multiple": 4,
-        "defaults": {"size": 32, "steps": 20, "guidance": 3.0}}
+META = {
+    "vocabulary": ["dunes", "ocean", "forest", "night", "dawn"],
+    "size_multiple": 4,
+    "defaults": {"size": 32, "steps": 20, "guidance": 3.0},
+}
 LINES = [
     'x{i} = diffuse "dunes at night" steps {s} seed {i}',
     "guidance {g}",
@@ -72,17 +75,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         doc = {"family": "diffusion", "arch": "test", "config": {}, "meta": META}
-        save_file({"w": np.zeros(4, np.float32)}, str(folder / "tiny.safetensors"),
-                  metadata={"gencode": json.dumps(doc)})
-        (folder / "card.gen").write_text('model "tiny.safetensors"\nseed 42; diffuse "dunes" steps 50; interpolate latent a b 24\n')
+        save_file(
+            {"w": np.zeros(4, np.float32)},
+            str(folder / "tiny.safetensors"),
+            metadata={"gencode": json.dumps(doc)},
+        )
+        (folder / "card.gen").write_text(
+            'model "tiny.safetensors"\nseed 42; diffuse "dunes" steps 50; interpolate latent a b 24\n'
+        )
         rate = throughput(folder, args.statements)
         check_cmd = [sys.executable, "-m", "gencode.cli", "check", "-q", str(folder / "card.gen")]
         t_check = cold(check_cmd, args.runs)
         t_pass = cold([sys.executable, "-c", "pass"], args.runs)
-    print(f"parse+check+compile: {rate:,.0f} statements/s on a {args.statements}-statement script (target >= 5,000)")
-    print(f"cold start: gencode check {t_check * 1000:.0f} ms, python -c pass {t_pass * 1000:.0f} ms (target < 500 ms)")
-    print(f"RESULT statements_per_s={rate:.0f} check_cold_ms={t_check * 1000:.0f} "
-          f"python_cold_ms={t_pass * 1000:.0f} ratio={t_check / t_pass:.1f}x")
+    print(
+        f"parse+check+compile: {rate:,.0f} statements/s on a {args.statements}-statement script (target >= 5,000)"
+    )
+    print(
+        f"cold start: gencode check {t_check * 1000:.0f} ms, python -c pass {t_pass * 1000:.0f} ms (target < 500 ms)"
+    )
+    print(
+        f"RESULT statements_per_s={rate:.0f} check_cold_ms={t_check * 1000:.0f} "
+        f"python_cold_ms={t_pass * 1000:.0f} ratio={t_check / t_pass:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Diagnostics: errors, warnings and notes that point at source, printed like a good compiler's.
 
-    dunes.gen:3:1: error: unknown op 'difuse' — did you mean 'diffuse'?
-        3 | difuse "dunes"
-          | ^~~~~~
+dunes.gen:3:1: error: unknown op 'difuse' — did you mean 'diffuse'?
+    3 | difuse "dunes"
+      | ^~~~~~
 """
 
 from __future__ import annotations
@@ -71,7 +71,10 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, pool, n=5, cutoff=0.6)
     if not close:
         return ""
-    best = min(close, key=lambda c: (edit_distance(word, c), -difflib.SequenceMatcher(None, word, c).ratio()))
+    best = min(
+        close,
+        key=lambda c: (edit_distance(word, c), -difflib.SequenceMatcher(None, word, c).ratio()),
+    )
     return f" — did you mean '{best}'?"
 
 
@@ -80,7 +83,9 @@ def edit_distance(a: str, b: str) -> int:
     d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
     for i in range(1, len(a) + 1):
         for j in range(1, len(b) + 1):
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
     return d[-1][-1]

@@ -37,8 +37,14 @@ class Node:
     key: str
 
     @classmethod
-    def make(cls, op: str, params: dict[str, Any], inputs: tuple[Node, ...], type: str,
-             length: int | None = None) -> Node:
+    def make(
+        cls,
+        op: str,
+        params: dict[str, Any],
+        inputs: tuple[Node, ...],
+        type: str,
+        length: int | None = None,
+    ) -> Node:
         doc = {"op": op, "v": op_version(op), "params": params, "inputs": [i.key for i in inputs]}
         key = hashlib.sha256(canonical(doc).encode()).hexdigest()
         return cls(op, params, inputs, type, length, key)
@@ -105,8 +111,13 @@ class Graph:
                 for n in self.nodes
             ],
             "outputs": [
-                {"name": o.name, "node": ids[o.node.key], "path": o.path, "fps": o.fps,
-                 "animation": o.animation}
+                {
+                    "name": o.name,
+                    "node": ids[o.node.key],
+                    "path": o.path,
+                    "fps": o.fps,
+                    "animation": o.animation,
+                }
                 for o in self.outputs
             ],
         }
@@ -115,8 +126,12 @@ class Graph:
         ids = self.ids()
         out = ["digraph gencode {", "  rankdir=LR;", '  node [shape=box, fontname="monospace"];']
         for n in self.nodes:
-            label = n.op + "\\n" + "\\n".join(
-                f"{k}={_short(v, 24)}".replace('"', '\\"') for k, v in sorted(n.params.items())
+            label = (
+                n.op
+                + "\\n"
+                + "\\n".join(
+                    f"{k}={_short(v, 24)}".replace('"', '\\"') for k, v in sorted(n.params.items())
+                )
             )
             out.append(f'  n{ids[n.key]} [label="{label}"];')
             out.extend(f"  n{ids[x.key]} -> n{ids[n.key]};" for x in n.inputs)

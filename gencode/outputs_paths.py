@@ -31,4 +31,6 @@ def path_problem(text: str, is_sequence: bool) -> str | None:
 
 def frame_path(pattern: str, frame: int) -> str:
     """The file name of one frame of a pattern like 'frames/{frame:04}.png'."""
-    return _FIELD.sub(lambda m: format(frame, (m.group(1).split(":", 1) + [""])[1].rstrip("d")), pattern)
+    return _FIELD.sub(
+        lambda m: format(frame, (m.group(1).split(":", 1) + [""])[1].rstrip("d")), pattern
+    )

@@ -13,21 +13,45 @@ SCENES = ModelRef(
     "5ce7e5" + "0" * 58,
     "diffusion",
     meta={
-        "vocabulary": ["dunes", "mountains", "ocean", "forest", "clouds", "snowfield", "city",
-                       "stars", "dawn", "day", "dusk", "night"],
+        "vocabulary": [
+            "dunes",
+            "mountains",
+            "ocean",
+            "forest",
+            "clouds",
+            "snowfield",
+            "city",
+            "stars",
+            "dawn",
+            "day",
+            "dusk",
+            "night",
+        ],
         "size_multiple": 4,
         "defaults": {"size": 32, "steps": 20, "guidance": 3.0, "sampler": "ddim"},
     },
 )
 FACES = ModelRef(
-    "faces", "fac35" + "0" * 59, "gan",
-    meta={"z_dim": 64, "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
-          "size_multiple": 32, "defaults": {"size": 32}},
+    "faces",
+    "fac35" + "0" * 59,
+    "gan",
+    meta={
+        "z_dim": 64,
+        "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
+        "size_multiple": 32,
+        "defaults": {"size": 32},
+    },
 )
 FACES_VAE = ModelRef(
-    "faces_vae", "fac3e" + "0" * 59, "vae",
-    meta={"z_dim": 32, "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
-          "size_multiple": 32, "defaults": {"size": 32}},
+    "faces_vae",
+    "fac3e" + "0" * 59,
+    "vae",
+    meta={
+        "z_dim": 32,
+        "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
+        "size_multiple": 32,
+        "defaults": {"size": 32},
+    },
 )
 
 
@@ -35,11 +59,15 @@ def catalog() -> StaticCatalog:
     return StaticCatalog({"scenes": SCENES, "faces": FACES, "faces_vae": FACES_VAE})
 
 
-def check(text: str, root: Path | None = None, sets: dict[str, str] | None = None, name: str = "t.gen"):
+def check(
+    text: str, root: Path | None = None, sets: dict[str, str] | None = None, name: str = "t.gen"
+):
     return check_text(text, name, root, sets, catalog())
 
 
-def graph(text: str, root: Path | None = None, sets: dict[str, str] | None = None, name: str = "t.gen"):
+def graph(
+    text: str, root: Path | None = None, sets: dict[str, str] | None = None, name: str = "t.gen"
+):
     return compile_program(check(text, root, sets, name))
 
 
@@ -55,6 +83,13 @@ def write_fake_checkpoint(path: Path, family: str = "diffusion", meta: dict | No
     import numpy as np
     from safetensors.numpy import save_file
 
-    doc = {"family": family, "arch": "test", "config": {}, "meta": meta if meta is not None else SCENES.meta}
-    save_file({"w": np.zeros(4, dtype=np.float32)}, str(path), metadata={"gencode": json.dumps(doc)})
+    doc = {
+        "family": family,
+        "arch": "test",
+        "config": {},
+        "meta": meta if meta is not None else SCENES.meta,
+    }
+    save_file(
+        {"w": np.zeros(4, dtype=np.float32)}, str(path), metadata={"gencode": json.dumps(doc)}
+    )
     return path

@@ -57,7 +57,10 @@ def test_check_missing_file(tmp_path):
 def test_check_several_files_and_set(tmp_path):
     (tmp_path / "a.gen").write_text("param n = 4\ninterpolate latent a b n\n")
     (tmp_path / "b.gen").write_text('diffuse "ocean"\n')
-    assert run("check", str(tmp_path / "a.gen"), str(tmp_path / "b.gen"), "--set", "n=8").exit_code == 0
+    assert (
+        run("check", str(tmp_path / "a.gen"), str(tmp_path / "b.gen"), "--set", "n=8").exit_code
+        == 0
+    )
     bad = run("check", str(tmp_path / "a.gen"), "--set", "n=eight")
     assert bad.exit_code == 1 and "'n' is a number" in bad.stderr
 
@@ -70,7 +73,10 @@ def test_graph_formats(tmp_path, fmt):
     assert result.exit_code == 0, result.output
     if fmt == "json":
         doc = json.loads(result.stdout)
-        assert [o["path"] for o in doc["outputs"]] == ["diffuse-dunes.png", "interpolate/{frame:04}.png"]
+        assert [o["path"] for o in doc["outputs"]] == [
+            "diffuse-dunes.png",
+            "interpolate/{frame:04}.png",
+        ]
     elif fmt == "dot":
         assert result.stdout.startswith("digraph")
     else:

@@ -56,7 +56,7 @@ def test_identical_expressions_are_one_node():
 
 
 def test_every_random_node_has_an_explicit_seed():
-    g = graph(CARD + '\nmodel faces\nsample\nsample seed 5\n')
+    g = graph(CARD + "\nmodel faces\nsample\nsample seed 5\n")
     for n in g.nodes:
         if n.op in ("noise", "diffuse"):
             assert isinstance(n.params["seed"], int)
@@ -133,7 +133,9 @@ def test_save_redirects_the_previous_output():
 def test_default_output_names_are_readable_and_unique():
     g = graph('diffuse "dunes at night"\ndiffuse "dunes at night" seed 2\ninterpolate latent a b 3')
     assert [o.path for o in g.outputs] == [
-        "diffuse-dunes-at-night.png", "diffuse-dunes-at-night-2.png", "interpolate/{frame:04}.png"
+        "diffuse-dunes-at-night.png",
+        "diffuse-dunes-at-night-2.png",
+        "interpolate/{frame:04}.png",
     ]
     assert g.outputs[2].animation == "interpolate.gif"
 
@@ -163,7 +165,9 @@ def test_model_hash_is_part_of_the_key():
     from gencode.compile import compile_program
     from gencode.models.catalog import ModelRef, StaticCatalog
 
-    other = StaticCatalog({**catalog().refs, "scenes": ModelRef("scenes", "1" * 64, "diffusion", meta=SCENES.meta)})
+    other = StaticCatalog(
+        {**catalog().refs, "scenes": ModelRef("scenes", "1" * 64, "diffusion", meta=SCENES.meta)}
+    )
     a = compile_program(check_text('diffuse "dunes"', catalog=catalog())).outputs[0].node.key
     b = compile_program(check_text('diffuse "dunes"', catalog=other)).outputs[0].node.key
     assert a != b

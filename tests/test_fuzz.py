@@ -4,9 +4,9 @@
 (b) Generated valid programs survive parse → unparse → re-parse unchanged.
 """
 
+from frontend_support import catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from frontend_support import catalog
 
 from gencode import ast
 from gencode.check import check_text
@@ -19,11 +19,64 @@ from gencode.unparse import unparse
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RESERVED = set(SETTINGS) | {"let", "as", "param", "include"}
 
-WORDS = ["seed", "42", "diffuse", '"dunes"', "steps", "50", "interpolate", "latent", "a", "b",
-         "24", "noise", "=", "+", "-", "*", "/", "(", ")", "[", "]", "{", "}", ":", ",", ";",
-         "\n", "as", "save", '"x.png"', "64x48", "0..9", "-3", "model", "faces", "sample",
-         "edit", "smile", "prompt", "guidance", "blend", "grid", "let", "param", "include",
-         "from", "strength", "0.5", "#", '"', "@", "size", "fps", "encode", "decode", "load"]
+WORDS = [
+    "seed",
+    "42",
+    "diffuse",
+    '"dunes"',
+    "steps",
+    "50",
+    "interpolate",
+    "latent",
+    "a",
+    "b",
+    "24",
+    "noise",
+    "=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    ";",
+    "\n",
+    "as",
+    "save",
+    '"x.png"',
+    "64x48",
+    "0..9",
+    "-3",
+    "model",
+    "faces",
+    "sample",
+    "edit",
+    "smile",
+    "prompt",
+    "guidance",
+    "blend",
+    "grid",
+    "let",
+    "param",
+    "include",
+    "from",
+    "strength",
+    "0.5",
+    "#",
+    '"',
+    "@",
+    "size",
+    "fps",
+    "encode",
+    "decode",
+    "load",
+]
 
 
 def front_end(text: str) -> None:
@@ -56,7 +109,9 @@ atoms = st.one_of(
     strings.map(ast.String),
     st.tuples(st.integers(1, 4096), st.integers(1, 4096)).map(lambda t: ast.Size(*t)),
     names.map(ast.Name),
-    st.tuples(st.integers(0, 99), st.integers(0, 99)).map(lambda t: ast.Range(float(t[0]), float(t[1]))),
+    st.tuples(st.integers(0, 99), st.integers(0, 99)).map(
+        lambda t: ast.Range(float(t[0]), float(t[1]))
+    ),
 )
 
 
@@ -64,8 +119,12 @@ def extend(inner):
     return st.one_of(
         st.tuples(st.sampled_from("+-*/"), inner, inner).map(lambda t: ast.BinOp(*t)),
         inner.map(ast.Neg),
-        st.tuples(names.map(ast.Name), st.lists(st.one_of(inner, numbers.map(lambda x: ast.Number(-x - 1))),
-                                                 min_size=1, max_size=4).map(tuple)).map(lambda t: ast.Call(*t)),
+        st.tuples(
+            names.map(ast.Name),
+            st.lists(
+                st.one_of(inner, numbers.map(lambda x: ast.Number(-x - 1))), min_size=1, max_size=4
+            ).map(tuple),
+        ).map(lambda t: ast.Call(*t)),
         st.lists(inner, max_size=3).map(lambda xs: ast.List(tuple(xs))),
         st.lists(st.tuples(numbers.map(ast.Number), inner), min_size=1, max_size=3).map(
             lambda kv: ast.Schedule(tuple(ast.Keyframe(k, v) for k, v in kv))

@@ -14,7 +14,18 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(out),
+        str(ROOT),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0 and "No module named 'hatchling'" in result.stderr:
         pytest.skip("hatchling is not installed (pip install -e .[test])")
@@ -31,14 +42,29 @@ def test_wheel_contains_the_grammar(wheel):
 
 def test_installed_wheel_parses_from_another_folder(wheel, tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
     code = (
         "import gencode, gencode.parse as p\n"
-        "assert gencode.__file__.startswith(%r), gencode.__file__\n"
-        "assert str(p.grammar_path()).startswith(%r)\n"
+        f"assert gencode.__file__.startswith({str(target)!r}), gencode.__file__\n"
+        f"assert str(p.grammar_path()).startswith({str(target)!r})\n"
         "print(len(p.parse('seed 42; diffuse \"dunes\" steps 50').statements))\n"
-    ) % (str(target), str(target))
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2"

@@ -22,7 +22,8 @@ def test_design_card_parses_as_three_statements():
 def test_arithmetic_precedence_and_application_binds_tightest():
     (s,) = stmts("x = a + 0.5 * (b - c)")
     assert s.value == ast.BinOp(
-        "+", ast.Name("a"),
+        "+",
+        ast.Name("a"),
         ast.BinOp("*", ast.Number(0.5), ast.BinOp("-", ast.Name("b"), ast.Name("c"))),
     )
     (s,) = stmts("y = a + noise seed 7")

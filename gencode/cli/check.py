@@ -28,7 +28,9 @@ def check(files: tuple[str, ...], sets: tuple[str, ...], quiet: bool) -> None:
             continue
         if not quiet:
             report(program.notes, program.sources)
-        click.echo(f"{path}: ok ({len(program.outputs)} output{'s' if len(program.outputs) != 1 else ''})")
+        click.echo(
+            f"{path}: ok ({len(program.outputs)} output{'s' if len(program.outputs) != 1 else ''})"
+        )
     if errors:
         click.echo(f"{errors} error{'s' if errors != 1 else ''}", err=True)
         sys.exit(1)

@@ -14,8 +14,14 @@ from gencode.errors import GenError
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text",
-              show_default=True, help="How to print the graph.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "dot"]),
+    default="text",
+    show_default=True,
+    help="How to print the graph.",
+)
 @SET_OPTION
 def graph(file: str, fmt: str, sets: tuple[str, ...]) -> None:
     """Print a script's op graph: one line per node, shared nodes once."""

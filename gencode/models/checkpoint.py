@@ -83,7 +83,9 @@ def read_info(path: str | os.PathLike[str]) -> CheckpointInfo:
         raise CheckpointError(f"{path}: a safetensors file without gencode metadata (no config)")
     try:
         doc = json.loads(raw)
-        return CheckpointInfo(Path(path), doc["family"], doc["arch"], doc["config"], doc.get("meta", {}))
+        return CheckpointInfo(
+            Path(path), doc["family"], doc["arch"], doc["config"], doc.get("meta", {})
+        )
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path}: corrupt gencode metadata ({e})") from None
 
