@@ -112,6 +112,8 @@ def test_still_output_and_missing_value(tmp_path):
     out = output("art/dunes.png", None)
     write_outputs(Graph(outputs=[out]), {out.node.key: frames(1)[0]}, tmp_path)
     assert files(tmp_path) == ["art/dunes.png"]
+    write_outputs(Graph(outputs=[out]), {"out": frames(1)[0]}, tmp_path / "by_name")  # RunResult
+    assert files(tmp_path / "by_name") == ["art/dunes.png"]
     with pytest.raises(OutputError, match="not computed"):
         write_outputs(Graph(outputs=[out]), {}, tmp_path)
 

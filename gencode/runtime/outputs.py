@@ -48,12 +48,14 @@ class OutputError(OpError):
 def write_outputs(
     graph: Graph, values: dict[str, torch.Tensor], out_dir: Path, records: RecordFn | None = None
 ) -> list[Path]:
-    """Write every output of `graph` from `values` (node key → tensor) under `out_dir`."""
+    """Write every output of `graph` under `out_dir`; `values` maps node keys (or, as the
+    executor's RunResult does, output names) to tensors."""
     written: list[Path] = []
     for out in graph.outputs:
-        if out.node.key not in values:
+        value = values.get(out.node.key, values.get(out.name))
+        if value is None:
             raise OutputError(f"output '{out.name}': its value was not computed")
-        written += write_output(out, values[out.node.key], Path(out_dir), records)
+        written += write_output(out, value, Path(out_dir), records)
     return written
 
 
