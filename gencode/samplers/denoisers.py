@@ -1,0 +1,97 @@
+"""Denoisers: adapt a network's prediction to k-diffusion's `model(x, sigma, **extra) -> denoised`.
+
+The network sees the variance-preserving input x·c_in at a (fractional) discrete timestep t; the
+wrapper turns its eps or v prediction into an estimate of the clean image. Samplers never branch
+on the prediction type. Classifier-free guidance is one more wrapper around either.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from gencode.samplers.schedules import to_sigmas
+
+
+def _bcast(sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Sigma (B,) or scalar shaped to broadcast against x (B, C, H, W)."""
+    return sigma.reshape(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+
+
+class DiscreteDenoiser(nn.Module):
+    """Shared part: sigma ↔ timestep mapping over the training schedule's discrete sigmas."""
+
+    def __init__(self, net: nn.Module, alphas_cumprod: torch.Tensor):
+        super().__init__()
+        self.net = net
+        sigmas = to_sigmas(alphas_cumprod).float()
+        self.register_buffer("sigmas", sigmas, persistent=False)
+        self.register_buffer("log_sigmas", sigmas.log(), persistent=False)
+
+    def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
+        """Fractional timestep of a sigma, interpolated in log sigma (k-diffusion's rule)."""
+        log_sigma = sigma.float().reshape(-1).log()  # (B,)
+        dists = log_sigma[:, None] - self.log_sigmas[None]  # (B, T)
+        low = dists.ge(0).cumsum(dim=1).argmax(dim=1).clamp(max=len(self.sigmas) - 2)  # (B,)
+        lo, hi = self.log_sigmas[low], self.log_sigmas[low + 1]
+        w = ((lo - log_sigma) / (lo - hi)).clamp(0, 1)
+        return (1 - w) * low + w * (low + 1)
+
+    def c_in(self, sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Input scale that turns x = x0 + σε back into the network's VP input √ā·x."""
+        return 1 / (_bcast(sigma, x) ** 2 + 1).sqrt()
+
+
+class EpsDenoiser(DiscreteDenoiser):
+    """For networks that predict the noise ε: denoised = x − σ·ε."""
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, **extra) -> torch.Tensor:
+        eps = self.net(x * self.c_in(sigma, x), self.sigma_to_t(sigma), **extra)
+        return x - eps * _bcast(sigma, x)
+
+
+class VDenoiser(DiscreteDenoiser):
+    """For networks that predict v = √ā·ε − √(1−ā)·x0 (Salimans & Ho 2022)."""
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, **extra) -> torch.Tensor:
+        s = _bcast(sigma, x)
+        v = self.net(x * self.c_in(sigma, x), self.sigma_to_t(sigma), **extra)
+        return x / (s**2 + 1) - v * s / (s**2 + 1).sqrt()
+
+
+class CFGDenoiser(nn.Module):
+    """Classifier-free guidance: uncond + scale·(cond − uncond), both in one batched forward."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        sigma: torch.Tensor,
+        *,
+        cond: torch.Tensor,
+        uncond: torch.Tensor,
+        cond_scale: float = 1.0,
+    ) -> torch.Tensor:
+        if cond_scale == 1.0:  # guidance off: the unconditional half is not needed
+            return self.inner(x, sigma, cond=cond)
+        x_in = torch.cat([x, x])  # (2B, C, H, W)
+        sigma_in = torch.cat([sigma, sigma])  # (2B,)
+        out = self.inner(x_in, sigma_in, cond=torch.cat([uncond, cond]))
+        uncond_out, cond_out = out.chunk(2)
+        return uncond_out + (cond_out - uncond_out) * cond_scale
+
+
+PREDICTIONS = {"eps": EpsDenoiser, "v": VDenoiser}
+
+
+def build_denoiser(
+    net: nn.Module, alphas_cumprod: torch.Tensor, prediction: str = "eps", guidance: bool = True
+) -> nn.Module:
+    """The denoiser for a network of the given prediction type, CFG-wrapped unless guidance=False."""
+    if prediction not in PREDICTIONS:
+        raise ValueError(f"unknown prediction type {prediction!r}; known: eps, v")
+    inner = PREDICTIONS[prediction](net, alphas_cumprod)
+    return CFGDenoiser(inner) if guidance else inner
