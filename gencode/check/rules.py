@@ -47,6 +47,31 @@ def _need_family(state: State, e: ast.Call, *families: str) -> ModelRef:
     return model
 
 
+def latent_shape(v: Value) -> list[int] | None:
+    """The shape of one latent of `v`, followed back to the noise or encode that made it."""
+    if v.op == "noise":
+        return list(v.params["shape"])
+    if v.op in ("interpolate", "add", "sub", "scale", "edit") and v.inputs:
+        return latent_shape(v.inputs[0])
+    if v.op == "encode":
+        model = v.params["model"]
+        return model.latent_shape(*v.params.get("size", (32, 32)))
+    return None
+
+
+def need_latent_shape(state: State, z: Value, model: ModelRef, span) -> None:
+    """A latent made for another model (or size) is refused before anything runs."""
+    have = latent_shape(z)
+    w, h = state.setting("size")
+    want = model.latent_shape(w, h)
+    if have is not None and have != want:
+        shape = "x".join(map(str, have))
+        raise state.error(
+            span,
+            f"this latent has shape {shape}, but model '{model.name}' at size {w}x{h} takes {'x'.join(map(str, want))} (was it made under another model or size?)",
+        )
+
+
 def _length(state: State, e: ast.Call, *values: object) -> int | None:
     lengths = {v.length for v in values if isinstance(v, Value) and v.length}
     if len(lengths) > 1:
@@ -54,12 +79,20 @@ def _length(state: State, e: ast.Call, *values: object) -> int | None:
     return lengths.pop() if lengths else None
 
 
+def _knows(model: ModelRef, vocab: set[str], word: str) -> bool:
+    """A word the model understands: in its vocabulary, an alias, a filler, or a plural/singular."""
+    aliases = model.meta.get("aliases", {})
+    fillers = set(model.meta.get("fillers", ()))
+    forms = {word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")}
+    return any(f in vocab or f in aliases or f in fillers for f in forms)
+
+
 def prompt_value(state: State, model: ModelRef, text: str, span) -> Value:
     """The conditioning of a prompt, warning once about words the model does not know."""
     vocab = set(model.vocabulary)
     if vocab:
         words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS]
-        unknown = [w for w in words if w not in vocab and w.rstrip("s") not in vocab]
+        unknown = [w for w in words if not _knows(model, vocab, w)]
         for w in unknown:
             if (w, model.name) not in state.warned_words:
                 state.warned_words.add((w, model.name))
@@ -82,8 +115,14 @@ def conditioning(state: State, model: ModelRef, prompt: Typed, length: int | Non
             return prompt_value(state, model, texts[0], span)
         inputs = tuple(prompt_value(state, model, t, span) for t in texts)
         n = length or 1
-        return Value("mix", T.CONDS if length else T.COND, {"schedule": prompt, "texts": texts,
-                                                            "frames": n}, inputs, length, span)
+        return Value(
+            "mix",
+            T.CONDS if length else T.COND,
+            {"schedule": prompt, "texts": texts, "frames": n},
+            inputs,
+            length,
+            span,
+        )
     return prompt_value(state, model, str(_plain(prompt)), span)
 
 
@@ -103,6 +142,8 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
     cond = conditioning(state, model, prompt, length, getattr(prompt, "span", e.span))
     uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
     img2img = start is not None and start.type in (T.IMAGE, T.IMAGES)
+    if start is not None and not img2img:
+        need_latent_shape(state, start, model, e.span)
     if start is None:
         start = noise(state, int(_plain(a["seed"])), e.span)
     params = {
@@ -124,7 +165,12 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
 def _sample(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "gan", "vae")
     z = a["from"]
-    z = as_latent(state, z, e.span) if z is not None else noise(state, int(_plain(a["seed"])), e.span)
+    z = (
+        as_latent(state, z, e.span)
+        if z is not None
+        else noise(state, int(_plain(a["seed"])), e.span)
+    )
+    need_latent_shape(state, z, model, e.span)
     out = T.IMAGES if z.length else T.IMAGE
     return Value("sample", out, {"model": model}, (z,), z.length, e.span)
 
@@ -133,15 +179,25 @@ def _sample(state: State, a: dict, e: ast.Call) -> Value:
 def _encode(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "vae")
     x = a["image"]
-    return Value("encode", T.SEQUENCE_OF[T.LATENT] if x.length else T.LATENT, {"model": model},
-                 (x,), x.length, e.span)
+    size = list(state.setting("size"))
+    return Value(
+        "encode",
+        T.LATENTS if x.length else T.LATENT,
+        {"model": model, "size": size},
+        (x,),
+        x.length,
+        e.span,
+    )
 
 
 @rule("decode")
 def _decode(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "vae")
     z = as_latent(state, a["latent"], e.span)
-    return Value("decode", T.IMAGES if z.length else T.IMAGE, {"model": model}, (z,), z.length, e.span)
+    need_latent_shape(state, z, model, e.span)
+    return Value(
+        "decode", T.IMAGES if z.length else T.IMAGE, {"model": model}, (z,), z.length, e.span
+    )
 
 
 @rule("interpolate")
@@ -158,7 +214,9 @@ def _interpolate(state: State, a: dict, e: ast.Call) -> Value:
     want = T.STRING if mode == "prompt" else T.IMAGE
     for v in ends:
         if type_of(v) != want:
-            raise state.error(e.span, f"interpolate {mode} takes {T.words([want])}s, got {T.words([type_of(v)])}")
+            raise state.error(
+                e.span, f"interpolate {mode} takes {T.words([want])}s, got {T.words([type_of(v)])}"
+            )
     if mode == "prompt":
         model = _need_family(state, e, "diffusion")
         ends = [prompt_value(state, model, str(v.value), v.span) for v in ends]
@@ -183,7 +241,10 @@ def confined_path(state: State, text: str, span) -> Path:
     p = Path(text)
     resolved = (state.root_dir / p).resolve()
     if p.is_absolute() or not resolved.is_relative_to(state.root_dir.resolve()):
-        raise state.error(span, f"'{text}' is outside the script's folder; scripts may only read files beside them")
+        raise state.error(
+            span,
+            f"'{text}' is outside the script's folder; scripts may only read files beside them",
+        )
     return resolved
 
 
@@ -191,8 +252,14 @@ def confined_path(state: State, text: str, span) -> Path:
 def _blend(state: State, a: dict, e: ast.Call) -> Value:
     x, y = a["a"], a["b"]
     length = _length(state, e, x, y)
-    return Value("blend", T.IMAGES if length else T.IMAGE, {"amount": _plain(a["amount"])}, (x, y),
-                 length, e.span)
+    return Value(
+        "blend",
+        T.IMAGES if length else T.IMAGE,
+        {"amount": _plain(a["amount"])},
+        (x, y),
+        length,
+        e.span,
+    )
 
 
 @rule("upscale")
@@ -200,22 +267,37 @@ def _upscale(state: State, a: dict, e: ast.Call) -> Value:
     x, factor = a["image"], int(_plain(a["factor"]))
     w, h = state.setting("size")
     if max(w, h) * factor > MAX_OUTPUT_SIDE:
-        raise state.error(e.span, f"upscale by {factor} makes {w * factor}x{h * factor}, larger than {MAX_OUTPUT_SIDE} pixels a side")
-    return Value("upscale", x.type, {"factor": factor, "method": str(_plain(a["method"]))}, (x,),
-                 x.length, e.span)
+        raise state.error(
+            e.span,
+            f"upscale by {factor} makes {w * factor}x{h * factor}, larger than {MAX_OUTPUT_SIDE} pixels a side",
+        )
+    return Value(
+        "upscale",
+        x.type,
+        {"factor": factor, "method": str(_plain(a["method"]))},
+        (x,),
+        x.length,
+        e.span,
+    )
 
 
 @rule("grid")
 def _grid(state: State, a: dict, e: ast.Call) -> Value:
     cols = _plain(a["cols"])
-    return Value("grid", T.IMAGE, {"cols": int(cols) if cols else None}, (a["frames"],), None, e.span)
+    return Value(
+        "grid", T.IMAGE, {"cols": int(cols) if cols else None}, (a["frames"],), None, e.span
+    )
 
 
 @rule("edit")
 def _edit(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "gan", "vae")
     z = as_latent(state, a["latent"], e.span)
+    need_latent_shape(state, z, model, e.span)
     edits = {k: float(_plain(v)) for k, v in a.items() if k != "latent" and v is not None}
     if not edits:
-        raise state.error(e.span, f"edit needs an attribute and an amount, e.g. 'edit z smile 1.5'; model '{model.name}' has: {', '.join(model.attributes) or 'no attributes'}")
+        raise state.error(
+            e.span,
+            f"edit needs an attribute and an amount, e.g. 'edit z smile 1.5'; model '{model.name}' has: {', '.join(model.attributes) or 'no attributes'}",
+        )
     return Value("edit", z.type, {"model": model, "edits": edits}, (z,), z.length, e.span)

@@ -1,0 +1,90 @@
+"""Check: names, types, settings and includes beyond the golden error messages."""
+
+import pytest
+from frontend_support import check
+
+from gencode.errors import GenError
+
+
+def test_includes_are_listed_for_watch_mode(tmp_path):
+    (tmp_path / "look.gen").write_text('include "sub/more.gen"\n')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.gen").write_text("steps 12\n")
+    program = check('include "look.gen"\ndiffuse "dunes"', root=tmp_path)
+    assert [p.split("/")[-1] for p in program.files] == ["t.gen", "look.gen", "more.gen"]
+
+
+def test_include_relative_to_the_including_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.gen").write_text('include "b.gen"\n')
+    (tmp_path / "sub" / "b.gen").write_text("steps 12\n")
+    g = check('include "sub/a.gen"\ndiffuse "dunes"', root=tmp_path)
+    assert g.outputs[0].value.params["steps"] == 12
+
+
+def test_errors_inside_includes_point_into_the_included_file(tmp_path):
+    (tmp_path / "look.gen").write_text("steps 0\n")
+    with pytest.raises(GenError) as e:
+        check('include "look.gen"\n', root=tmp_path)
+    (d,) = e.value.errors
+    assert d.span.file.endswith("look.gen") and d.span.line == 1
+
+
+def test_unknown_prompt_words_warn_once_but_do_not_fail():
+    program = check('diffuse "a castle"\ndiffuse "castle at night"')
+    warnings = [d for d in program.notes if d.severity == "warning"]
+    assert len(warnings) == 1 and "'castle'" in warnings[0].message
+    assert "dunes" in warnings[0].message  # lists the vocabulary
+
+
+def test_known_words_and_plurals_do_not_warn():
+    program = check('diffuse "the dune at night"\ndiffuse "forests, dawn"')
+    assert not [d for d in program.notes if d.severity == "warning"]
+
+
+def test_model_defaults_apply_until_a_setting_overrides_them():
+    p = check('diffuse "dunes" as a\nsteps 7\ndiffuse "dunes" as b')
+    assert [o.value.params["steps"] for o in p.outputs] == [20, 7]
+
+
+def test_latent_sequences_render_with_the_current_prompt_and_model():
+    p = check('prompt "ocean"\ninterpolate latent a b 4')
+    out = p.outputs[0].value
+    assert out.op == "diffuse" and out.length == 4
+    assert out.inputs[1].params["text"] == "ocean"
+
+
+def test_faces_latents_are_sampled_and_vae_latents_decoded():
+    p = check("model faces\nnoise\nmodel faces_vae\nnoise")
+    assert [o.value.op for o in p.outputs] == ["sample", "decode"]
+
+
+def test_seed_number_as_latent_operand():
+    p = check("interpolate latent 1 2 4")
+    a, b = p.outputs[0].value.inputs[0].inputs
+    assert (a.params["seed"], b.params["seed"]) == (1, 2)
+
+
+def test_folded_number_settings():
+    p = check('steps 10 * 3\ndiffuse "dunes"')
+    assert p.outputs[0].value.params["steps"] == 30
+
+
+def test_bound_names_win_over_implicit_latents():
+    p = check("a = noise seed 9\ninterpolate latent a b 3")
+    notes = [d.message for d in p.notes]
+    assert not any("'a' is an implicit latent" in m for m in notes)
+    assert any("'b' is an implicit latent" in m for m in notes)
+
+
+def test_a_typo_of_a_bound_name_is_hinted_in_the_implicit_latent_note():
+    p = check("dawn = noise seed 1\ninterpolate latent dwan dawn 3")
+    assert any("did you mean 'dawn'" in d.message for d in p.notes)
+
+
+def test_load_reads_only_beside_the_script(tmp_path):
+    (tmp_path / "x.png").write_bytes(b"not really a png")
+    p = check('load "x.png"', root=tmp_path)
+    assert p.outputs[0].value.params["path"] == "x.png"
+    with pytest.raises(GenError, match="outside the script's folder"):
+        check('load "/etc/passwd"', root=tmp_path)
