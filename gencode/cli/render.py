@@ -1,0 +1,120 @@
+"""`gencode render FILE`: check, compile, execute and write a script's outputs, with progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from gencode.cli.common import SET_OPTION, fail, parse_sets, report
+from gencode.errors import GenError
+
+
+class Bars:
+    """One tqdm bar (on stderr) per op call, fed by the executor's (label, done, total) reports."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bar = None
+        self.key: tuple[str, int] | None = None
+        self.done = 0
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self.key != (label, total) or done < self.done:
+            self.close()
+            self.bar = tqdm(
+                total=total,
+                desc=f"{label:<10}",
+                unit="step",
+                leave=False,
+                disable=None,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+            self.key, self.done = (label, total), 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar, self.key, self.done = None, None, 0
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: out/<script name>).",
+)
+@SET_OPTION
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    default="auto",
+    show_default=True,
+    help="Where to run (auto: CUDA, then MPS, then CPU).",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep computed values in DIR, so later renders reuse them.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, notes or summary.")
+def render(
+    file: str,
+    out_dir: str | None,
+    sets: tuple[str, ...],
+    device: str,
+    cache_dir: str | None,
+    quiet: bool,
+) -> None:
+    """Render a script's outputs: PNG stills, frame folders, GIF and MP4 animations."""
+    from gencode.render import RenderError, load_script
+    from gencode.render import render as render_script
+    from gencode.runtime.device import DeviceError
+
+    try:
+        script = load_script(Path(file), parse_sets(sets))
+    except GenError as e:
+        fail(e)
+        return
+    if not quiet:
+        report(script.program.notes, script.program.sources)
+    bars = Bars(enabled=not quiet)
+    t0 = time.perf_counter()
+    try:
+        result = render_script(script, out_dir, device=device, cache=cache_dir, progress=bars)
+    except KeyboardInterrupt:
+        bars.close()
+        click.echo("interrupted: stopped cleanly, no file was left half-written", err=True)
+        sys.exit(130)
+    except (RenderError, DeviceError) as e:
+        bars.close()
+        click.echo(f"{file}: error: {e}", err=True)
+        sys.exit(1)
+    bars.close()
+    if not quiet:
+        _summary(result, time.perf_counter() - t0)
+
+
+def _summary(result, seconds: float) -> None:
+    """The files written, then time per op and cache hits."""
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    click.echo(result.summary.format())
+    click.echo(
+        f"{len(result.written)} file{'s' if len(result.written) != 1 else ''} in {seconds:.2f}s"
+    )

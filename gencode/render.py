@@ -1,0 +1,147 @@
+"""The library call: a .gen script (file or text) → rendered images, written and returned.
+
+    import gencode
+    result = gencode.render("sketches/card.gen", out_dir="out")
+    result.images("diffuse-dunes")[0]        # a PIL image, for notebooks
+    result.array("interpolate").shape        # (24, 32, 32, 3) uint8
+
+check → compile → execute → write outputs; front-end errors raise `GenError`, runtime ones
+`RenderError`; a render stopped by Ctrl-C writes nothing half-way (files are written atomically,
+after every value has been computed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gencode.check import check_file, check_text
+from gencode.compile import compile_program
+from gencode.graph import Graph
+from gencode.ir import CheckedProgram
+from gencode.runtime.execute import Executor, RenderError, RunSummary
+from gencode.runtime.models import RecordingCatalog
+
+__all__ = ["render", "load_script", "Script", "RenderResult", "RenderError", "default_out_dir"]
+
+
+@dataclass
+class RenderResult:
+    """What a render made: output values by name, the files written, and a summary."""
+
+    graph: Graph
+    values: dict[str, Any]  # output name → tensor: image (3, H, W) or frames (N, 3, H, W) in [0, 1]
+    summary: RunSummary
+    program: CheckedProgram
+    out_dir: Path | None = None
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [o.name for o in self.graph.outputs]
+
+    def array(self, name: str | None = None) -> np.ndarray:
+        """An output as uint8 pixels: (H, W, 3) for a still, (N, H, W, 3) for a sequence."""
+        x = self.values[name or self.names[0]].detach().float().cpu().clamp(0, 1)
+        return (x * 255).round().byte().movedim(-3, -1).numpy()
+
+    def images(self, name: str | None = None) -> list[Any]:
+        """An output as PIL images (one for a still, one per frame for a sequence)."""
+        from PIL import Image
+
+        a = self.array(name)
+        return [Image.fromarray(f) for f in (a[None] if a.ndim == 3 else a)]
+
+
+@dataclass
+class Script:
+    """A checked and compiled script, ready to render (the CLI shows its notes first)."""
+
+    program: CheckedProgram
+    graph: Graph
+    root: Path  # the folder it reads models and images from
+    path: Path | None  # None for script text
+    catalog: RecordingCatalog
+
+
+def load_script(path_or_text: str | os.PathLike[str], sets: dict[str, str] | None = None) -> Script:
+    """Check and compile a script file (or script text); raises GenError with every error."""
+    catalog = RecordingCatalog()
+    path = _script_path(path_or_text)
+    if path is not None:
+        program = check_file(path, sets, catalog)
+        root = path.resolve().parent
+    else:
+        root = Path.cwd()
+        program = check_text(str(path_or_text), "<script>", root, sets, catalog)
+    return Script(program, compile_program(program), root, path, catalog)
+
+
+def render(
+    script: Script | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
+    sets: dict[str, str] | None = None,
+    device: str = "auto",
+    cache: str | os.PathLike[str] | None = None,
+    executor: Executor | None = None,
+    write: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> RenderResult:
+    """Render a script (a .gen path, its text, or a loaded Script) and write its outputs."""
+    if not isinstance(script, Script):
+        script = load_script(script, sets)
+    if executor is None:
+        chosen = device if device != "auto" else script.program.device
+        executor = Executor(device=chosen, disk_cache=cache, catalog=script.catalog)
+    executor.add_models(script.catalog.resolved)
+    run = executor.run(script.graph, script.root, progress=progress, cancel=cancel)
+    result = RenderResult(script.graph, run.values, run.summary, script.program)
+    if write:
+        result.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
+        result.written = _write(script.graph, run.values, result.out_dir)
+    return result
+
+
+def default_out_dir(script: Path | None) -> Path:
+    """`out/<script name>` under the working folder: renders of two scripts never collide."""
+    return Path("out") / (script.stem if script is not None else "script")
+
+
+def _script_path(path_or_text: str | os.PathLike[str]) -> Path | None:
+    """The script file meant, or None when the argument is script text."""
+    if isinstance(path_or_text, os.PathLike):
+        return Path(path_or_text)
+    text = str(path_or_text)
+    if "\n" in text or ";" in text or '"' in text:
+        return None
+    return Path(text) if text.endswith(".gen") or Path(text).is_file() else None
+
+
+def _write(graph: Graph, values: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Every output written under out_dir (each file atomically)."""
+    from gencode.runtime.outputs import OutputError, write_outputs
+
+    try:
+        return write_outputs(graph, values, out_dir)
+    except OutputError as e:
+        raise RenderError(str(e)) from None
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: importing `gencode.render` binds the package attribute `render`
+    to the module, so `gencode.render(...)` must work whichever of the two it finds."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> RenderResult:
+        return render(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
