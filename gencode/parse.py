@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -129,7 +130,9 @@ def _token_text(tok: Token) -> str:
     return f"'{tok.value}'"
 
 
-def _describe(e: UnexpectedInput, post: BracketNewlines, text: str, filename: str):
+def _describe(
+    e: UnexpectedInput, post: BracketNewlines, text: str, filename: str
+) -> tuple[str, Span]:
     """A message in words and a span for a Lark error."""
     if isinstance(e, UnexpectedCharacters):
         return _describe_chars(e, text, filename)
@@ -137,7 +140,7 @@ def _describe(e: UnexpectedInput, post: BracketNewlines, text: str, filename: st
     expected = set(getattr(e, "expected", ()) or ())
     seen = [t for t in post.seen if t.start_pos != tok.start_pos or t.type != tok.type]
     prev = seen[-1] if seen else None
-    if post.stack and (tok.type == "$END" or tok.line > post.stack[-1].line):
+    if post.stack and (tok.type == "$END" or _line_col(tok)[0] > _line_col(post.stack[-1])[0]):
         opener = post.stack[-1]
         return f"this '{opener.value}' is never closed", _tok_span(opener, filename)
     span = _tok_span(tok, filename) if tok.type != "$END" else _end_span(text, filename)
@@ -152,31 +155,49 @@ def _describe(e: UnexpectedInput, post: BracketNewlines, text: str, filename: st
         after = f" after '{prev.value}'" if prev is not None and prev.type != "_NL" else ""
         return f"expected a value{after}, found {_token_text(tok)}", span
     if {"_NL", "SEMICOLON", "$END"} & expected or not expected:
-        return f"unexpected {_token_text(tok)}: expected the end of the statement (a new line or ';')", span
+        return (
+            f"unexpected {_token_text(tok)}: expected the end of the statement (a new line or ';')",
+            span,
+        )
     words = sorted({_WORDS.get(t, t.lower()) for t in expected})
     return f"unexpected {_token_text(tok)}: expected {' or '.join(words)}", span
 
 
-def _describe_chars(e: UnexpectedCharacters, text: str, filename: str):
-    ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+def _describe_chars(e: UnexpectedCharacters, text: str, filename: str) -> tuple[str, Span]:
+    pos = _char_pos(e)
+    ch = text[pos] if pos < len(text) else ""
     span = Span(filename, e.line, e.column, e.line, e.column + 1)
     if ch == '"':
-        line_end = text.find("\n", e.pos_in_stream)
-        end_col = e.column + ((line_end if line_end >= 0 else len(text)) - e.pos_in_stream)
-        return "unterminated string: add the closing '\"'", Span(filename, e.line, e.column, e.line, end_col)
+        line_end = text.find("\n", pos)
+        end_col = e.column + ((line_end if line_end >= 0 else len(text)) - pos)
+        return "unterminated string: add the closing '\"'", Span(
+            filename, e.line, e.column, e.line, end_col
+        )
     if ch == "'":
-        return "strings use double quotes: \"like this\"", span
+        return 'strings use double quotes: "like this"', span
     if ch == ".":
         return "unexpected '.': ranges are written 0..10 and numbers 0.5", span
     return f"unexpected character '{ch}'", span
 
 
+def _char_pos(e: UnexpectedCharacters) -> int:
+    """The offset of the bad character (Lark's base class declares `pos_in_stream` as None)."""
+    return cast(int, e.pos_in_stream)
+
+
+def _line_col(tok: Token) -> tuple[int, int]:
+    """A lexed token's line and column (Lark types them Optional; the lexer always sets them)."""
+    assert tok.line is not None and tok.column is not None, tok
+    return tok.line, tok.column
+
+
 def _tok_span(tok: Token, filename: str) -> Span:
-    end_line = tok.end_line or tok.line
-    end_col = tok.end_column or (tok.column + max(len(tok.value), 1))
+    line, column = _line_col(tok)
+    end_line = tok.end_line or line
+    end_col = tok.end_column or (column + max(len(tok.value), 1))
     if tok.type == "_NL":
-        end_line, end_col = tok.line, tok.column + 1
-    return Span(filename, tok.line, tok.column, end_line, end_col)
+        end_line, end_col = line, column + 1
+    return Span(filename, line, column, end_line, end_col)
 
 
 def _end_span(text: str, filename: str) -> Span:
@@ -188,7 +209,7 @@ def _offset(e: UnexpectedInput, text: str) -> int:
     if isinstance(e, UnexpectedToken) and e.token.type != "$END" and e.token.start_pos is not None:
         return e.token.start_pos
     if isinstance(e, UnexpectedCharacters):
-        return e.pos_in_stream
+        return _char_pos(e)
     return len(text)
 
 
@@ -260,7 +281,9 @@ class ToAST(Transformer):
 
     def param(self, meta, children):
         name, default = children
-        return ast.Param(ast.Name(str(name), span=self._tspan(name)), default, span=self._span(meta))
+        return ast.Param(
+            ast.Name(str(name), span=self._tspan(name)), default, span=self._span(meta)
+        )
 
     def include(self, meta, children):
         return ast.Include(self.string(meta, children), span=self._span(meta))

@@ -28,7 +28,9 @@ def call(state: State, e: ast.Call) -> Typed:
     sig = SIGNATURES.get(head)
     if sig is None:
         if head in SETTINGS:
-            raise state.error(e.name.span, f"'{head}' is a setting: write it at the start of a line")
+            raise state.error(
+                e.name.span, f"'{head}' is a setting: write it at the start of a line"
+            )
         hint = did_you_mean(head, list(SIGNATURES) + list(SETTINGS) + list(state.bindings))
         raise state.error(e.name.span, f"unknown op '{head}'{hint}")
     args = bind_arguments(state, sig, e)
@@ -58,7 +60,9 @@ def bind_arguments(state: State, sig: OpSignature, e: ast.Call) -> dict[str, Typ
         i += 1
     values = _bind_positional(state, sig, e, positional, given)
     for key, (arg, word) in given.items():
-        values[key] = check_value(state, arg, evaluate(state, word, arg.types), word.span, f"'{key}'")
+        values[key] = check_value(
+            state, arg, evaluate(state, word, arg.types), word.span, f"'{key}'"
+        )
     return _fill_defaults(state, sig, values)
 
 
@@ -66,27 +70,47 @@ def _bind_positional(state, sig, e, positional, given) -> dict[str, Typed | None
     values: dict[str, Typed | None] = {}
     slots = list(sig.positional)
     for w in positional:
-        symbol_slot = next(
-            (a for a in slots if a.choices and isinstance(w, ast.Name) and w.id in a.choices
-             and not a.required),
-            None,
-        )
-        if symbol_slot is None and isinstance(w, ast.Name) and not slots and w.id not in state.bindings:
+        symbol_slot = _symbol_slot(slots, w)
+        if (
+            symbol_slot is None
+            and isinstance(w, ast.Name)
+            and not slots
+            and w.id not in state.bindings
+        ):
             hint = did_you_mean(w.id, _keyword_names(state, sig))
             raise state.error(w.span, f"unknown keyword '{w.id}' for '{sig.name}'{hint}")
         if symbol_slot is None and not slots:
             raise state.error(w.span, f"too many values for '{sig.name}'{_usage(sig)}")
         arg = symbol_slot or slots[0]
-        if (symbol_slot is None and not arg.required and len(slots) > 1
-                and isinstance(w, ast.String) and T.STRING not in arg.types):
+        if (
+            symbol_slot is None
+            and not arg.required
+            and len(slots) > 1
+            and isinstance(w, ast.String)
+            and T.STRING not in arg.types
+        ):
             slots.remove(arg)  # an optional leading value was left out: `save "x.png"`
             arg = slots[0]
         slots.remove(arg)
-        values[arg.name] = check_value(state, arg, evaluate(state, w, arg.types), w.span, _what(sig, arg))
+        values[arg.name] = check_value(
+            state, arg, evaluate(state, w, arg.types), w.span, _what(sig, arg)
+        )
     missing = [a for a in slots if a.required and a.name not in given]
     if missing:
         raise state.error(e.span, f"'{sig.name}' needs {_need(missing[0])}{_usage(sig)}")
     return values
+
+
+def _symbol_slot(slots: list[Arg], w: ast.Expr) -> Arg | None:
+    """The optional symbol argument that the bare word `w` is one of the choices of, if any."""
+    return next(
+        (
+            a
+            for a in slots
+            if a.choices and isinstance(w, ast.Name) and w.id in a.choices and not a.required
+        ),
+        None,
+    )
 
 
 def _fill_defaults(state: State, sig: OpSignature, values: dict) -> dict:

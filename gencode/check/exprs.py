@@ -19,7 +19,9 @@ def type_of(v: Typed) -> str:
     return v.type
 
 
-def evaluate(state: State, e: ast.Expr, expect: tuple[str, ...] = (), latent_ok: bool = False) -> Typed:
+def evaluate(
+    state: State, e: ast.Expr, expect: tuple[str, ...] = (), latent_ok: bool = False
+) -> Typed:
     """The typed value of `e`; `expect` lets bare words be symbols and unbound names be latents."""
     if isinstance(e, ast.Number):
         return Const(T.NUMBER, e.value, e.span)
@@ -36,7 +38,9 @@ def evaluate(state: State, e: ast.Expr, expect: tuple[str, ...] = (), latent_ok:
     if isinstance(e, ast.Name):
         return name(state, e, expect, latent_ok)
     if isinstance(e, ast.Neg):
-        return arithmetic(state, "*", Const(T.NUMBER, -1.0), evaluate(state, e.operand, latent_ok=True), e)
+        return arithmetic(
+            state, "*", Const(T.NUMBER, -1.0), evaluate(state, e.operand, latent_ok=True), e
+        )
     if isinstance(e, ast.BinOp):
         left = evaluate(state, e.left, latent_ok=True)
         right = evaluate(state, e.right, latent_ok=True)
@@ -72,7 +76,10 @@ def implicit_latent(state: State, e: ast.Name) -> Value:
     # A typo hint, when a bound name is close; skipped for huge generated scripts (it is O(names)).
     close = did_you_mean(e.id, list(state.bindings)) if len(state.bindings) <= 64 else ""
     hint = f" (or a typo{close.replace(' — ', ': ')})" if close else ""
-    state.note(e.span, f"'{e.id}' is an implicit latent: noise from seed {seed} and the name '{e.id}'{hint}")
+    state.note(
+        e.span,
+        f"'{e.id}' is an implicit latent: noise from seed {seed} and the name '{e.id}'{hint}",
+    )
     return value
 
 
@@ -116,6 +123,7 @@ def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
     """Numbers fold; latents add, subtract and scale (`a + 0.5 * (b - c)`)."""
     ta, tb = type_of(a), type_of(b)
     if ta == tb == T.NUMBER:
+        assert isinstance(a, Const) and isinstance(b, Const)  # numbers are always constants
         x, y = a.value, b.value
         if op == "/" and y == 0:
             raise state.error(e.span, "division by zero")
@@ -126,13 +134,16 @@ def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
     ta, tb = type_of(a), type_of(b)
     latents = (T.LATENT, T.LATENTS)
     if op in "+-" and ta in latents and tb in latents:
+        assert isinstance(a, Value) and isinstance(b, Value)  # latents are always computed
         length = _joint_length(state, a, b, e)
         out = T.LATENTS if length else T.LATENT
         return Value("add" if op == "+" else "sub", out, {}, (a, b), length, e.span)
     if op == "*" and T.NUMBER in (ta, tb) and ({ta, tb} - {T.NUMBER}) <= set(latents):
         k, z = (a, b) if ta == T.NUMBER else (b, a)
+        assert isinstance(k, Const) and isinstance(z, Value)
         return Value("scale", z.type, {"factor": float(k.value)}, (z,), z.length, e.span)
     if op == "/" and ta in latents and tb == T.NUMBER:
+        assert isinstance(a, Value) and isinstance(b, Const)
         if b.value == 0:
             raise state.error(e.span, "division by zero")
         return Value("scale", a.type, {"factor": 1.0 / float(b.value)}, (a,), a.length, e.span)

@@ -7,8 +7,8 @@ from pathlib import Path
 from gencode import ast
 from gencode import types as T
 from gencode.check.calls import check_value
-from gencode.check.exprs import Typed, as_latent, evaluate, noise, type_of
-from gencode.check.rules import _plain, confined_path, conditioning, prompt_value
+from gencode.check.exprs import Typed, evaluate, noise, type_of
+from gencode.check.rules import _plain, conditioning, confined_path, prompt_value
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
 from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
@@ -21,21 +21,31 @@ from gencode.settings import SETTINGS
 RESERVED = set(SETTINGS) | set(SIGNATURES) | {"t", "beat", "pi"}
 
 
-def check_file(path: str | Path, overrides: dict[str, str] | None = None,
-               catalog: ModelCatalog | None = None) -> CheckedProgram:
+def check_file(
+    path: str | Path, overrides: dict[str, str] | None = None, catalog: ModelCatalog | None = None
+) -> CheckedProgram:
     """Check a script file (and its includes)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise GenError.at(None, f"{p}: can't read script ({e.strerror if isinstance(e, OSError) else e})") from None
+        raise GenError.at(
+            None, f"{p}: can't read script ({e.strerror if isinstance(e, OSError) else e})"
+        ) from None
     return check_text(text, str(p), p.resolve().parent, overrides, catalog)
 
 
-def check_text(text: str, filename: str = "<script>", root_dir: Path | None = None,
-               overrides: dict[str, str] | None = None, catalog: ModelCatalog | None = None) -> CheckedProgram:
+def check_text(
+    text: str,
+    filename: str = "<script>",
+    root_dir: Path | None = None,
+    overrides: dict[str, str] | None = None,
+    catalog: ModelCatalog | None = None,
+) -> CheckedProgram:
     """Check script text; `root_dir` is the folder its includes and images are read from."""
-    state = State(catalog or ModelCatalog(), (root_dir or Path.cwd()).resolve(), dict(overrides or {}))
+    state = State(
+        catalog or ModelCatalog(), (root_dir or Path.cwd()).resolve(), dict(overrides or {})
+    )
     state.sources[filename] = text
     state.files.append(filename)
     program = parse(text, filename)
@@ -48,12 +58,15 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
     for name in state.overrides:
         if name not in state.params:
             known = ", ".join(sorted(state.params)) or "none"
-            state.note(None, f"--set {name}: the script has no param '{name}' (params: {known})", "warning")
+            state.note(
+                None, f"--set {name}: the script has no param '{name}' (params: {known})", "warning"
+            )
     if any(d.severity == "error" for d in state.diagnostics):
         raise GenError(state.diagnostics, state.sources)
     device = state.setting("device")
-    return CheckedProgram(state.outputs, state.files, state.sources, state.diagnostics,
-                          state.params, str(device))
+    return CheckedProgram(
+        state.outputs, state.files, state.sources, state.diagnostics, state.params, str(device)
+    )
 
 
 def _statements(state: State, program: ast.Program) -> None:
@@ -81,20 +94,25 @@ def _statement(state: State, stmt: ast.Stmt) -> None:
 
 def _bindable(state: State, name: ast.Name) -> None:
     if name.id in RESERVED:
-        kind = "a setting" if name.id in SETTINGS else "an op" if name.id in SIGNATURES else "reserved"
+        kind = (
+            "a setting" if name.id in SETTINGS else "an op" if name.id in SIGNATURES else "reserved"
+        )
         raise state.error(name.span, f"'{name.id}' is {kind}; choose another name")
 
 
 def _setting(state: State, stmt: ast.Setting) -> None:
     arg = SETTINGS[stmt.name]
-    value = check_value(state, arg, evaluate(state, stmt.value, arg.types), stmt.value.span,
-                        f"'{stmt.name}'")
+    value = check_value(
+        state, arg, evaluate(state, stmt.value, arg.types), stmt.value.span, f"'{stmt.name}'"
+    )
     if stmt.name == "model":
+        assert isinstance(value, Const)  # a model is a name or a path
         _model(state, value, stmt.value.span)
-        return
-    if stmt.name == "size":
-        value = _size(state, value, stmt.value.span)
-    state.settings[stmt.name] = _plain(value)
+    elif stmt.name == "size":
+        assert isinstance(value, Const)  # a size is WxH or a number
+        state.settings[stmt.name] = _size(state, value, stmt.value.span)
+    else:
+        state.settings[stmt.name] = _plain(value)
 
 
 def _model(state: State, value: Const, span) -> None:
@@ -103,7 +121,10 @@ def _model(state: State, value: Const, span) -> None:
         state.model_ref = state.catalog.resolve(str(value.value), state.root_dir, builtin=builtin)
     except KeyError:
         hint = did_you_mean(str(value.value), state.catalog.names())
-        raise state.error(span, f"unknown model '{value.value}'{hint} (built-in: {', '.join(state.catalog.names())}; or give a checkpoint path in quotes)") from None
+        raise state.error(
+            span,
+            f"unknown model '{value.value}'{hint} (built-in: {', '.join(state.catalog.names())}; or give a checkpoint path in quotes)",
+        ) from None
     except CheckpointError as e:
         raise state.error(span, str(e)) from None
     if not builtin:
@@ -116,14 +137,22 @@ def _model(state: State, value: Const, span) -> None:
 def _size(state: State, value: Const, span, quiet: bool = False) -> tuple[int, int]:
     w, h = value.value if value.type == T.SIZE else (int(value.value), int(value.value))
     multiple = state.model(span).size_multiple
+    max_side = SETTINGS["size"].hi
+    assert max_side is not None
     for side in (w, h):
-        if not 8 <= side <= SETTINGS["size"].hi:
-            raise state.error(span, f"size {w}x{h}: each side must be between 8 and {SETTINGS['size'].hi:g}")
+        if not 8 <= side <= max_side:
+            raise state.error(span, f"size {w}x{h}: each side must be between 8 and {max_side:g}")
         if side % multiple:
             lo, hi = side // multiple * multiple, (side // multiple + 1) * multiple
             if not quiet:
-                raise state.error(span, f"size {w}x{h}: model '{state.model(span).name}' needs sides that are multiples of {multiple} (try {max(lo, multiple)} or {hi})")
-            raise state.error(span, f"model '{state.model(span).name}' needs sizes that are multiples of {multiple}; the size in force is {w}x{h}")
+                raise state.error(
+                    span,
+                    f"size {w}x{h}: model '{state.model(span).name}' needs sides that are multiples of {multiple} (try {max(lo, multiple)} or {hi})",
+                )
+            raise state.error(
+                span,
+                f"model '{state.model(span).name}' needs sizes that are multiples of {multiple}; the size in force is {w}x{h}",
+            )
     return (int(w), int(h))
 
 
@@ -147,16 +176,34 @@ def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
         return Const(T.NUMBER, float(raw), stmt.span)
     except ValueError:
         # Reported, but the param keeps its default so later lines check without cascading.
-        state.error(stmt.name.span, f"--set {stmt.name.id}={raw}: '{stmt.name.id}' is a number (default {default.value:g})")
+        state.error(
+            stmt.name.span,
+            f"--set {stmt.name.id}={raw}: '{stmt.name.id}' is a number (default {default.value:g})",
+        )
         return default
 
 
 def _include(state: State, stmt: ast.Include) -> None:
-    here = Path(stmt.span.file).resolve().parent if stmt.span.file in state.files[1:] else state.root_dir
+    here = (
+        Path(stmt.span.file).resolve().parent
+        if stmt.span.file in state.files[1:]
+        else state.root_dir
+    )
     path = (here / stmt.path.value).resolve()
-    confined_path(state, str(path.relative_to(state.root_dir)) if path.is_relative_to(state.root_dir) else stmt.path.value, stmt.path.span)
-    if path in state.include_stack or str(path) == str((state.root_dir / Path(state.files[0]).name).resolve()):
-        raise state.error(stmt.path.span, f"include cycle: '{stmt.path.value}' includes itself (through {' → '.join(p.name for p in state.include_stack) or 'this file'})")
+    confined_path(
+        state,
+        str(path.relative_to(state.root_dir))
+        if path.is_relative_to(state.root_dir)
+        else stmt.path.value,
+        stmt.path.span,
+    )
+    if path in state.include_stack or str(path) == str(
+        (state.root_dir / Path(state.files[0]).name).resolve()
+    ):
+        raise state.error(
+            stmt.path.span,
+            f"include cycle: '{stmt.path.value}' includes itself (through {' → '.join(p.name for p in state.include_stack) or 'this file'})",
+        )
     if not path.is_file():
         raise state.error(stmt.path.span, f"no such file to include: '{stmt.path.value}'")
     text = path.read_text(encoding="utf-8")
@@ -196,11 +243,15 @@ def renderable(state: State, v: Typed, span) -> Value:
     """An image (sequence) for an output value: latents are rendered with the current model."""
     t = type_of(v)
     if t in (T.IMAGE, T.IMAGES):
+        assert isinstance(v, Value)  # images, latents and conditionings are always computed
         return v
     model = state.model(span)
     if t in (T.LATENT, T.LATENTS, T.NUMBER) and not (t == T.NUMBER and model.family != "diffusion"):
         if t == T.NUMBER:
-            raise state.error(span, "a number on its own does nothing; outputs are images or sequences")
+            raise state.error(
+                span, "a number on its own does nothing; outputs are images or sequences"
+            )
+        assert isinstance(v, Value)
         from gencode.check.rules import need_latent_shape
 
         need_latent_shape(state, v, model, span)
@@ -209,9 +260,12 @@ def renderable(state: State, v: Typed, span) -> Value:
             return _diffuse_latent(state, v, span)
         return Value(op, T.IMAGES if v.length else T.IMAGE, {"model": model}, (v,), v.length, span)
     if t == T.CONDS and model.family == "diffusion":
+        assert isinstance(v, Value)
         start = noise(state, int(state.setting("seed")), span)
         return _diffuse_latent(state, start, span, cond=v)
-    raise state.error(span, f"{T.words([t])} is not an image: outputs are images, latents or sequences")
+    raise state.error(
+        span, f"{T.words([t])} is not an image: outputs are images, latents or sequences"
+    )
 
 
 def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> Value:
@@ -221,10 +275,18 @@ def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> 
     if cond is None:
         cond = conditioning(state, model, _prompt_setting(state), length, span)
     uncond = prompt_value(state, model, str(state.setting("negative")), span)
-    params = {"model": model, "steps": int(state.setting("steps")), "guidance": state.setting("guidance"),
-              "sampler": str(state.setting("sampler")), "eta": float(state.setting("eta")),
-              "seed": int(state.setting("seed")), "mode": "txt2img"}
-    return Value("diffuse", T.IMAGES if length else T.IMAGE, params, (z, cond, uncond), length, span)
+    params = {
+        "model": model,
+        "steps": int(state.setting("steps")),
+        "guidance": state.setting("guidance"),
+        "sampler": str(state.setting("sampler")),
+        "eta": float(state.setting("eta")),
+        "seed": int(state.setting("seed")),
+        "mode": "txt2img",
+    }
+    return Value(
+        "diffuse", T.IMAGES if length else T.IMAGE, params, (z, cond, uncond), length, span
+    )
 
 
 def _prompt_setting(state: State) -> Typed:
@@ -237,9 +299,12 @@ def _save(state: State, e: ast.Call) -> None:
 
     args = bind_arguments(state, SIGNATURES["save"], e)
     value, path = args["value"], args["path"]
+    assert isinstance(path, Const)  # a required string
     if value is None:
         if not state.outputs:
-            raise state.error(e.span, "nothing to save yet: write an output first, or 'save NAME \"file.png\"'")
+            raise state.error(
+                e.span, "nothing to save yet: write an output first, or 'save NAME \"file.png\"'"
+            )
         previous = state.outputs.pop()
         image, name = previous.value, previous.name
     else:

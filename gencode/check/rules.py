@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gencode import ast
 from gencode import types as T
@@ -28,7 +29,7 @@ def rule(name: str) -> Callable[[Rule], Rule]:
     return register
 
 
-def _plain(v: Typed | object) -> object:
+def _plain(v: Typed | object) -> Any:
     """A param's plain value: numbers as floats, symbols and strings as str, schedules kept."""
     if isinstance(v, Const):
         return v.value

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import Diagnostic
-from gencode.ir import CheckedOutput, Const, Value
+from gencode.ir import CheckedOutput, Const, Sched, Value
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.settings import MODEL_DEFAULTS, SETTINGS
 from gencode.source import Span
@@ -30,7 +30,7 @@ class State:
     root_dir: Path
     overrides: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # explicitly set, by name
-    bindings: dict[str, Value | Const] = field(default_factory=dict)
+    bindings: dict[str, Const | Value | Sched] = field(default_factory=dict)
     outputs: list[CheckedOutput] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
@@ -39,7 +39,7 @@ class State:
     params: dict[str, Any] = field(default_factory=dict)
     model_ref: ModelRef | None = None
     model_span: Span | None = None
-    warned_words: set[str] = field(default_factory=set)
+    warned_words: set[tuple[str, str]] = field(default_factory=set)  # (word, model name)
     model_failed: bool = False
 
     def error(self, span: Span | None, message: str) -> Abort:
