@@ -4,3 +4,38 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def _tiny_model_files(tmp_path_factory) -> Path:
+    """Tiny diffusion, GAN and VAE checkpoints, built once per session (runtime tests)."""
+    from runtime_support import save_gan, save_unet, save_vae
+
+    folder = tmp_path_factory.mktemp("tiny-models")
+    save_unet(folder / "tiny.safetensors")
+    save_gan(folder / "gan.safetensors")
+    save_vae(folder / "vae.safetensors")
+    return folder
+
+
+@pytest.fixture
+def tiny_dir(tmp_path, _tiny_model_files) -> Path:
+    """A fresh folder holding tiny.safetensors, gan.safetensors and vae.safetensors."""
+    for f in _tiny_model_files.iterdir():
+        shutil.copy2(f, tmp_path / f.name)
+    return tmp_path
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: tiny models run faster, and steadier on a shared CPU."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

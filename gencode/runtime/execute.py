@@ -176,10 +176,19 @@ class Executor:
             n = est.largest
             what = f"'{n.op}'" + (f" of {n.length} frames" if n and n.length else "")
             raise RenderError(
-                f"this render needs about {est.total / GiB:.1f} GiB of memory "
-                f"({est.largest_bytes / GiB:.1f} GiB for {what}), but only {budget / GiB:.1f} GiB "
+                f"this render needs about {human_bytes(est.total)} of memory "
+                f"({human_bytes(est.largest_bytes)} for {what}), but only {human_bytes(budget)} "
                 f"is available on {self.device}; render fewer frames or a smaller size"
             )
+
+
+def human_bytes(n: float) -> str:
+    """1536 → '1.5 KiB'."""
+    for unit in ("bytes", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
 
 
 class _Walk:
