@@ -165,8 +165,13 @@ def export(recipe: Recipe, data: TrainData, ema: UNet, step: int) -> str:
     )
 
 
-def train(recipe: Recipe, *, resume: bool = False, progress: bool = True) -> Path:
-    """Train (or resume) a diffusion model from a recipe; returns the exported checkpoint."""
+def train(
+    recipe: Recipe, *, resume: bool = False, progress: bool = True, stop_at: int | None = None
+) -> Path:
+    """Train (or resume) a diffusion model from a recipe; returns the exported checkpoint.
+
+    stop_at ends this session early at that step, state saved, as an interruption would.
+    """
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
     data = load_data(recipe.dataset, recipe.size)
@@ -184,17 +189,18 @@ def train(recipe: Recipe, *, resume: bool = False, progress: bool = True) -> Pat
     elif state_path.exists():
         raise FileExistsError(f"{run} already holds a run: pass --resume, or use another --run-dir")
     bar = Progress(recipe, start, run / "train.log", enabled=progress)
-    for step in range(start, recipe.steps):
+    end = min(recipe.steps, stop_at or recipe.steps)
+    for step in range(start, end):
         t0 = time.perf_counter()
         loss = train_step(model, opt, recipe, data, ac, step)
         ema_update(ema, model, recipe.ema_decay, step)
         bar.update(step, loss, time.perf_counter() - t0, learning_rate(recipe, step))
         done = step + 1
-        if done % recipe.checkpoint_every == 0 or done == recipe.steps:
+        if done % recipe.checkpoint_every == 0 or done == end:
             save_state(state_path, done, model, ema, opt)
             sha = export(recipe, data, ema, done)
             bar.note(f"checkpoint at step {done}: {recipe.output_path} sha256 {sha[:12]}")
     bar.close()
-    if start >= recipe.steps:
+    if start >= end:
         export(recipe, data, ema, start)
     return recipe.output_path
