@@ -117,8 +117,13 @@ def _setting(state: State, stmt: ast.Setting) -> None:
 
 def _model(state: State, value: Const, span) -> None:
     builtin = value.type == T.SYMBOL
+    # Until this model resolves, ops that need a model stop quietly (no cascade of errors).
+    state.model_ref, state.model_failed = None, True
+    if not builtin:
+        confined_path(state, str(value.value), span)
     try:
         state.model_ref = state.catalog.resolve(str(value.value), state.root_dir, builtin=builtin)
+        state.model_failed = False
     except KeyError:
         hint = did_you_mean(str(value.value), state.catalog.names())
         raise state.error(
@@ -127,8 +132,6 @@ def _model(state: State, value: Const, span) -> None:
         ) from None
     except CheckpointError as e:
         raise state.error(span, str(e)) from None
-    if not builtin:
-        confined_path(state, str(value.value), span)
     state.model_span = span
     w, h = state.setting("size")
     _size(state, Const(T.SIZE, (w, h)), span, quiet=True)

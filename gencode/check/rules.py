@@ -83,7 +83,7 @@ def _length(state: State, e: ast.Call, *values: object) -> int | None:
 def _knows(model: ModelRef, vocab: set[str], word: str) -> bool:
     """A word the model understands: in its vocabulary, an alias, a filler, or a plural/singular."""
     aliases = model.meta.get("aliases", {})
-    fillers = set(model.meta.get("fillers", ()))
+    fillers = set(model.meta.get("ignored_words", ()))
     forms = {word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")}
     return any(f in vocab or f in aliases or f in fillers for f in forms)
 

@@ -64,10 +64,10 @@ class State:
 
     def model(self, span: Span | None) -> ModelRef:
         """The model in force (the built-in default when the script names none)."""
+        if self.model_failed:
+            raise Abort()
         if self.model_ref is None:
             name = SETTINGS["model"].default
-            if self.model_failed:
-                raise Abort()
             try:
                 self.model_ref = self.catalog.resolve(str(name))
             except Exception as e:  # noqa: BLE001 — any failure is reported the same way

@@ -43,7 +43,11 @@ class ModelRef:
         return int(self.meta.get("size_multiple", 8))
 
     def default(self, setting: str) -> Any:
-        return self.meta.get("defaults", {}).get(setting)
+        """The model's default for a setting (steps, guidance, sampler, size), if it has one."""
+        defaults = self.meta.get("defaults", {})
+        if setting in defaults:
+            return defaults[setting]
+        return self.meta.get("size") if setting == "size" else self.meta.get(f"default_{setting}")
 
     def latent_shape(self, width: int, height: int) -> list[int]:
         """The shape of one latent: spatial for diffusion models, a vector for GANs and VAEs."""
