@@ -69,7 +69,8 @@ def test_checkpoint_round_trips_with_config_and_meta(tmp_path):
     assert meta["vocabulary"] == list(scenes.VOCABULARY)
     assert meta["size"] == 16 and meta["size_multiple"] == 2 and meta["trained_steps"] == 10
     assert meta["schedule"] == "linear" and meta["default_sampler"] in ("ddim", "euler")
-    assert {"default_steps", "default_guidance", "prediction", "aliases"} <= set(meta)
+    assert {"default_steps", "default_guidance", "prediction", "aliases", "fillers"} <= set(meta)
+    assert meta["defaults"]["size"] == 16 and meta["defaults"]["steps"] == 10
     model = load_diffusion(path)
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert all(torch.equal(model.net.state_dict()[k], v) for k, v in state["ema"].items())

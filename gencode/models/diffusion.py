@@ -59,7 +59,7 @@ class DiffusionModel:
     def tokenize(self, prompt: str) -> tuple[list[str], list[str]]:
         """(known words, unknown words) of a prompt for this model's vocabulary."""
         known, unknown = tokenize_with(prompt, self.vocabulary, self.meta.get("aliases", {}))
-        ignored = set(self.meta.get("ignored_words", []))
+        ignored = set(self.meta.get("fillers", []))
         return known, [w for w in unknown if w not in ignored]
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, list[str]]:

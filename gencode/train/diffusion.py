@@ -140,7 +140,7 @@ def export(recipe: Recipe, data: TrainData, ema: UNet, step: int) -> str:
     meta = {
         "vocabulary": data.vocabulary,
         "aliases": data.aliases,
-        "ignored_words": data.ignored,
+        "fillers": data.ignored,  # words neither known nor worth a warning ("scene", "sky")
         "size": recipe.size,
         "size_multiple": ema.config.size_multiple,
         "schedule": opts["schedule"],
@@ -150,6 +150,15 @@ def export(recipe: Recipe, data: TrainData, ema: UNet, step: int) -> str:
         "default_steps": opts["default_steps"],
         "default_guidance": opts["default_guidance"],
         "default_sampler": opts["default_sampler"],
+        # What the checker fills in for settings a script leaves unset (gencode.settings).
+        "defaults": {
+            "steps": opts["default_steps"],
+            "guidance": opts["default_guidance"],
+            "sampler": opts["default_sampler"],
+            "size": recipe.size,
+        },
+        "latent_channels": ema.config.image_channels,  # pixel space: the "latent" is the image
+        "latent_scale": 1,
         "dataset": recipe.dataset,
         "recipe": recipe.name,
         "seed": recipe.seed,
