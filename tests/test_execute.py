@@ -138,3 +138,15 @@ def _write(folder: Path, text: str) -> Path:
     path = folder / "sketch.gen"
     path.write_text(text)
     return path
+
+
+def test_a_long_chain_runs_without_deep_recursion() -> None:
+    from gencode.graph import Graph, Node, Output
+
+    g = Graph()
+    z = g.add(Node.make("noise", {"seed": 1, "shape": [4]}, (), "latent"))
+    for i in range(3000):  # deeper than Python's recursion limit
+        z = g.add(Node.make("scale", {"factor": 1.0 + (i % 2) * 1e-9}, (z,), "latent"))
+    g.outputs.append(Output("z", z, "z.png", 12.0))
+    result = Executor("cpu").run(g)
+    assert result.summary.runs["scale"] == 3000 and result.values["z"].shape == (4,)

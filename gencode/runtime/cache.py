@@ -75,6 +75,10 @@ class DiskCache:
         name = hashlib.sha256(f"{self.salt}:{key}".encode()).hexdigest()
         return self.root / name[:2] / f"{name}.st"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry exists (it may still turn out corrupt when read)."""
+        return self.path(key).exists()
+
     def get(self, key: str) -> torch.Tensor | None:
         """The stored value, or None when absent, torn or corrupt (a corrupt file is removed)."""
         p = self.path(key)

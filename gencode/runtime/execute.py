@@ -148,6 +148,8 @@ class Executor:
             self._preflight(graph, ctx)
             walk = _Walk(self, ctx, summary)
             with self._autocast():
+                for node in walk.plan(graph):  # inputs first: the recursion stays shallow
+                    walk.value(node)
                 values = {o.name: walk.value(o.node) for o in graph.outputs}
         summary.seconds = time.perf_counter() - t0
         for name, s in summary.ops.items():
@@ -198,6 +200,20 @@ class _Walk:
         self.ex, self.ctx, self.summary = ex, ctx, summary
         self.values: dict[str, torch.Tensor] = {}
         self.frame_keys = FrameKeys()
+
+    def plan(self, graph: Graph) -> list[Node]:
+        """The nodes to visit, in order: from the outputs back, stopping at cached values."""
+        needed = {o.node.key for o in graph.outputs}
+        for node in reversed(graph.nodes):
+            if node.key in needed and not self._available(node):
+                needed.update(i.key for i in node.inputs)
+        return [n for n in graph.nodes if n.key in needed]
+
+    def _available(self, node: Node) -> bool:
+        """Whether every value (or frame) of a node is in a cache, without loading any."""
+        keys = self.frame_keys.of(node) if is_framewise(node) else [node.key]
+        disk = self.ex.disk if node.op not in CHEAP else None
+        return all(k in self.ex.memory or (disk is not None and disk.has(k)) for k in keys)
 
     def value(self, node: Node) -> torch.Tensor:
         if node.key not in self.values:
