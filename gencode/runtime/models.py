@@ -209,7 +209,10 @@ class ModelStore:
         if name in self.catalog.builtins:
             candidates.append(self.catalog.weights_dir / self.catalog.builtins[name])
         for path in candidates:
-            if path is not None and path.exists() and file_sha256(path) == sha:
+            if path is None or not path.exists():
+                continue
+            # A folder (a diffusers model) is identified by the catalog's own hash of it.
+            if (path.is_dir() and path == self.paths.get(sha)) or file_sha256(path) == sha:
                 return path
         raise CheckpointError(
             f"model '{name}' (sha256 {sha[:12]}…) is not on this machine, or its file changed "
