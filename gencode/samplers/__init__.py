@@ -4,7 +4,8 @@
 
 `model(x, sigma, **extra_args) -> denoised` is a denoiser (see `denoisers`); `x` starts at
 noise·sigmas[0] (or an image plus that noise, for img2img); `sigmas` descend to 0. Any noise is
-drawn on the CPU from `generator` and moved to x's device, so a seed means the same image anywhere.
+drawn on the CPU from `generator` (one, or one per batch row) and moved to x's device, so a seed
+means the same image anywhere and a batch equals its frames sampled one by one.
 """
 
 from __future__ import annotations

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+Generators = torch.Generator | Sequence[torch.Generator] | None
 
-def noise_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal noise shaped like x, drawn on the CPU from `generator`, moved to x's device."""
+
+def noise_like(x: torch.Tensor, generator: Generators) -> torch.Tensor:
+    """Standard normal noise shaped like x, drawn on the CPU, moved to x's device.
+
+    `generator` is one torch.Generator for the whole batch, or one per batch row, so that a
+    batch of frames gets exactly the noise each frame would get if sampled on its own.
+    """
     if generator is None:
         raise ValueError("this sampler draws noise: pass an explicit torch.Generator")
-    return torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
+    if isinstance(generator, torch.Generator):
+        return torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
+    gens = list(generator)
+    if len(gens) != x.shape[0]:
+        raise ValueError(f"{len(gens)} generators for a batch of {x.shape[0]}")
+    rows = [torch.randn(x.shape[1:], generator=g, dtype=torch.float32) for g in gens]
+    return torch.stack(rows).to(x.device, x.dtype)
 
 
 def ancestral_step(sigma: torch.Tensor, sigma_next: torch.Tensor, eta: float = 1.0):
