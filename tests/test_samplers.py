@@ -225,3 +225,16 @@ def test_per_row_generators_make_a_batch_equal_its_rows(name):
         assert torch.allclose(batched[i : i + 1], alone, atol=1e-6)
     with pytest.raises(ValueError, match="generators"):
         SAMPLERS[name](model, x, sigmas, generator=gens[:2], **opts)
+
+
+def test_names_dataset_and_recipes_import_without_torch():
+    """The checker validates `sampler ddim` and reads recipes and prompts without importing torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import gencode.samplers.names, gencode.data.scenes, gencode.data.words, gencode.train.recipe\n"
+        "assert 'ddim' in gencode.samplers.names.SAMPLER_NAMES\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
