@@ -11,28 +11,42 @@ means the same image anywhere and a batch equals its frames sampled one by one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-SAMPLERS: dict[str, Callable] = {}
+# Filled by @register as the family modules are imported. Those import torch, so they are loaded
+# on first use of SAMPLERS / get_sampler: `gencode.samplers.names` stays importable without torch.
+_REGISTRY: dict[str, Callable] = {}
 
 
 def register(name: str) -> Callable[[Callable], Callable]:
     """Decorator: add a sampler function to SAMPLERS under `name`."""
 
     def deco(fn: Callable) -> Callable:
-        if name in SAMPLERS:
+        if name in _REGISTRY:
             raise ValueError(f"sampler {name!r} registered twice")
-        SAMPLERS[name] = fn
+        _REGISTRY[name] = fn
         return fn
 
     return deco
 
 
+def _samplers() -> dict[str, Callable]:
+    """The registry, complete: the sampler families, imported explicitly so it is greppable."""
+    from gencode.samplers import ddim, ddpm, dpmpp, euler  # noqa: F401
+
+    return _REGISTRY
+
+
 def get_sampler(name: str) -> Callable:
     """The sampler function of a name, with a clear error listing the known ones."""
-    if name not in SAMPLERS:
-        raise KeyError(f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}")
-    return SAMPLERS[name]
+    samplers = _samplers()
+    if name not in samplers:
+        raise KeyError(f"unknown sampler {name!r}; known: {', '.join(sorted(samplers))}")
+    return samplers[name]
 
 
-# The sampler families, imported explicitly so the registry is complete and greppable.
-from gencode.samplers import ddim, ddpm, dpmpp, euler  # noqa: E402, F401
+def __getattr__(attr: str) -> Any:
+    """`SAMPLERS`: the name → sampler function registry (loaded on first access)."""
+    if attr == "SAMPLERS":
+        return _samplers()
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
