@@ -11,6 +11,9 @@ def label_text(label: dict) -> str:
         return str(label["caption"])
     parts = []
     for key, value in label.items():
+        if isinstance(value, bool):  # a flag reads best as its name, when set
+            parts += [key] if value else []
+            continue
         if isinstance(value, float):
             value = f"{value:.1f}"
         parts.append(f"{key}={value}")
@@ -24,7 +27,7 @@ def contact_sheet(images, labels: list[str] | None, columns: int, scale: int):
     n, h, w, _ = images.shape
     rows = -(-n // columns)
     tile_w, tile_h = w * scale, h * scale
-    text_h = 24 if labels else 0
+    text_h = 36 if labels else 0
     sheet = Image.new("RGB", (columns * (tile_w + 2), rows * (tile_h + text_h + 2)), "white")
     draw = ImageDraw.Draw(sheet)
     for i, im in enumerate(images):
@@ -36,7 +39,7 @@ def contact_sheet(images, labels: list[str] | None, columns: int, scale: int):
 
 
 def _draw_label(draw, text: str, x: int, y: int, width: int) -> None:
-    """Up to two lines of text that fit under a tile (the default font is ~6 px a character)."""
+    """Up to three lines of text that fit under a tile (the default font is ~6 px a character)."""
     per_line = max(4, width // 6)
     words, lines, line = text.split(), [], ""
     for word in words:
@@ -46,7 +49,7 @@ def _draw_label(draw, text: str, x: int, y: int, width: int) -> None:
         else:
             line = f"{line} {word}".strip()
     lines.append(line)
-    for k, part in enumerate(lines[:2]):
+    for k, part in enumerate(lines[:3]):
         draw.text((x + 1, y + 1 + 11 * k), part[:per_line], fill="black")
 
 
