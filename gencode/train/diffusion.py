@@ -11,6 +11,7 @@ import math
 import os
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,41 @@ def export(recipe: Recipe, data: TrainData, ema: UNet, step: int) -> str:
     )
 
 
+@dataclass
+class Session:
+    """What one training session works on: data, schedule, model, its EMA and optimiser."""
+
+    recipe: Recipe
+    data: TrainData
+    ac: torch.Tensor  # (T,) the training schedule's ā_t
+    model: UNet
+    ema: UNet
+    opt: torch.optim.Optimizer
+    state_path: Path
+
+
+def prepare(recipe: Recipe, resume: bool) -> tuple[Session, int]:
+    """A session for a recipe, restored from its run dir when resuming; and the step to start at."""
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    data = load_data(recipe.dataset, recipe.size)
+    opts = options(recipe)
+    model = build_model(recipe, data)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.0)
+    recipe.run_path.mkdir(parents=True, exist_ok=True)
+    state_path = recipe.run_path / STATE_FILE
+    ac = alphas_cumprod(opts["schedule"], opts["timesteps"])
+    s = Session(recipe, data, ac, model, ema, opt, state_path)
+    if resume and state_path.exists():
+        return s, load_state(state_path, model, ema, opt)
+    if state_path.exists():
+        raise FileExistsError(
+            f"{recipe.run_path} already holds a run: pass --resume, or use another --run-dir"
+        )
+    return s, 0
+
+
 def train(
     recipe: Recipe, *, resume: bool = False, progress: bool = True, stop_at: int | None = None
 ) -> Path:
@@ -181,35 +217,22 @@ def train(
 
     stop_at ends this session early at that step, state saved, as an interruption would.
     """
-    if recipe.threads:
-        torch.set_num_threads(recipe.threads)
-    data = load_data(recipe.dataset, recipe.size)
-    opts = options(recipe)
-    ac = alphas_cumprod(opts["schedule"], opts["timesteps"])
-    model = build_model(recipe, data)
-    ema = copy.deepcopy(model).requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=0.0)
-    run = recipe.run_path
-    run.mkdir(parents=True, exist_ok=True)
-    state_path = run / STATE_FILE
-    start = 0
-    if resume and state_path.exists():
-        start = load_state(state_path, model, ema, opt)
-    elif state_path.exists():
-        raise FileExistsError(f"{run} already holds a run: pass --resume, or use another --run-dir")
-    bar = Progress(recipe, start, run / "train.log", enabled=progress)
+    s, start = prepare(recipe, resume)
     end = min(recipe.steps, stop_at or recipe.steps)
-    for step in range(start, end):
-        t0 = time.perf_counter()
-        loss = train_step(model, opt, recipe, data, ac, step)
-        ema_update(ema, model, recipe.ema_decay, step)
-        bar.update(step, loss, time.perf_counter() - t0, learning_rate(recipe, step))
-        done = step + 1
-        if done % recipe.checkpoint_every == 0 or done == end:
-            save_state(state_path, done, model, ema, opt)
-            sha = export(recipe, data, ema, done)
-            bar.note(f"checkpoint at step {done}: {recipe.output_path} sha256 {sha[:12]}")
-    bar.close()
+    bar = Progress(recipe, start, recipe.run_path / "train.log", enabled=progress)
+    try:
+        for step in range(start, end):
+            t0 = time.perf_counter()
+            loss = train_step(s.model, s.opt, recipe, s.data, s.ac, step)
+            ema_update(s.ema, s.model, recipe.ema_decay, step)
+            bar.update(step, loss, time.perf_counter() - t0, learning_rate(recipe, step))
+            done = step + 1
+            if done % recipe.checkpoint_every == 0 or done == end:
+                save_state(s.state_path, done, s.model, s.ema, s.opt)
+                sha = export(recipe, s.data, s.ema, done)
+                bar.note(f"checkpoint at step {done}: {recipe.output_path} sha256 {sha[:12]}")
+    finally:
+        bar.close()
     if start >= end:
-        export(recipe, data, ema, start)
+        export(recipe, s.data, s.ema, start)
     return recipe.output_path
