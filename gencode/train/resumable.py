@@ -11,6 +11,7 @@ import copy
 import json
 import math
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,14 @@ def run_steps(
     start = _restore(objects, state, fp) if state is not None else 0
     if start == 0 and (run_dir / "log.jsonl").exists():
         (run_dir / "log.jsonl").unlink()  # a fresh run starts a fresh log
-    bar = tqdm(total=recipe.steps, initial=start, desc=recipe.name, disable=not progress)
+    tty = sys.stderr.isatty()  # in a log file, a line per 30 s instead of a redraw per step
+    bar = tqdm(
+        total=recipe.steps,
+        initial=start,
+        desc=recipe.name,
+        disable=not progress,
+        mininterval=1.0 if tty else 30.0,
+    )
     for step in range(start, recipe.steps):
         losses = step_fn(step)
         bar.update(1)
