@@ -40,6 +40,20 @@ class Name(Node):
 
 
 @dataclass(frozen=True)
+class Beats(Node):
+    """A time in beats (`8b`), turned into frames with the `bpm` and `fps` in force."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Tuple(Node):
+    """`(a, b)`: the arguments of a math function like `max(a, b)`."""
+
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
 class Range(Node):
     start: float
     stop: float
@@ -81,7 +95,7 @@ class Call(Node):
     words: tuple[Expr, ...]
 
 
-Expr = Number | String | Size | Name | Range | List | Schedule | BinOp | Neg | Call
+Expr = Number | String | Size | Name | Beats | Tuple | Range | List | Schedule | BinOp | Neg | Call
 
 
 # ---- statements ------------------------------------------------------------------------------

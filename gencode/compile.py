@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 from gencode import types as T
+from gencode.check.frame_expr import FrameExpr, FrameExprError
+from gencode.errors import GenError
 from gencode.graph import Graph, Node, Output
 from gencode.ir import CheckedProgram, Sched, Value
 from gencode.models.catalog import ModelRef
@@ -22,7 +24,7 @@ def compile_program(program: CheckedProgram) -> Graph:
     def lower(v: Value) -> Node:
         if id(v) not in memo:
             inputs = tuple(lower(i) for i in v.inputs)
-            if v.op == "mix":
+            if v.op == "mix" and "schedule" in v.params:
                 params = _mix_params(v)
             else:
                 params = {k: _param(x, v) for k, x in v.params.items()}
@@ -38,7 +40,7 @@ def compile_program(program: CheckedProgram) -> Graph:
             seq = node.type == T.IMAGES
             path = f"{name}/{{frame:04}}.png" if seq else f"{name}.png"
             animation = f"{name}.gif" if seq else None
-        graph.outputs.append(Output(name, node, path, out.fps, animation, out.span.line))
+        graph.outputs.append(Output(name, node, path, out.fps, animation, out.span.line, out.audio))
     return graph
 
 
@@ -46,10 +48,13 @@ def _param(x: Any, v: Value) -> Any:
     """A param as plain JSON: model refs by name and hash, schedules per frame."""
     if isinstance(x, ModelRef):
         return x.as_param()
-    if isinstance(x, Sched):
-        if not v.length:
-            return float(x.at(0))
-        return [round(float(x.at(f)), 6) for f in range(v.length)]
+    if isinstance(x, Sched | FrameExpr):
+        try:
+            if not v.length:
+                return float(x.at(0))
+            return [round(float(x.at(f)), 6) for f in range(v.length)]
+        except FrameExprError as e:
+            raise GenError.at(x.span if isinstance(x, FrameExpr) else v.span, str(e)) from None
     if isinstance(x, float) and x.is_integer():
         return int(x)
     return x

@@ -60,6 +60,7 @@ class Output:
     fps: float
     animation: str | None = None  # a .gif/.mp4 path written beside a sequence's frames
     line: int = 0
+    audio: str | None = None  # a soundtrack muxed into an .mp4, relative to the script's folder
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Graph:
             lines.append(f"%{i} = {n.op} {' '.join(args)}  : {shape}  # {n.key[:10]}")
         for o in self.outputs:
             extra = f" + {o.animation}" if o.animation else ""
+            extra += f" with audio {o.audio}" if o.audio else ""
             lines.append(f"out {o.name}: %{ids[o.node.key]} -> {o.path}{extra}")
         return "\n".join(lines) + "\n"
 
@@ -117,6 +119,7 @@ class Graph:
                     "path": o.path,
                     "fps": o.fps,
                     "animation": o.animation,
+                    "audio": o.audio,
                 }
                 for o in self.outputs
             ],

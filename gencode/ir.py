@@ -57,6 +57,7 @@ class CheckedOutput:
     path: str | None  # from `save`, relative to the output folder
     fps: float
     span: Span
+    audio: str | None = None  # a soundtrack, relative to the script's folder
 
 
 @dataclass

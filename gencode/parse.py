@@ -318,6 +318,12 @@ class ToAST(Transformer):
     def name(self, meta, children):
         return ast.Name(str(children[0]), span=self._span(meta))
 
+    def beats(self, meta, children):
+        return ast.Beats(float(str(children[0])[:-1]), span=self._span(meta))
+
+    def tuple(self, meta, children):
+        return ast.Tuple(tuple(children), span=self._span(meta))
+
     def range(self, meta, children):
         return ast.Range(float(children[0]), float(children[1]), span=self._span(meta))
 

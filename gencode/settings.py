@@ -7,7 +7,7 @@ the script does not set them.
 from __future__ import annotations
 
 from gencode import types as T
-from gencode.ops.signatures import SAMPLER_NAMES, Arg
+from gencode.ops.signatures import MOTION, SAMPLER_NAMES, Arg
 
 MAX_SIDE = 2048
 
@@ -25,6 +25,7 @@ SETTINGS: dict[str, Arg] = {
     "bpm": Arg("bpm", (T.NUMBER,), 120, 1, 400),
     "eta": Arg("eta", (T.NUMBER,), 0.0, 0, 1),
     "strength": Arg("strength", (T.NUMBER, T.SCHEDULE), 0.6, 0, 1),
+    **{a.name: a for a in MOTION},
 }
 
 # Settings whose default comes from the model's metadata (key in meta["defaults"]).

@@ -51,6 +51,10 @@ def word(e: ast.Expr) -> str:
         return f"{e.width}x{e.height}"
     if isinstance(e, ast.Name):
         return e.id
+    if isinstance(e, ast.Beats):
+        return f"{number(e.value)}b"
+    if isinstance(e, ast.Tuple):
+        return "(" + ", ".join(expr(x) for x in e.items) + ")"
     if isinstance(e, ast.Range):
         return f"{number(e.start)}..{number(e.stop)}"
     if isinstance(e, ast.List):

@@ -34,6 +34,7 @@ def call(state: State, e: ast.Call) -> Typed:
         hint = did_you_mean(head, list(SIGNATURES) + list(SETTINGS) + list(state.bindings))
         raise state.error(e.name.span, f"unknown op '{head}'{hint}")
     args = bind_arguments(state, sig, e)
+    from gencode.check import animate  # noqa: F401 — registers the animate rule
     from gencode.check.rules import RULES
 
     return RULES[head](state, args, e)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 from gencode import ast
 from gencode import types as T
+from gencode.check.frame_expr import MATH, VARIABLES, FrameExpr, as_tree
 from gencode.check.state import Abort, State, derive_seed
 from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched, Value
 from gencode.ops.signatures import SIGNATURES
 from gencode.settings import SETTINGS
 
-Typed = Const | Value | Sched
+Typed = Const | Value | Sched | FrameExpr
 
 
 def type_of(v: Typed) -> str:
+    if isinstance(v, FrameExpr):
+        return T.SCHEDULE
     if isinstance(v, Sched):
         return T.PROMPT_SCHEDULE if isinstance(v.keyframes[0][1], str) else T.SCHEDULE
     return v.type
@@ -31,6 +36,10 @@ def evaluate(
         return Const(T.SIZE, (e.width, e.height), e.span)
     if isinstance(e, ast.Range):
         return Const(T.RANGE, (e.start, e.stop), e.span)
+    if isinstance(e, ast.Beats):
+        return Const(T.NUMBER, beats_to_frames(state, e.value), e.span)
+    if isinstance(e, ast.Tuple):
+        raise state.error(e.span, "a tuple like (a, b) only goes after a math function: max(a, b)")
     if isinstance(e, ast.List):
         return Const(T.LIST, tuple(evaluate(state, x) for x in e.items), e.span)
     if isinstance(e, ast.Schedule):
@@ -46,13 +55,52 @@ def evaluate(
         right = evaluate(state, e.right, latent_ok=True)
         return arithmetic(state, e.op, left, right, e)
     if isinstance(e, ast.Call):
+        if e.name.id in MATH and e.name.id not in state.bindings:
+            return math_call(state, e)
         from gencode.check.calls import call
 
         return call(state, e)
     raise state.error(getattr(e, "span", None), "unsupported expression")
 
 
+def beats_to_frames(state: State, beats: float) -> float:
+    """A time in beats as a frame number, with the fps and bpm in force."""
+    return round(beats * 60.0 * float(state.setting("fps")) / float(state.setting("bpm")), 6)
+
+
+def frame_variable(state: State, e: ast.Name) -> FrameExpr:
+    fps, bpm = float(state.setting("fps")), float(state.setting("bpm"))
+    return FrameExpr(("var", e.id), fps, bpm, e.span)
+
+
+def math_call(state: State, e: ast.Call) -> Typed:
+    """`sin(x)`, `max(a, b)`...: folded for numbers, a frame expression when `t` or `beat` is in."""
+    arity, fn = MATH[e.name.id]
+    words = e.words[0].items if len(e.words) == 1 and isinstance(e.words[0], ast.Tuple) else e.words
+    if len(words) != arity:
+        raise state.error(
+            e.span, f"'{e.name.id}' takes {arity} value{'s' if arity > 1 else ''}, got {len(words)}"
+        )
+    args = [evaluate(state, w) for w in words]
+    for a, w in zip(args, words, strict=True):
+        if not (isinstance(a, FrameExpr) or (isinstance(a, Const) and a.type == T.NUMBER)):
+            raise state.error(w.span, f"'{e.name.id}' takes numbers, got {T.words([type_of(a)])}")
+    trees = tuple(as_tree(a) for a in args)
+    frame_exprs = [a for a in args if isinstance(a, FrameExpr)]
+    if not frame_exprs:
+        try:
+            return Const(T.NUMBER, float(fn(*[tree[1] for tree in trees])), e.span)
+        except (ArithmeticError, ValueError) as err:
+            raise state.error(e.span, f"'{e.name.id}' fails here ({err})") from None
+    fe = frame_exprs[0]
+    return FrameExpr(("fn", e.name.id, trees), fe.fps, fe.bpm, e.span)
+
+
 def name(state: State, e: ast.Name, expect: tuple[str, ...], latent_ok: bool) -> Typed:
+    if e.id in VARIABLES:
+        return frame_variable(state, e)
+    if e.id == "pi":
+        return Const(T.NUMBER, math.pi, e.span)
     if T.SYMBOL in expect and e.id not in state.bindings:
         return Const(T.SYMBOL, e.id, e.span)
     if e.id in state.bindings:
@@ -121,6 +169,8 @@ def schedule(state: State, e: ast.Schedule) -> Sched:
 
 def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
     """Numbers fold; latents add, subtract and scale (`a + 0.5 * (b - c)`)."""
+    if isinstance(a, FrameExpr) or isinstance(b, FrameExpr):
+        return frame_arithmetic(state, op, a, b, e)
     ta, tb = type_of(a), type_of(b)
     if ta == tb == T.NUMBER:
         assert isinstance(a, Const) and isinstance(b, Const)  # numbers are always constants
@@ -149,6 +199,18 @@ def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
         return Value("scale", a.type, {"factor": 1.0 / float(b.value)}, (a,), a.length, e.span)
     hint = " (use blend for images)" if T.IMAGE in (ta, tb) else ""
     raise state.error(e.span, f"can't apply '{op}' to {T.words([ta])} and {T.words([tb])}{hint}")
+
+
+def frame_arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> FrameExpr:
+    """`1 + 0.02 * sin(t)`: arithmetic between numbers and frame expressions."""
+    for v in (a, b):
+        if not (isinstance(v, FrameExpr) or (isinstance(v, Const) and v.type == T.NUMBER)):
+            raise state.error(
+                e.span, f"can't apply '{op}' to {T.words([type_of(v)])} and a frame expression"
+            )
+    fe = a if isinstance(a, FrameExpr) else b
+    assert isinstance(fe, FrameExpr)
+    return FrameExpr(("bin", op, as_tree(a), as_tree(b)), fe.fps, fe.bpm, e.span)
 
 
 def _joint_length(state: State, a: Value, b: Value, e: ast.Node) -> int | None:

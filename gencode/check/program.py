@@ -314,7 +314,22 @@ def _save(state: State, e: ast.Call) -> None:
         image, name = renderable(state, value, e.span), _binding_name(e.words[0])
     text = str(path.value)
     _check_save_path(state, text, image, path.span)
-    state.outputs.append(CheckedOutput(image, name, text, float(_plain(args["fps"])), e.span))
+    audio = _audio(state, args["audio"], text)
+    fps = float(_plain(args["fps"]))
+    state.outputs.append(CheckedOutput(image, name, text, fps, e.span, audio))
+
+
+def _audio(state: State, audio: object, path: str) -> str | None:
+    """A soundtrack for an .mp4: a file beside the script (its path relative to the script's folder)."""
+    if audio is None:
+        return None
+    assert isinstance(audio, Const)
+    if not path.lower().endswith(".mp4"):
+        raise state.error(audio.span, "a soundtrack goes with an .mp4 output")
+    file = confined_path(state, str(audio.value), audio.span)
+    if not file.is_file():
+        raise state.error(audio.span, f"no such audio file: {audio.value}")
+    return file.relative_to(state.root_dir).as_posix()
 
 
 def _check_save_path(state: State, text: str, image: Value, span) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import Diagnostic
+from gencode.check.frame_expr import FrameExpr
 from gencode.ir import CheckedOutput, Const, Sched, Value
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.settings import MODEL_DEFAULTS, SETTINGS
@@ -30,7 +31,7 @@ class State:
     root_dir: Path
     overrides: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # explicitly set, by name
-    bindings: dict[str, Const | Value | Sched] = field(default_factory=dict)
+    bindings: dict[str, Const | Value | Sched | FrameExpr] = field(default_factory=dict)
     outputs: list[CheckedOutput] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)

@@ -6,7 +6,7 @@ implementation changes its output, so caches never serve stale pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gencode import types as T
 
@@ -51,6 +51,7 @@ class OpSignature:
 ANY_LATENT = (T.LATENT, T.LATENTS)
 ANY_IMAGE = (T.IMAGE, T.IMAGES)
 EASES = ("linear", "in", "out", "inout", "smooth")
+SEED_MODES = ("fixed", "iter", "ladder", "alternate", "random")
 # Mirrors gencode.settings.SAMPLER_NAMES (settings imports this module, so it can't be imported here).
 SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
 SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, 2**63 - 1, integer=True)
@@ -149,11 +150,52 @@ _op(
         open_keywords=True,
     )
 )
+NUMERIC = (T.NUMBER, T.SCHEDULE)
+# The camera and feedback settings of `animate`: settings of their own (`zoom 1.02` on a line
+# takes a whole expression, `zoom 1 + 0.02 * sin(beat * pi)`), and keywords of `animate`.
+MOTION: tuple[Arg, ...] = (
+    Arg("zoom", NUMERIC, 1.0, 0.5, 2.0),
+    Arg("rotate", NUMERIC, 0.0, -180, 180),
+    Arg("pan_x", NUMERIC, 0.0, -1024, 1024),
+    Arg("pan_y", NUMERIC, 0.0, -1024, 1024),
+    Arg("cadence", (T.NUMBER,), 1, 1, 50, integer=True),
+    Arg("seed_mode", (T.SYMBOL,), "iter", choices=SEED_MODES),
+    Arg("seed_every", (T.NUMBER,), 1, 1, 10000, integer=True),
+    Arg("coherence", (T.SYMBOL,), "lab", choices=("none", "lab", "rgb", "hsv")),
+    Arg("contrast", NUMERIC, 1.0, 0, 4),
+    Arg("sharpen", NUMERIC, 0.0, 0, 5),
+    Arg("border", (T.SYMBOL,), "replicate", choices=("replicate", "wrap")),
+)
+_op(
+    OpSignature(
+        "animate",
+        "a feedback animation: each frame the previous one warped by the camera and re-diffused",
+        positional=(
+            FRAMES,
+            Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE), FromSetting("prompt")),
+        ),
+        keywords=(
+            Arg("from", (T.IMAGE,), None),
+            *(replace(a, default=FromSetting(a.name)) for a in MOTION),
+            Arg("strength", NUMERIC, FromSetting("strength"), 0, 1),
+            Arg("noise", NUMERIC, 0.0, 0, 1),
+            Arg("seed", NUMERIC, FromSetting("seed"), 0, 2**63 - 1),
+            Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
+            Arg("guidance", NUMERIC, FromSetting("guidance"), 0, 50),
+            Arg("sampler", (T.SYMBOL,), FromSetting("sampler"), choices=SAMPLER_NAMES),
+            Arg("negative", (T.STRING,), FromSetting("negative")),
+            Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
+        ),
+    )
+)
 _op(
     OpSignature(
         "save",
         "write the previous output (or a value) to a file: PNG, GIF, MP4, or a frame pattern",
         (Arg("value", ANY_IMAGE + ANY_LATENT + (T.CONDS,), None), Arg("path", (T.STRING,))),
-        (Arg("fps", (T.NUMBER,), FromSetting("fps"), 1, 120),),
+        (
+            Arg("fps", (T.NUMBER,), FromSetting("fps"), 1, 120),
+            Arg("audio", (T.STRING,), None),
+        ),
     )
 )

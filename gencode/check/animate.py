@@ -1,0 +1,186 @@
+"""The `animate` rule: a feedback animation compiled into a chain of small, cached nodes.
+
+Frame 0 is diffused from text (or from an init image). Every `cadence`-th frame after it is made
+from the last diffused frame: warped by the camera move accumulated since, colour-matched to
+frame 0, contrast/sharpen adjusted, noised, then re-diffused (img2img) at the frame's strength,
+prompt and seed. Frames in between are both neighbouring diffused frames warped to that frame's
+position and blended by position. Frame i's nodes depend only on frame i-1's chain and frame i's
+own values, so editing a late keyframe re-renders only the frames from it onward.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gencode import ast
+from gencode import types as T
+from gencode.camera import camera_matrix, compose, invert
+from gencode.check.exprs import Typed, noise
+from gencode.check.frame_expr import FrameExpr, FrameExprError
+from gencode.check.rules import _need_family, _plain, prompt_value, rule
+from gencode.check.state import State
+from gencode.ir import Const, Sched, Value
+from gencode.models.catalog import ModelRef
+from gencode.ops.signatures import SIGNATURES
+from gencode.seeds import seed_sequence
+
+Matrix = list[list[float]]
+
+
+def series(state: State, name: str, v: Typed | Any, n: int, span) -> list[float]:
+    """A numeric argument's value at each of n frames, range-checked against its signature."""
+    arg = SIGNATURES["animate"].keyword(name)
+    assert arg is not None
+    values = []
+    for f in range(n):
+        try:
+            x = float(v.at(f)) if isinstance(v, Sched | FrameExpr) else float(_plain(v))
+        except FrameExprError as e:
+            raise state.error(getattr(v, "span", span), f"'{name}': {e}") from None
+        if (arg.lo is not None and x < arg.lo) or (arg.hi is not None and x > arg.hi):
+            raise state.error(
+                getattr(v, "span", span) or span,
+                f"'{name}' is {x:g} at frame {f}; it must be between {arg.lo:g} and {arg.hi:g}",
+            )
+        values.append(x)
+    return values
+
+
+def frame_seeds(state: State, a: dict, n: int, span) -> list[int]:
+    """Per-frame seeds: a seed schedule when given, else the seed behaviour from the base seed."""
+    seed = a["seed"]
+    if isinstance(seed, Sched | FrameExpr):
+        return [int(round(x)) for x in series(state, "seed", seed, n, span)]
+    mode, every = str(_plain(a["seed_mode"])), int(_plain(a["seed_every"]))
+    return seed_sequence(mode, int(_plain(seed)), n, every)
+
+
+def cond_at(state: State, model: ModelRef, prompt: Typed | Any, f: int, span) -> Value:
+    """The conditioning of frame f: one prompt, or a cross-fade of two scheduled prompts."""
+    if not isinstance(prompt, Sched):
+        return prompt_value(state, model, str(_plain(prompt)), span)
+    at = prompt.at(f)
+    if isinstance(at, str):
+        return prompt_value(state, model, at, span)
+    a, b, w = at
+    texts = sorted({a, b})
+    weights = [round(1 - w, 6) if t == a else round(w, 6) for t in texts]
+    inputs = tuple(prompt_value(state, model, t, span) for t in texts)
+    return Value("mix", T.COND, {"texts": texts, "weights": [weights]}, inputs, None, span)
+
+
+@rule("animate")
+def _animate(state: State, a: dict, e: ast.Call) -> Value:
+    model = _need_family(state, e, "diffusion")
+    n = int(_plain(a["frames"]))
+    w, h = state.setting("size")
+    p = {
+        k: series(state, k, a[k], n, e.span)
+        for k in (
+            "zoom",
+            "rotate",
+            "pan_x",
+            "pan_y",
+            "strength",
+            "noise",
+            "contrast",
+            "sharpen",
+            "guidance",
+        )
+    }
+    seeds = frame_seeds(state, a, n, e.span)
+    moves = [
+        camera_matrix(p["zoom"][f], p["rotate"][f], p["pan_x"][f], p["pan_y"][f], w, h)
+        for f in range(n)
+    ]
+    base = {
+        "model": model,
+        "steps": int(_plain(a["steps"])),
+        "sampler": str(_plain(a["sampler"])),
+        "eta": float(_plain(a["eta"])),
+    }
+    uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
+
+    def diffused(f: int, start: Value, img2img: bool) -> Value:
+        params = {
+            **base,
+            "guidance": p["guidance"][f],
+            "seed": seeds[f],
+            "mode": "img2img" if img2img else "txt2img",
+        }
+        if img2img:
+            params["strength"] = p["strength"][f]
+        cond = cond_at(state, model, a["prompt"], f, e.span)
+        return Value("diffuse", T.IMAGE, params, (start, cond, uncond), None, e.span)
+
+    init = a["from"]
+    first = (
+        diffused(0, init, True)
+        if init is not None
+        else diffused(0, noise(state, seeds[0], e.span), False)
+    )
+    frames: list[Value] = [first]
+    keys = sorted(set(range(0, n, int(_plain(a["cadence"])))) | {n - 1})
+    border = str(_plain(a["border"]))
+    for k0, k1 in zip(keys, keys[1:], strict=False):
+        acc = _accumulate(moves, k0, k1)  # acc[j - k0 - 1]: the move from frame k0 to frame j
+        start = _prepare(a, p, seeds, frames[k0], first, acc[-1], k1, border, e.span)
+        last = diffused(k1, start, True)
+        for j in range(k0 + 1, k1):
+            forward = _warp(frames[k0], acc[j - k0 - 1], border, e.span)
+            back = _warp(last, invert(compose(acc[-1], invert(acc[j - k0 - 1]))), border, e.span)
+            amount = round((j - k0) / (k1 - k0), 6)
+            frames.append(
+                Value("blend", T.IMAGE, {"amount": amount}, (forward, back), None, e.span)
+            )
+        frames.append(last)
+    return Value("stack", T.IMAGES, {}, tuple(frames), n, e.span)
+
+
+def _accumulate(moves: list[Matrix], k0: int, k1: int) -> list[Matrix]:
+    """The camera moves composed from frame k0 to each frame j in (k0, k1]."""
+    acc, m = [], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    for j in range(k0 + 1, k1 + 1):
+        m = compose(moves[j], m)
+        acc.append(m)
+    return acc
+
+
+def _warp(image: Value, matrix: Matrix, border: str, span) -> Value:
+    rounded = [[round(x, 6) for x in row] for row in matrix]
+    return Value("warp", T.IMAGE, {"matrix": rounded, "border": border}, (image,), None, span)
+
+
+def _prepare(
+    a: dict,
+    p: dict,
+    seeds: list[int],
+    prev: Value,
+    first: Value,
+    move: Matrix,
+    f: int,
+    border: str,
+    span,
+) -> Value:
+    """The previous diffused frame made ready for img2img: warp, colour, contrast, noise."""
+    x = _warp(prev, move, border, span)
+    coherence = str(_plain(a["coherence"]))
+    if coherence != "none":
+        x = Value("colormatch", T.IMAGE, {"space": coherence}, (x, first), None, span)
+    if p["contrast"][f] != 1.0 or p["sharpen"][f] != 0.0:
+        x = Value(
+            "adjust",
+            T.IMAGE,
+            {"contrast": p["contrast"][f], "sharpen": p["sharpen"][f]},
+            (x,),
+            None,
+            span,
+        )
+    if p["noise"][f] > 0:
+        x = Value(
+            "addnoise", T.IMAGE, {"amount": p["noise"][f], "seed": seeds[f]}, (x,), None, span
+        )
+    return x
+
+
+__all__ = ["Const"]
