@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gencode.errors import Diagnostic
 from gencode.check.frame_expr import FrameExpr
+from gencode.errors import Diagnostic
 from gencode.ir import CheckedOutput, Const, Sched, Value
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.settings import MODEL_DEFAULTS, SETTINGS
