@@ -70,6 +70,7 @@ class Script:
     root: Path  # the folder it reads models and images from
     path: Path | None  # None for script text
     catalog: RecordingCatalog
+    sets: dict[str, str] = field(default_factory=dict)  # the `--set` values, for records
 
 
 def load_script(path_or_text: str | os.PathLike[str], sets: dict[str, str] | None = None) -> Script:
@@ -82,7 +83,7 @@ def load_script(path_or_text: str | os.PathLike[str], sets: dict[str, str] | Non
     else:
         root = Path.cwd()
         program = check_text(str(path_or_text), "<script>", root, sets, catalog)
-    return Script(program, compile_program(program), root, path, catalog)
+    return Script(program, compile_program(program), root, path, catalog, dict(sets or {}))
 
 
 def render(
@@ -95,8 +96,10 @@ def render(
     write: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    signer: Callable[[dict], dict] | None = None,
 ) -> RenderResult:
-    """Render a script (a .gen path, its text, or a loaded Script) and write its outputs."""
+    """Render a script (a .gen path, its text, or a loaded Script) and write its outputs, each
+    carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`)."""
     if not isinstance(script, Script):
         script = load_script(script, sets)
     if executor is None:
@@ -107,7 +110,8 @@ def render(
     result = RenderResult(script.graph, run.values, run.summary, script.program)
     if write:
         result.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
-        result.written = _write(script.graph, run.values, result.out_dir)
+        records = recorder(script, run.summary, signer)
+        result.written = _write(script.graph, run.values, result.out_dir, records)
     return result
 
 
@@ -126,12 +130,29 @@ def _script_path(path_or_text: str | os.PathLike[str]) -> Path | None:
     return Path(text) if text.endswith(".gen") or Path(text).is_file() else None
 
 
-def _write(graph: Graph, values: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Every output written under out_dir (each file atomically)."""
+def recorder(
+    script: Script,
+    summary: RunSummary,
+    signer: Callable[[dict], dict] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Callable[..., dict]:
+    """The records hook for `write_outputs`: one provenance record per file written."""
+    from gencode.provenance import record as R
+
+    p = script.program
+    section = R.script_section(p.files, p.sources, script.sets, p.params)
+    env = R.environment(summary.device, summary.dtype)
+    return R.Recorder(section, env, signer, extra, R.now())
+
+
+def _write(
+    graph: Graph, values: dict[str, Any], out_dir: Path, records: Callable[..., dict] | None = None
+) -> list[Path]:
+    """Every output written under out_dir (each file atomically, with its record)."""
     from gencode.runtime.outputs import OutputError, write_outputs
 
     try:
-        return write_outputs(graph, values, out_dir)
+        return write_outputs(graph, values, out_dir, records, sidecars=True)
     except OutputError as e:
         raise RenderError(str(e)) from None
 

@@ -42,7 +42,8 @@ def test_the_design_card_renders_a_still_and_a_walk(tiny_dir: Path) -> None:
     out = tiny_dir / "out"
     result = render(write_script(tiny_dir, CARD), out)
     frames = [f"interpolate/{i:04}.png" for i in range(6)]
-    assert files(out) == sorted(["diffuse-dunes.png", "interpolate.gif", *frames])
+    sidecar = "interpolate.gif.json"  # an animation's record also goes beside it
+    assert files(out) == sorted(["diffuse-dunes.png", "interpolate.gif", sidecar, *frames])
     still = iio.imread(out / "diffuse-dunes.png")
     assert still.shape == (16, 16, 3) and np.array_equal(still, result.array("diffuse-dunes"))
     walk = result.array("interpolate")
@@ -74,7 +75,8 @@ interpolate prompt "dunes" "ocean night" 3
     assert sorted(arrays.values()) == sorted(
         [(16, 16, 3), (16 * 2 + 2, 16 * 2 + 2, 3), (32, 32, 3), (3, 16, 16, 3)]
     )
-    assert len(files(tiny_dir / "out")) == 3 + 3 + 1  # three stills, three frames and a GIF
+    # three stills, three frames, a GIF and its record sidecar
+    assert len(files(tiny_dir / "out")) == 3 + 3 + 1 + 1
 
 
 def test_script_text_renders_in_memory_for_notebooks(tiny_dir: Path, monkeypatch) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gencode.cli.common import SET_OPTION, fail, parse_sets, report
+from gencode.cli.keys import SIGN_OPTIONS, load_signer
 from gencode.errors import GenError
 
 
@@ -72,6 +73,7 @@ class Bars:
     default=None,
     help="Keep computed values in DIR, so later renders reuse them.",
 )
+@SIGN_OPTIONS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, notes or summary.")
 def render(
     file: str,
@@ -79,13 +81,17 @@ def render(
     sets: tuple[str, ...],
     device: str,
     cache_dir: str | None,
+    sign: bool,
+    key: str,
     quiet: bool,
 ) -> None:
-    """Render a script's outputs: PNG stills, frame folders, GIF and MP4 animations."""
+    """Render a script's outputs: PNG stills, frame folders, GIF and MP4 animations, each
+    carrying a provenance record (see `gencode inspect`)."""
     from gencode.render import RenderError, load_script
     from gencode.render import render as render_script
     from gencode.runtime.device import DeviceError
 
+    signer = load_signer(key) if sign else None
     try:
         script = load_script(Path(file), parse_sets(sets))
     except GenError as e:
@@ -96,7 +102,9 @@ def render(
     bars = Bars(enabled=not quiet)
     t0 = time.perf_counter()
     try:
-        result = render_script(script, out_dir, device=device, cache=cache_dir, progress=bars)
+        result = render_script(
+            script, out_dir, device=device, cache=cache_dir, progress=bars, signer=signer
+        )
     except KeyboardInterrupt:
         bars.close()
         click.echo("interrupted: stopped cleanly, no file was left half-written", err=True)

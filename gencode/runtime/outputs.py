@@ -1,8 +1,10 @@
 """Outputs: a graph's output values (image tensors) → files: PNG/JPEG/WebP stills, frame
 patterns, GIF and MP4, each written atomically and able to carry a metadata record.
 
-Records (provenance) are plain dicts stored as canonical JSON: a PNG iTXt chunk `gencode`,
-a JPEG comment, a WebP EXIF ImageDescription, a GIF comment extension, an MP4 `comment` tag.
+Records (provenance) are plain dicts stored as canonical JSON: a PNG iTXt chunk `gencode`
+(plus a tEXt `parameters` chunk in A1111's infotext form), a JPEG comment, a WebP EXIF
+ImageDescription, a GIF comment extension, an MP4 `comment` tag; with `sidecars`, a GIF or MP4
+also gets `<file>.json` holding the record, written after the animation.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from PIL import Image, PngImagePlugin
 
 from gencode.graph import Graph, Output, canonical
 from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
-from gencode.runtime.atomic import atomic_path
+from gencode.runtime.atomic import atomic_path, write_bytes_atomic
 from gencode.runtime.ops_image import OpError
 
 # (output, frame index or None for a still or a whole animation, the uint8 pixels written:
@@ -31,6 +33,8 @@ from gencode.runtime.ops_image import OpError
 RecordFn = Callable[[Output, "int | None", np.ndarray], "dict | None"]
 
 RECORD_KEY = "gencode"  # the PNG iTXt keyword
+PARAMETERS_KEY = "parameters"  # the PNG tEXt keyword A1111 and its kin read
+SIDECAR_SUFFIX = ".json"  # walk.gif → walk.gif.json
 _EXIF_DESCRIPTION = 0x010E
 _JPEG_COMMENT_MAX = 65533  # one COM segment
 _ARG_MAX = 100_000  # ffmpeg gets the MP4 comment on its command line (Linux: 128 KiB per arg)
@@ -46,21 +50,29 @@ class OutputError(OpError):
 
 
 def write_outputs(
-    graph: Graph, values: dict[str, torch.Tensor], out_dir: Path, records: RecordFn | None = None
+    graph: Graph,
+    values: dict[str, torch.Tensor],
+    out_dir: Path,
+    records: RecordFn | None = None,
+    sidecars: bool = False,
 ) -> list[Path]:
     """Write every output of `graph` under `out_dir`; `values` maps node keys (or, as the
-    executor's RunResult does, output names) to tensors."""
+    executor's RunResult does, output names) to tensors. Sidecars are not in the list."""
     written: list[Path] = []
     for out in graph.outputs:
         value = values.get(out.node.key, values.get(out.name))
         if value is None:
             raise OutputError(f"output '{out.name}': its value was not computed")
-        written += write_output(out, value, Path(out_dir), records)
+        written += write_output(out, value, Path(out_dir), records, sidecars)
     return written
 
 
 def write_output(
-    out: Output, value: torch.Tensor, out_dir: Path, records: RecordFn | None = None
+    out: Output,
+    value: torch.Tensor,
+    out_dir: Path,
+    records: RecordFn | None = None,
+    sidecars: bool = False,
 ) -> list[Path]:
     """Write one output: a still, a frame per file, an animation, or frames plus an animation."""
     pixels = to_uint8(value)
@@ -74,7 +86,7 @@ def write_output(
         return [write_still(safe_path(out_dir, out.path), pixels, record(None, pixels))]
     if PurePosixPath(out.path).suffix.lower() in ANIMATION_FORMATS:
         path = safe_path(out_dir, out.path)
-        return [write_animation(path, pixels, out.fps, record(None, pixels))]
+        return [write_animation(path, pixels, out.fps, record(None, pixels), sidecars)]
     targets = [safe_path(out_dir, frame_path(out.path, i)) for i in range(len(pixels))]
     if len(set(targets)) != len(targets):
         raise OutputError(f"output '{out.name}': '{out.path}' gives several frames one file name")
@@ -82,7 +94,7 @@ def write_output(
     paths = [write_still(t, px, record(i, px)) for i, (t, px) in pairs]
     if out.animation:
         anim = safe_path(out_dir, out.animation)
-        paths.append(write_animation(anim, pixels, out.fps, record(None, pixels)))
+        paths.append(write_animation(anim, pixels, out.fps, record(None, pixels), sidecars))
     return paths
 
 
@@ -143,6 +155,8 @@ def _still_options(fmt: str, record: dict | None) -> dict:
         info = PngImagePlugin.PngInfo()
         if text is not None:
             info.add_itxt(RECORD_KEY, text)
+            if (parameters := _infotext(record)) is not None:
+                info.add_text(PARAMETERS_KEY, parameters)
         return {"pnginfo": info}
     if fmt == "JPEG":
         # 4:4:4 chroma: small generated images lose visible colour detail at 4:2:0.
@@ -166,6 +180,13 @@ def _still_options(fmt: str, record: dict | None) -> dict:
     return opts
 
 
+def _infotext(record: dict | None) -> str | None:
+    """A1111's `parameters` text for a gencode record (None for other dicts)."""
+    from gencode.provenance.a1111 import infotext
+
+    return infotext(record) if record is not None else None
+
+
 def canonical_ascii(record: dict) -> str:
     """Canonical JSON escaped to ASCII, for slots (EXIF) that only hold ASCII."""
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -174,14 +195,26 @@ def canonical_ascii(record: dict) -> str:
 # ---- animations ------------------------------------------------------------------------------
 
 
-def write_animation(path: Path, frames: np.ndarray, fps: float, record: dict | None = None) -> Path:
-    """Write (N, H, W, 3) uint8 frames as a GIF or an MP4 (by suffix), atomically."""
+def write_animation(
+    path: Path, frames: np.ndarray, fps: float, record: dict | None = None, sidecar: bool = False
+) -> Path:
+    """Write (N, H, W, 3) uint8 frames as a GIF or an MP4 (by suffix), atomically; with
+    `sidecar`, the record also goes to `<path>.json` (tools that drop comments keep it)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".gif":
-        return write_gif(path, frames, fps, record)
-    if suffix == ".mp4":
-        return write_mp4(path, frames, fps, record)
-    raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
+        written = write_gif(path, frames, fps, record)
+    elif suffix == ".mp4":
+        written = write_mp4(path, frames, fps, record)
+    else:
+        raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
+    if sidecar and record is not None:
+        write_bytes_atomic(sidecar_path(written), (canonical(record) + "\n").encode())
+    return written
+
+
+def sidecar_path(path: Path) -> Path:
+    """The JSON file beside an animation that holds its record."""
+    return Path(path).with_name(Path(path).name + SIDECAR_SUFFIX)
 
 
 def gif_durations(n: int, fps: float) -> list[int]:

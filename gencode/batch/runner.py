@@ -1,0 +1,226 @@
+"""Running a batch: a script and its items → files under DIR/<item>/, catalog rows, a manifest.
+
+Resumable: temp files a kill left behind are swept, the manifest is removed (its presence means
+"finished"), finished items are skipped and the rest rendered; each item's files are written
+atomically before its catalog rows are committed. The manifest is written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gencode.batch.catalog import CATALOG_NAME, Catalog, Row
+from gencode.batch.grid import GRID_NAME, contact_sheet
+from gencode.batch.plan import Item, PlanError, plan, seed_param
+from gencode.graph import canonical
+from gencode.runtime.atomic import sweep_temp_files, write_bytes_atomic
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_SCHEMA = "gencode.batch/1"
+
+
+class BatchError(Exception):
+    """The batch can't run: a bad plan, or a folder holding another batch."""
+
+
+@dataclass
+class BatchSpec:
+    """What to render: a script over seeds and sweeps, into a folder."""
+
+    script: Path
+    out_dir: Path
+    seeds: list[int] | None = None
+    sweeps: list[tuple[str, list[str]]] = field(default_factory=list)
+    sets: dict[str, str] = field(default_factory=dict)  # fixed `--set` values
+    seed_param: str | None = None  # the param a seed goes to (found from `seed NAME` if None)
+    device: str = "auto"
+    sign: Callable[[dict], dict] | None = None  # a Signer
+    grid: bool = False
+    progress: bool = True
+
+
+@dataclass
+class BatchResult:
+    """What a run did: items in the plan, rendered now, skipped as already done."""
+
+    items: int
+    rendered: int
+    skipped: int
+    outputs: int
+    swept: list[Path]
+    manifest: Path
+    grid: Path | None
+    seconds: float
+
+
+def run_batch(spec: BatchSpec) -> BatchResult:
+    """Render every unfinished item of the plan, then the grid and the manifest."""
+    t0 = time.perf_counter()
+    text = _read(spec.script)
+    items = plan(spec.seeds, spec.sweeps)
+    binding = spec.seed_param or (seed_param(text, str(spec.script)) if spec.seeds else None)
+    _check_plan(spec, text, binding, items)  # before the folder exists: a typo leaves nothing
+    out = Path(spec.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    swept = sweep_temp_files(out)
+    (out / MANIFEST_NAME).unlink(missing_ok=True)  # reopened: unfinished until written again
+    with Catalog.open(out, create=True) as cat:
+        _claim(cat, spec, text)
+        cat.add_items([(i.name, i.seed, i.sweep) for i in items])
+        done = cat.done_items()
+        todo = [i for i in items if i.name not in done]
+        if todo:
+            _render_all(spec, text, binding, todo, len(items), cat)
+        grid = contact_sheet(out, cat.rows(), spec.sign) if spec.grid else None
+        manifest = _manifest(spec, text, cat, grid)
+        outputs = len(cat.rows())
+    took = time.perf_counter() - t0
+    return BatchResult(len(items), len(todo), len(items) - len(todo), outputs, swept, manifest, grid, took)  # fmt: skip
+
+
+def _read(script: Path) -> str:
+    try:
+        return Path(script).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BatchError(f"{script}: can't read script ({e})") from None
+
+
+def _claim(cat: Catalog, spec: BatchSpec, text: str) -> None:
+    """Mark the folder as this script's batch, or refuse one that holds another's."""
+    mine = {"script_sha256": hashlib.sha256(text.encode()).hexdigest(), "sets": spec.sets}
+    theirs = cat.meta()
+    if theirs and {k: theirs.get(k) for k in mine} != mine and not cat.done_items():
+        cat.clear()  # nothing finished yet: the folder is free to take the edited script
+    elif theirs and {k: theirs.get(k) for k in mine} != mine:
+        what = "script" if theirs.get("script_sha256") != mine["script_sha256"] else "--set values"
+        raise BatchError(
+            f"{spec.out_dir} holds a batch made with another {what}; "
+            "render into a new folder (a batch folder belongs to one script)"
+        )
+    cat.set_meta(mine | {"script": Path(spec.script).name})
+
+
+# ---- items -------------------------------------------------------------------------------------
+
+
+def load_item(spec: BatchSpec, text: str, binding: str | None, item: Item):
+    """Check and compile the script with the item's seed and sweep values."""
+    from gencode.check import check_text
+    from gencode.compile import compile_program
+    from gencode.render import Script
+    from gencode.runtime.models import RecordingCatalog
+
+    sets = {**spec.sets, **item.sweep}
+    if item.seed is not None and binding:
+        sets[binding] = str(item.seed)
+    elif item.seed is not None:
+        text = f"seed {item.seed}; {text}"  # on line 1, so error lines stay where they were
+    catalog = RecordingCatalog()
+    root = Path(spec.script).resolve().parent
+    program = check_text(text, str(spec.script), root, sets, catalog)
+    return Script(program, compile_program(program), root, Path(spec.script), catalog, sets)
+
+
+def _check_plan(spec: BatchSpec, text: str, binding: str | None, items: list[Item]) -> None:
+    """Refuse sweeps of names that are no params, and seeds that change nothing."""
+    first = load_item(spec, text, binding, items[0])
+    params = set(first.program.params)
+    unknown = [n for n, _ in spec.sweeps if n not in params] + (
+        [binding] if binding and binding not in params else []
+    )
+    if unknown:
+        known = ", ".join(sorted(params)) or "none"
+        raise BatchError(f"{spec.script} has no param {', '.join(unknown)} (params: {known})")
+    other = next((i for i in items if i.seed != items[0].seed and i.sweep == items[0].sweep), None)
+    if other is not None:
+        keys = [o.node.key for o in first.graph.outputs]
+        if keys == [o.node.key for o in load_item(spec, text, binding, other).graph.outputs]:
+            raise PlanError(f"--seeds changes nothing that {spec.script} outputs")
+
+
+def _render_all(
+    spec: BatchSpec, text: str, binding: str | None, todo: list[Item], total: int, cat: Catalog
+) -> None:
+    """Render the items in order, one catalog commit each, with a progress bar and ETA."""
+    from tqdm import tqdm
+
+    from gencode.runtime.execute import Executor
+
+    bar = tqdm(total=total, initial=total - len(todo), unit="item", desc="batch",
+               file=sys.stderr, disable=None if spec.progress else True, dynamic_ncols=True)  # fmt: skip
+    executor = None
+    try:
+        for item in todo:
+            script = load_item(spec, text, binding, item)
+            if executor is None:  # one executor: models load once, shared nodes are cached
+                device = spec.device if spec.device != "auto" else script.program.device
+                executor = Executor(device=device, catalog=script.catalog)
+            cat.finish_item(item.name, _render_item(spec, script, item, executor))
+            bar.update(1)
+    finally:
+        bar.close()
+
+
+def _render_item(spec: BatchSpec, script, item: Item, executor) -> list[Row]:
+    """Render one item into its folder; its catalog rows, from the records written."""
+    from gencode.render import recorder, render
+    from gencode.runtime.outputs import OutputError, write_outputs
+
+    run = render(script, write=False, executor=executor)
+    extra = {"batch": {"item": item.name, "seed": item.seed, "sweep": item.sweep}}
+    make = recorder(script, run.summary, spec.sign, extra)
+    records: list[dict] = []
+
+    def keep(out, frame, pixels) -> dict:
+        records.append(make(out, frame, pixels))
+        return records[-1]
+
+    try:
+        write_outputs(script.graph, run.values, Path(spec.out_dir) / item.name, keep, sidecars=True)
+    except OutputError as e:
+        raise BatchError(f"{item.name}: {e}") from None
+    return [
+        Row(f"{item.name}/{r['output']['file']}", item.name, item.seed, item.sweep,
+            r["pixels"]["sha256"], canonical(r))
+        for r in records
+    ]  # fmt: skip
+
+
+# ---- the manifest ------------------------------------------------------------------------------
+
+
+def outputs_digest(rows: list[Row]) -> str:
+    """One hash over every (path, pixel hash) pair: a row removed from the catalog shows."""
+    lines = "".join(f"{r.path}\t{r.pixel_sha256}\n" for r in sorted(rows, key=lambda r: r.path))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _manifest(spec: BatchSpec, text: str, cat: Catalog, grid: Path | None) -> Path:
+    """The last file written: what the batch holds, signed when the records are."""
+    from gencode.provenance.record import now
+
+    rows = cat.rows()
+    doc = {
+        "schema": MANIFEST_SCHEMA,
+        "created": now(),
+        "script": {"file": Path(spec.script).name, "sha256": hashlib.sha256(text.encode()).hexdigest()},
+        "sets": spec.sets,
+        "items": cat.item_count(),
+        "outputs": len(rows),
+        "outputs_sha256": outputs_digest(rows),
+        "catalog": CATALOG_NAME,
+        "grid": grid.name if grid else None,
+    }  # fmt: skip
+    if spec.sign:
+        doc = spec.sign(doc)
+    path = Path(spec.out_dir) / MANIFEST_NAME
+    return write_bytes_atomic(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+__all__ = ["BatchSpec", "BatchResult", "BatchError", "run_batch", "GRID_NAME", "MANIFEST_NAME"]

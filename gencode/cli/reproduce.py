@@ -1,0 +1,54 @@
+"""`gencode reproduce FILE`: re-render an output from its record and compare the pixels.
+
+Exit status: 0 exact match, 1 the pixels differ (from the record or the file), 2 not reproducible
+(no record, a script that no longer checks, a missing or changed model).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    default="auto",
+    show_default=True,
+    help="Where to re-render.",
+)
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="The folder the script was rendered from (models, images, includes).",
+)
+def reproduce(file: str, device: str, root: str | None) -> None:
+    """Re-render an output from its embedded script and compare pixels with the record."""
+    from gencode.provenance.reproduce import ReproduceError
+    from gencode.provenance.reproduce import reproduce as run
+
+    try:
+        outcome = run(Path(file), device, Path(root) if root else None)
+    except ReproduceError as e:
+        click.echo(f"{file}: can't reproduce: {e}", err=True)
+        sys.exit(2)
+    for name, then, now in outcome.env_diffs:
+        click.echo(f"environment differs: {name} was {then}, is {now}")
+    if outcome.ok:
+        click.echo(f"{file}: exact match (the re-render's pixels have the recorded sha256)")
+        return
+    if outcome.exact:
+        click.echo(f"{file}: the re-render matches the record, but the file's pixels do not")
+    else:
+        click.echo(f"{file}: the re-render differs from the record")
+    click.echo(
+        f"max difference {outcome.max_diff}/255, PSNR {outcome.psnr:.1f} dB (against the file)"
+    )
+    if not outcome.exact and not outcome.env_diffs:
+        click.echo("same device and versions: the script's inputs or gencode's ops changed")
+    sys.exit(1)

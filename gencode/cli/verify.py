@@ -1,0 +1,61 @@
+"""`gencode verify PATH...`: check records, pixel hashes, signatures and batch catalogs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+def trusted_ids(keys: tuple[str, ...]) -> set[str] | None:
+    """`--key` values (key ids, names in the keys folder, or .pub files) → key ids."""
+    if not keys:
+        return None
+    from gencode.provenance.signing import SigningError, known_keys, pem_key_id
+
+    by_name = {name: kid for kid, name in known_keys().items()}
+    ids = set()
+    for k in keys:
+        if Path(k).is_file():
+            try:
+                ids.add(pem_key_id(Path(k).read_bytes()))
+            except SigningError as e:
+                raise click.BadParameter(f"{k}: {e}", param_hint="--key") from None
+        else:
+            ids.add(by_name.get(k, k))
+    return ids
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--require-signature", is_flag=True, help="Every record must be signed.")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="KEY",
+    help="Accept only signatures by this key (an id, a name in your keys, or a .pub file).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
+def verify(
+    paths: tuple[str, ...], require_signature: bool, keys: tuple[str, ...], quiet: bool
+) -> None:
+    """Check files and batch folders: records, pixels, signatures, catalog and manifest."""
+    from gencode.provenance.verify import Policy
+    from gencode.provenance.verify import verify as run_verify
+
+    report = run_verify([Path(p) for p in paths], Policy(require_signature, trusted_ids(keys)))
+    for problem in report.problems:
+        click.echo(f"FAIL {problem}")
+    if not quiet:
+        for note in report.notes:
+            click.echo(f"note {note}")
+        for signer, n in report.signers.items():
+            click.echo(f"signed by {signer}: {n} file{'s' if n != 1 else ''}")
+    n = len(report.problems)
+    if n:
+        click.echo(f"{n} problem{'s' if n != 1 else ''} in {report.files} file{'s' if report.files != 1 else ''} checked", err=True)  # fmt: skip
+        sys.exit(1)
+    if not quiet:
+        click.echo(f"ok: {report.files} file{'s' if report.files != 1 else ''} verified")
