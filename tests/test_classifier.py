@@ -12,6 +12,15 @@ from gencode.models.checkpoint import CheckpointError, save_checkpoint
 HEADS = faces.ATTRIBUTES
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and a busy machine makes more threads far slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _tiny() -> C.Classifier:
     torch.manual_seed(0)  # nn.Module default init only; everything else uses explicit generators
     return C.Classifier(C.ClassifierConfig(width=8, heads=HEADS))

@@ -26,6 +26,15 @@ RECIPES = Path(__file__).parent / "recipes"
 TRAINERS = {"classifier": train_classifier, "gan": train_gan, "vae": train_vae}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread, and a busy machine makes more threads far slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny(name: str, where: Path, **options: object) -> recipes.Recipe:
     """A tiny test recipe writing under `where`, with some options of its family table changed."""
     r = recipes.load(RECIPES / f"{name}.toml")
