@@ -47,25 +47,40 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
         R.set_lr(opt_d, lr * d_ratio)
         real = R.to_unit(pool[R.batch_indices(len(pool), recipe.batch, g)])  # (B, 3, H, W)
         z = torch.randn(recipe.batch, cfg.latent_dim, generator=g)  # (B, D)
-        fake = G(z)  # (B, 3, H, W)
-        d_real, d_fake = D(real), D(fake.detach())  # (B,), (B,)
-        loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, smooth))
-        loss_d = loss_d + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        _update(opt_d, loss_d, D, recipe.grad_clip)
-        d_gen = D(fake)  # (B,)
-        loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))  # non-saturating
-        _update(opt_g, loss_g, G, recipe.grad_clip)
+        losses = gan_step(G, D, opt_g, opt_d, real, z, smooth, recipe.grad_clip)
         ema.update(G)
-        return {
-            "d": loss_d.item(),
-            "g": loss_g.item(),
-            "p_real": torch.sigmoid(d_real).mean().item(),
-            "p_fake": torch.sigmoid(d_fake).mean().item(),
-        }
+        return losses
 
     objects = {"G": G, "D": D, "ema": ema.model, "opt_g": opt_g, "opt_d": opt_d, "rng": g}
     R.run_steps(recipe, objects, step, resume=resume, progress=progress)
     return _finish(recipe, ema.model, config)
+
+
+def gan_step(
+    G: nn.Module,
+    D: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    real: torch.Tensor,
+    z: torch.Tensor,
+    smooth: float,
+    clip: float,
+) -> dict[str, float]:
+    """One critic update then one generator update (non-saturating loss); the step's figures."""
+    fake = G(z)  # (B, 3, H, W)
+    d_real, d_fake = D(real), D(fake.detach())  # (B,), (B,)
+    loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, smooth))
+    loss_d = loss_d + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+    _update(opt_d, loss_d, D, clip)
+    d_gen = D(fake)  # (B,)
+    loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))  # non-saturating
+    _update(opt_g, loss_g, G, clip)
+    return {
+        "d": loss_d.item(),
+        "g": loss_g.item(),
+        "p_real": torch.sigmoid(d_real).mean().item(),
+        "p_fake": torch.sigmoid(d_fake).mean().item(),
+    }
 
 
 def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, model: nn.Module, clip: float) -> None:
