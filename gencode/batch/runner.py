@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gencode.batch.catalog import CATALOG_NAME, Catalog, Row
 from gencode.batch.grid import GRID_NAME, contact_sheet
@@ -41,6 +42,7 @@ class BatchSpec:
     seed_param: str | None = None  # the param a seed goes to (found from `seed NAME` if None)
     device: str = "auto"
     sign: Callable[[dict], dict] | None = None  # a Signer
+    c2pa: Any = None  # gencode.provenance.c2pa.Credentials, to embed C2PA credentials too
     grid: bool = False
     progress: bool = True
 
@@ -185,6 +187,11 @@ def _render_item(spec: BatchSpec, script, item: Item, executor) -> list[Row]:
         write_outputs(script.graph, run.values, Path(spec.out_dir) / item.name, keep, sidecars=True)
     except OutputError as e:
         raise BatchError(f"{item.name}: {e}") from None
+    if spec.c2pa is not None:
+        from gencode.provenance.c2pa import embed
+
+        for r in records:  # before the commit: a finished item has its credentials
+            embed(Path(spec.out_dir) / item.name / r["output"]["file"], r, spec.c2pa)
     return [
         Row(f"{item.name}/{r['output']['file']}", item.name, item.seed, item.sweep,
             r["pixels"]["sha256"], canonical(r))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from gencode.cli.common import SET_OPTION, fail, parse_sets
-from gencode.cli.keys import SIGN_OPTIONS, load_signer
+from gencode.cli.keys import C2PA_OPTIONS, SIGN_OPTIONS, load_credentials, load_signer
 from gencode.errors import GenError
 
 
@@ -42,6 +42,7 @@ from gencode.errors import GenError
     help="Where to run.",
 )
 @SIGN_OPTIONS
+@C2PA_OPTIONS
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of the items.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def batch(
@@ -54,6 +55,8 @@ def batch(
     device: str,
     sign: bool,
     key: str,
+    c2pa_cert: str | None,
+    c2pa_key: str | None,
     grid: bool,
     quiet: bool,
 ) -> None:
@@ -61,6 +64,7 @@ def batch(
     from gencode.batch.catalog import CatalogError
     from gencode.batch.plan import PlanError, parse_seeds, parse_sweep
     from gencode.batch.runner import BatchError, BatchSpec, run_batch
+    from gencode.provenance.c2pa import C2paError
     from gencode.render import RenderError
 
     script = Path(file)
@@ -74,6 +78,7 @@ def batch(
             seed_param,
             device,
             load_signer(key) if sign else None,
+            load_credentials(c2pa_cert, c2pa_key),
             grid,
             not quiet,
         )
@@ -83,7 +88,7 @@ def batch(
     except GenError as e:
         fail(e)
         return
-    except (PlanError, BatchError, CatalogError, RenderError) as e:
+    except (PlanError, BatchError, CatalogError, RenderError, C2paError) as e:
         click.echo(f"{file}: error: {e}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -21,6 +22,42 @@ _KEY = click.option(
 
 def SIGN_OPTIONS(f: Callable) -> Callable:  # noqa: N802 — used as a decorator, like click's
     return _SIGN(_KEY(f))
+
+
+_C2PA_CERT = click.option(
+    "--c2pa-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Also embed C2PA content credentials: your certificate chain (PEM, leaf first).",
+)
+_C2PA_KEY = click.option(
+    "--c2pa-key",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The private key (PEM) of the --c2pa-cert leaf certificate.",
+)
+
+
+def C2PA_OPTIONS(f: Callable) -> Callable:  # noqa: N802 — used as a decorator, like click's
+    return _C2PA_CERT(_C2PA_KEY(f))
+
+
+def load_credentials(cert: str | None, key: str | None):
+    """C2PA credentials from --c2pa-cert/--c2pa-key, or None; exits on a bad pair."""
+    if cert is None and key is None:
+        return None
+    from gencode.provenance.c2pa import C2paError, Credentials, _c2pa
+
+    try:
+        if cert is None or key is None:
+            raise C2paError("--c2pa-cert and --c2pa-key go together")
+        _c2pa()  # fail now, not after the render, when the extra is missing
+        credentials = Credentials.load(Path(cert), Path(key))
+        credentials.algorithm()
+        return credentials
+    except C2paError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
 
 
 def load_signer(name: str) -> Callable[[dict], dict]:

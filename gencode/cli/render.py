@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gencode.cli.common import SET_OPTION, fail, parse_sets, report
-from gencode.cli.keys import SIGN_OPTIONS, load_signer
+from gencode.cli.keys import C2PA_OPTIONS, SIGN_OPTIONS, load_credentials, load_signer
 from gencode.errors import GenError
 
 
@@ -74,6 +74,7 @@ class Bars:
     help="Keep computed values in DIR, so later renders reuse them.",
 )
 @SIGN_OPTIONS
+@C2PA_OPTIONS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, notes or summary.")
 def render(
     file: str,
@@ -83,6 +84,8 @@ def render(
     cache_dir: str | None,
     sign: bool,
     key: str,
+    c2pa_cert: str | None,
+    c2pa_key: str | None,
     quiet: bool,
 ) -> None:
     """Render a script's outputs: PNG stills, frame folders, GIF and MP4 animations, each
@@ -92,6 +95,7 @@ def render(
     from gencode.runtime.device import DeviceError
 
     signer = load_signer(key) if sign else None
+    credentials = load_credentials(c2pa_cert, c2pa_key)
     try:
         script = load_script(Path(file), parse_sets(sets))
     except GenError as e:
@@ -114,8 +118,23 @@ def render(
         click.echo(f"{file}: error: {e}", err=True)
         sys.exit(1)
     bars.close()
+    if credentials is not None:
+        _add_credentials(result.written, credentials)
     if not quiet:
         _summary(result, time.perf_counter() - t0)
+
+
+def _add_credentials(paths: list[Path], credentials) -> None:
+    """Embed C2PA credentials carrying each file's record (each file rewritten atomically)."""
+    from gencode.provenance.c2pa import C2paError, embed
+    from gencode.runtime.outputs import read_record
+
+    try:
+        for path in paths:
+            embed(path, read_record(path) or {}, credentials)
+    except C2paError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
 
 
 def _summary(result, seconds: float) -> None:

@@ -37,15 +37,27 @@ def trusted_ids(keys: tuple[str, ...]) -> set[str] | None:
     metavar="KEY",
     help="Accept only signatures by this key (an id, a name in your keys, or a .pub file).",
 )
+@click.option(
+    "--c2pa-trust",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CA certificates (PEM) that C2PA credentials must chain to.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
 def verify(
-    paths: tuple[str, ...], require_signature: bool, keys: tuple[str, ...], quiet: bool
+    paths: tuple[str, ...],
+    require_signature: bool,
+    keys: tuple[str, ...],
+    c2pa_trust: str | None,
+    quiet: bool,
 ) -> None:
     """Check files and batch folders: records, pixels, signatures, catalog and manifest."""
     from gencode.provenance.verify import Policy
     from gencode.provenance.verify import verify as run_verify
 
-    report = run_verify([Path(p) for p in paths], Policy(require_signature, trusted_ids(keys)))
+    anchors = Path(c2pa_trust).read_bytes() if c2pa_trust else None
+    policy = Policy(require_signature, trusted_ids(keys), anchors)
+    report = run_verify([Path(p) for p in paths], policy)
     for problem in report.problems:
         click.echo(f"FAIL {problem}")
     if not quiet:

@@ -36,6 +36,7 @@ class Policy:
 
     require_signature: bool = False
     trusted: set[str] | None = None  # None: any valid signature is accepted
+    c2pa_trust: bytes | None = None  # PEM trust anchors for C2PA credentials
 
 
 @dataclass
@@ -94,6 +95,7 @@ def verify_file(path: Path, report: Report, policy: Policy) -> dict | None:
     _check_pixels(path, record, report)
     _check_signature(path, record, report, policy)
     _check_companions(path, record, report)
+    _check_c2pa(path, record, report, policy)
     return record
 
 
@@ -147,10 +149,34 @@ def _check_companions(path: Path, record: dict, report: Report) -> None:
     if path.suffix.lower() == ".png":
         from PIL import Image
 
-        with Image.open(path) as img:
-            text = getattr(img, "text", {}).get("parameters")
+        try:
+            with Image.open(path) as img:
+                text = getattr(img, "text", {}).get("parameters")
+        except (OSError, SyntaxError, ValueError):
+            return  # unreadable past the header: the pixel check has said so
         if text is not None and text != infotext(record):
             report.problem(path, "its `parameters` text does not match its record")
+
+
+def _check_c2pa(path: Path, record: dict, report: Report, policy: Policy) -> None:
+    """C2PA credentials, when the file has some and the `c2pa` extra is installed."""
+    from gencode.provenance import c2pa
+
+    if b"c2pa" not in path.read_bytes():  # no manifest: skip the reader (most files)
+        return
+    try:
+        reading = c2pa.read(path, policy.c2pa_trust)
+    except c2pa.C2paError as e:
+        report.notes.append(f"{path}: has C2PA credentials, not checked: {e}")
+        return
+    if reading is None:
+        return
+    if reading.failures or reading.state == "Invalid":
+        report.problem(path, f"C2PA credentials invalid: {', '.join(reading.failures) or reading.state}")  # fmt: skip
+    elif reading.record != record:
+        report.problem(path, "C2PA credentials carry a different record than the file's")
+    else:
+        report.signers[f"C2PA {reading.issuer}, {reading.state.lower()}"] += 1
 
 
 # ---- batch folders -----------------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""`gencode reproduce`: re-render from the embedded record; exact match, differences, changed inputs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from runtime_support import save_unet, write_script
+
+from gencode.cli.main import cli
+from gencode.provenance.pixels import decode_file, pixel_sha256
+from gencode.provenance.reproduce import ReproduceError, compare, reproduce
+from gencode.render import render
+from gencode.runtime.outputs import read_record, write_still
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+CARD = 'model "tiny.safetensors"\nseed 42; diffuse "dunes" steps 3 as still\ninterpolate latent a b 2\n'
+
+
+@pytest.fixture
+def rendered(tiny_dir: Path) -> Path:
+    """The card rendered into tiny_dir/out."""
+    render(write_script(tiny_dir, CARD), tiny_dir / "out", device="cpu")
+    return tiny_dir / "out"
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_a_still_a_frame_and_a_gif_reproduce_exactly(rendered: Path) -> None:
+    for name in ["still.png", "interpolate/0001.png", "interpolate.gif"]:
+        outcome = reproduce(rendered / name, "cpu")
+        assert outcome.ok and outcome.max_diff == 0 and outcome.env_diffs == [], name
+    res = run("reproduce", str(rendered / "still.png"))
+    assert res.exit_code == 0 and "exact match" in res.output
+
+
+def test_reproduce_finds_the_script_folder_from_elsewhere(rendered: Path, tmp_path_factory, monkeypatch) -> None:  # fmt: skip
+    moved = tmp_path_factory.mktemp("elsewhere") / "out"
+    shutil.copytree(rendered, moved)
+    monkeypatch.chdir(moved)  # no script beside the copy, none here: --root says where
+    assert run("reproduce", str(moved / "still.png")).exit_code == 2
+    res = run("reproduce", str(moved / "still.png"), "--root", str(rendered.parent))
+    assert res.exit_code == 0, res.output
+
+
+def test_a_changed_environment_field_is_reported(rendered: Path) -> None:
+    path = rendered / "still.png"
+    record = read_record(path)
+    env = record["environment"] | {"torch": "1.0.0", "device": "cuda:0"}
+    write_still(path, decode_file(path), record | {"environment": env})
+    outcome = reproduce(path, "cpu")
+    assert outcome.ok  # same pixels here; the record was made elsewhere
+    assert ("torch", "1.0.0", torch.__version__) in outcome.env_diffs
+    res = run("reproduce", str(path))
+    assert res.exit_code == 0
+    assert "environment differs: device was cuda:0, is cpu" in res.output
+    assert "environment differs: torch was 1.0.0" in res.output
+
+
+def test_different_pixels_give_max_difference_and_psnr(rendered: Path) -> None:
+    path = rendered / "still.png"
+    pixels = decode_file(path).copy()
+    pixels[0, 0] = 255 - pixels[0, 0]  # as if rendered elsewhere: record and file agree
+    record = read_record(path)
+    record["pixels"]["sha256"] = pixel_sha256(pixels)
+    write_still(path, pixels, record)
+    outcome = reproduce(path, "cpu")
+    assert not outcome.exact and outcome.file_intact and outcome.max_diff > 0
+    assert 20 < outcome.psnr < 100
+    res = run("reproduce", str(path))
+    assert res.exit_code == 1 and "differs from the record" in res.output and "PSNR" in res.output
+    assert "same device and versions" in res.output
+
+
+def test_a_file_edited_after_writing_is_told_apart(rendered: Path) -> None:
+    path = rendered / "still.png"
+    pixels = decode_file(path).copy()
+    pixels[1, 1, 1] ^= 8
+    write_still(path, pixels, read_record(path))
+    outcome = reproduce(path, "cpu")
+    assert outcome.exact and not outcome.file_intact and outcome.max_diff == 8
+    assert "matches the record, but the file's pixels do not" in run("reproduce", str(path)).output
+
+
+def test_a_changed_model_or_no_record_cannot_be_reproduced(rendered: Path, tiny_dir: Path) -> None:
+    save_unet(tiny_dir / "tiny.safetensors", seed=5)  # same name, other weights
+    with pytest.raises(ReproduceError, match=r"tiny: sha256 \w+… here, \w+… in the record"):
+        reproduce(rendered / "still.png", "cpu")
+    res = run("reproduce", str(rendered / "still.png"))
+    assert res.exit_code == 2 and "can't reproduce" in res.output
+    Image.new("RGB", (4, 4)).save(tiny_dir / "plain.png")
+    res = run("reproduce", str(tiny_dir / "plain.png"))
+    assert res.exit_code == 2 and "carries no gencode render record" in res.output
+
+
+def test_compare() -> None:
+    a = np.zeros((2, 2, 3), np.uint8)
+    assert compare(a, a) == (0, float("inf"))
+    b = a.copy()
+    b[0, 0, 0] = 255
+    diff, psnr = compare(a, b)
+    assert diff == 255 and round(psnr, 2) == round(10 * np.log10(255**2 / (255**2 / 12)), 2)
