@@ -1,0 +1,129 @@
+"""`gencode watch FILE`: re-render on every save, with a live preview page on 127.0.0.1."""
+
+from __future__ import annotations
+
+import errno
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from gencode.cli.common import SET_OPTION, parse_sets
+
+if TYPE_CHECKING:
+    from gencode.watch import Live
+
+DEFAULT_PORT = 8765
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: out/<script name>).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port of the preview page, on 127.0.0.1 only (0: any free port).",
+)
+@click.option("--no-open", is_flag=True, help="Do not open the preview page in a browser.")
+@click.option(
+    "--debounce",
+    type=click.IntRange(0, 10_000),
+    default=100,
+    show_default=True,
+    metavar="MS",
+    help="Render this long after the last event of a burst of saves.",
+)
+@SET_OPTION
+def watch(
+    file: str,
+    out_dir: str | None,
+    port: int,
+    no_open: bool,
+    debounce: int,
+    sets: tuple[str, ...],
+) -> None:
+    """Render a script, then re-render on every save of it, its includes or its images.
+
+    Errors are printed here and shown on the page over the last good frames; the show goes on.
+    Ctrl-C stops.
+    """
+    from gencode.render import default_out_dir
+
+    path = Path(file)
+    if not path.parent.resolve().is_dir():
+        raise click.BadParameter(f"no folder {path.parent}", param_hint="FILE")
+    out = Path(out_dir) if out_dir is not None else default_out_dir(path)
+    source = click.get_current_context().get_parameter_source("port")
+    explicit = source is not click.core.ParameterSource.DEFAULT
+    live = _start(path, out, parse_sets(sets), port, debounce / 1000, explicit)
+    click.echo(f"watching {path} (and what it includes); writing to {out}/; Ctrl-C to stop")
+    click.echo(f"preview:     {live.url}")
+    click.echo(f"performance: {live.url}?view=perform  (P toggles it, F goes fullscreen)")
+    if not path.exists():
+        click.echo(f"{path} does not exist yet: waiting for it", err=True)
+    if not no_open:
+        _open(live.url)
+    _run_until_stopped(live)
+
+
+def _start(
+    path: Path, out: Path, sets: dict[str, str], port: int, debounce: float, explicit: bool
+) -> Live:
+    """A started Live; the default port falls back to any free one when it is taken."""
+    from gencode.watch import Live
+
+    try:
+        live = Live(path, out, sets, port, debounce, log=_log)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE or explicit:
+            raise click.ClickException(f"can't serve on 127.0.0.1:{port}: {e.strerror}") from None
+        live = Live(path, out, sets, 0, debounce, log=_log)
+    return live.start()
+
+
+def _log(level: str, text: str) -> None:
+    """The session's reports: renders on stdout, errors (with carets) and warnings on stderr."""
+    stamp = time.strftime("%H:%M:%S")
+    if level == "info":
+        click.echo(f"{stamp} {text}")
+    else:
+        click.echo(f"{stamp} {level}:\n{text}" if "\n" in text else f"{stamp} {text}", err=True)
+
+
+def _open(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.open(url)
+    except Exception:  # no browser here (a server, a container): the URL is printed anyway
+        pass
+
+
+def _run_until_stopped(live: Live) -> None:
+    """Wait for Ctrl-C (or SIGTERM), then stop the render, the watcher and the server."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    click.echo("\nstopping…", err=True)
+    try:
+        live.stop()
+    except KeyboardInterrupt:  # a second Ctrl-C: leave now
+        sys.exit(130)
+    click.echo("stopped", err=True)

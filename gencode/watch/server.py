@@ -1,0 +1,146 @@
+"""Server: a session's state → the live preview over HTTP, on 127.0.0.1 only.
+
+Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/events`
+server-sent events (`status` on every change, `progress` during renders), and
+`/frames/<generation>/<output>/<frame>.png`, served from memory. A frame URL names its
+generation, so a browser may cache it forever and a page never shows half of two renders.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gencode.watch.session import Session
+
+HOST = "127.0.0.1"  # never another interface: a performer's laptop is on a venue's network
+STATIC = Path(__file__).parent / "static"
+TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+FRAME = re.compile(r"^/frames/(\d+)/(\d+)/(\d+)\.png$")
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so proxies keep it open
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # open event streams must not keep the process alive at exit
+    session: Session
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 — the http.server name
+        if not self._host_ok():
+            self._send(403, b"forbidden host\n", "text/plain")
+            return
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._static("index.html")
+        elif path.startswith("/static/"):
+            self._static(path.removeprefix("/static/"))
+        elif path == "/status":
+            body = json.dumps(self.server.session.status()).encode()
+            self._send(200, body, "application/json")
+        elif path == "/events":
+            self._events()
+        elif m := FRAME.match(path):
+            self._frame(*(int(g) for g in m.groups()))
+        else:
+            self._send(404, b"not found\n", "text/plain")
+
+    def _host_ok(self) -> bool:
+        """Only our own names: a page on another site cannot reach us by DNS rebinding."""
+        host = self.headers.get("Host", "")
+        port = self.server.server_address[1]
+        return host in ("", f"{HOST}:{port}", f"localhost:{port}")
+
+    def _static(self, name: str) -> None:
+        file = STATIC / name
+        if "/" in name or file.suffix not in TYPES or not file.is_file():
+            self._send(404, b"not found\n", "text/plain")
+            return
+        self._send(200, file.read_bytes(), TYPES[file.suffix] + "; charset=utf-8")
+
+    def _frame(self, generation: int, output: int, frame: int) -> None:
+        snap = self.server.session.frames(generation)
+        data = snap.png(output, frame) if snap is not None else None
+        if data is None:
+            self._send(404, b"no such frame (a newer render replaced it)\n", "text/plain")
+            return
+        self._send(200, data, "image/png", "public, max-age=31536000, immutable")
+
+    def _events(self) -> None:
+        """A server-sent event stream: the current status first, then every change."""
+        hub = self.server.session.hub
+        q = hub.subscribe()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.close_connection = True
+            first = json.dumps(self.server.session.status(), separators=(",", ":"))
+            self._event("status", first, "retry: 500\n")
+            while not hub.closed.is_set():
+                try:
+                    name, text = q.get(timeout=KEEPALIVE)
+                except queue.Empty:
+                    self.wfile.write(b": keepalive\n\n")
+                    self.wfile.flush()
+                    continue
+                self._event(name, text)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the page went away
+        finally:
+            hub.unsubscribe(q)
+
+    def _event(self, name: str, text: str, prefix: str = "") -> None:
+        self.wfile.write(f"{prefix}event: {name}\ndata: {text}\n\n".encode())
+        self.wfile.flush()
+
+    def _send(self, code: int, body: bytes, ctype: str, cache: str = "no-store") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", cache)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the terminal is for the performer's errors, not for request logs
+
+
+class PreviewServer:
+    """The preview page's HTTP server, on 127.0.0.1 and a given port (0: any free one)."""
+
+    def __init__(self, session: Session, port: int = 0):
+        self.httpd = _Server((HOST, port), _Handler)
+        self.httpd.session = session
+        self.session = session
+        # A short poll, so Ctrl-C (shutdown) answers at once rather than in half a second.
+        serve = lambda: self.httpd.serve_forever(poll_interval=0.05)  # noqa: E731
+        self._thread = threading.Thread(target=serve, name="gencode-preview", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close every event stream, stop serving and free the port."""
+        self.session.hub.close()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)
