@@ -45,6 +45,8 @@ USER_ERRORS = (ops_image.OpError, ops_gen.OpInputError, CheckpointError, DeviceE
 class RenderError(Exception):
     """A render that cannot run as asked: a bad model or file, or too little memory."""
 
+    node: Node | None = None  # the node that failed, when one did (watch mode points at its line)
+
 
 @dataclass
 class OpStats:
@@ -218,7 +220,11 @@ class _Walk:
     def value(self, node: Node) -> torch.Tensor:
         if node.key not in self.values:
             framewise = is_framewise(node)
-            self.values[node.key] = self._frames(node) if framewise else self._whole(node)
+            try:
+                self.values[node.key] = self._frames(node) if framewise else self._whole(node)
+            except RenderError as e:
+                e.node = e.node or node  # the innermost node: the one whose op failed
+                raise
         return self.values[node.key]
 
     def _lookup(self, key: str, op: str) -> torch.Tensor | None:
