@@ -15,7 +15,7 @@ SETTINGS: dict[str, Arg] = {
     "seed": Arg("seed", (T.NUMBER,), 0, 0, 2**63 - 1, integer=True),
     "size": Arg("size", (T.SIZE, T.NUMBER), None, 8, MAX_SIDE, integer=True),
     "model": Arg("model", (T.SYMBOL, T.STRING), "scenes"),
-    "sampler": Arg("sampler", (T.SYMBOL,), "ddim", choices=SAMPLER_NAMES),
+    "sampler": Arg("sampler", (T.SYMBOL, T.STRING), "ddim", choices=SAMPLER_NAMES),
     "steps": Arg("steps", (T.NUMBER,), 20, 1, 1000, integer=True),
     "guidance": Arg("guidance", (T.NUMBER, T.SCHEDULE), 3.0, 0, 50),
     "fps": Arg("fps", (T.NUMBER,), 12, 1, 120),

@@ -11,6 +11,7 @@ from gencode.check.state import State
 from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched
 from gencode.ops.signatures import SIGNATURES, Arg, FromSetting, OpSignature
+from gencode.samplers.names import sampler_problem
 from gencode.settings import SETTINGS
 
 
@@ -139,6 +140,10 @@ def check_value(state: State, arg: Arg, v: Typed, span, what: str) -> Typed:
         raise state.error(
             span, f"unknown {arg.name} '{v.value}'{hint} (choose from {', '.join(arg.choices)})"
         )
+    if isinstance(v, Const) and t == T.STRING and arg.name == "sampler":
+        problem = sampler_problem(str(v.value))  # "diffusers:NAME", checked without diffusers
+        if problem:
+            raise state.error(span, problem)
     return v
 
 

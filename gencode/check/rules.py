@@ -176,9 +176,17 @@ def _sample(state: State, a: dict, e: ast.Call) -> Value:
     return Value("sample", out, {"model": model}, (z,), z.length, e.span)
 
 
+def _need_vae(state: State, e: ast.Call) -> ModelRef:
+    """encode/decode: a VAE model, or a latent diffusion model (through its own VAE)."""
+    model = state.model(e.span)
+    if model.family == "diffusion" and int(model.meta.get("latent_scale", 1)) > 1:
+        return model
+    return _need_family(state, e, "vae")
+
+
 @rule("encode")
 def _encode(state: State, a: dict, e: ast.Call) -> Value:
-    model = _need_family(state, e, "vae")
+    model = _need_vae(state, e)
     x = a["image"]
     size = list(state.setting("size"))
     return Value(
@@ -193,7 +201,7 @@ def _encode(state: State, a: dict, e: ast.Call) -> Value:
 
 @rule("decode")
 def _decode(state: State, a: dict, e: ast.Call) -> Value:
-    model = _need_family(state, e, "vae")
+    model = _need_vae(state, e)
     z = as_latent(state, a["latent"], e.span)
     need_latent_shape(state, z, model, e.span)
     return Value(

@@ -84,6 +84,10 @@ class ModelCatalog:
         else:
             path = Path(ref) if base_dir is None else (base_dir / ref)
         key = str(path.resolve())
+        if key not in self._refs and path.is_dir():  # a diffusers folder (Stable Diffusion)
+            from gencode.models.sd_folder import folder_ref
+
+            self._refs[key] = folder_ref(path)
         if key not in self._refs:
             info = read_info(path)
             self._refs[key] = ModelRef(

@@ -54,6 +54,7 @@ EASES = ("linear", "in", "out", "inout", "smooth")
 SEED_MODES = ("fixed", "iter", "ladder", "alternate", "random")
 # Mirrors gencode.settings.SAMPLER_NAMES (settings imports this module, so it can't be imported here).
 SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
+SAMPLER = (T.SYMBOL, T.STRING)  # a gencode sampler, or "diffusers:NAME" (a diffusers scheduler)
 SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, 2**63 - 1, integer=True)
 FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)
 
@@ -76,7 +77,7 @@ _op(
         keywords=(
             Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
             Arg("guidance", (T.NUMBER, T.SCHEDULE), FromSetting("guidance"), 0, 50),
-            Arg("sampler", (T.SYMBOL,), FromSetting("sampler"), choices=SAMPLER_NAMES),
+            Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),
             SEED,
             Arg("from", ANY_LATENT + ANY_IMAGE, None),
             Arg("strength", (T.NUMBER, T.SCHEDULE), FromSetting("strength"), 0, 1),
@@ -182,7 +183,7 @@ _op(
             Arg("seed", NUMERIC, FromSetting("seed"), 0, 2**63 - 1),
             Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
             Arg("guidance", NUMERIC, FromSetting("guidance"), 0, 50),
-            Arg("sampler", (T.SYMBOL,), FromSetting("sampler"), choices=SAMPLER_NAMES),
+            Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),
             Arg("negative", (T.STRING,), FromSetting("negative")),
             Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
         ),

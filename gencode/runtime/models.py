@@ -5,8 +5,8 @@ loaded once per sha256. Each family has one interface, so ops never look at arch
 
 - diffusion: `encode_prompt(texts)`, `denoiser()` (k-diffusion `model(x, sigma, cond=)`),
   `sigmas(steps)`, `to_latent(images)` / `to_image(latents)` and `image_shape(latent_shape)`.
-  A pixel-space UNet converts by rescaling; a latent model (Stable Diffusion through diffusers)
-  would encode prompts with its text encoder and convert through its VAE behind the same calls.
+  A pixel-space UNet converts by rescaling; a latent model (Stable Diffusion through diffusers,
+  `gencode.runtime.sd`) encodes prompts with its text encoder and converts through its VAE.
 - gan: `generate(z)`; vae: `encode(images)`, `decode(z)` (and `generate` = `decode`);
   both: `latent_shape`, `image_shape()` and `directions` (attribute name → latent direction).
 
@@ -47,6 +47,9 @@ class GuidedDenoiser:
 
     def __init__(self, inner: Callable[..., torch.Tensor], scales: Sequence[float]):
         self.inner = inner
+        off_at = getattr(inner, "guidance_off_at", None)  # SD models: guidance <= 1 means none
+        if off_at is not None:
+            scales = [1.0 if float(s) <= off_at else s for s in scales]
         self.scales = torch.tensor([float(s) for s in scales])  # (B,)
         self.unguided = all(float(s) == 1.0 for s in scales)  # decided once, not per step
 
@@ -164,9 +167,15 @@ def _load_vae(path: Path, device: torch.device, sha: str) -> LatentModel:
     return LatentModel("vae", net, sha, dirs)
 
 
-# checkpoint arch → loader. A diffusers folder would add "diffusers" here; the executor and the
-# ops would not change.
+def _load_sd(path: Path, device: torch.device, sha: str) -> Any:
+    from gencode.runtime.sd import load_sd  # imports diffusers: only when a folder is used
+
+    return load_sd(path, device, sha)
+
+
+# checkpoint arch → loader ("diffusers": a Stable Diffusion folder); the ops never look at it.
 LOADERS: dict[str, Callable[[Path, torch.device, str], Any]] = {
+    "diffusers": _load_sd,
     "unet": _load_unet,
     "mlp-gan": _load_gan,
     "dcgan": _load_gan,

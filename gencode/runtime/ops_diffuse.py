@@ -127,7 +127,9 @@ def _run_sampler(
     seed = int(node.params["seed"])
     gens = [ctx.generator(frame_seed(seed, f, "sampler")) for f in b.frames]
     generator = gens if len(gens) > 1 and _per_row_noise() else gens[0]
-    opts = {"eta": float(node.params.get("eta", 0.0))} if name == "ddim" else {}
+    opts: dict[str, Any] = {"eta": float(node.params.get("eta", 0.0))} if name == "ddim" else {}
+    if name.startswith("diffusers:"):  # a diffusers scheduler picks its own timesteps from these
+        opts["steps"] = int(node.params["steps"])
     return get_sampler(name)(
         denoiser, x, b.sigmas, extra_args=extra, callback=progress, generator=generator, **opts
     )

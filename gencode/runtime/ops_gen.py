@@ -184,9 +184,11 @@ def sample(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tens
 
 @implements("decode")
 def decode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
-    """Images from a VAE's decoder."""
+    """Images from a VAE's decoder (a VAE model's, or a latent diffusion model's)."""
     model = model_of(ctx, node)
     z = as_batch(inputs[0], node, 0)  # (B, D)
+    if model.family == "diffusion":  # a latent diffusion model's VAE (the checker set the size)
+        return unbatch(in_chunks(ctx, "decode", z, model.to_image), node)
     _check_latent(model, z, "decode")
     return unbatch(in_chunks(ctx, "decode", z, model.decode), node)
 
@@ -196,6 +198,8 @@ def encode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tens
     """Latents (posterior means) of images from a VAE's encoder, resized to the model's size."""
     model = model_of(ctx, node)
     x = as_batch(inputs[0], node, 0)  # (B, 3, H, W)
+    if model.family == "diffusion":  # a latent diffusion model's VAE takes any allowed size
+        return unbatch(in_chunks(ctx, "encode", x, model.to_latent), node)
     size = tuple(model.image_shape()[-2:])
     if tuple(x.shape[-2:]) != size:
         x = torch.nn.functional.interpolate(

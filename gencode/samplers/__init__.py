@@ -39,6 +39,10 @@ def _samplers() -> dict[str, Callable]:
 
 def get_sampler(name: str) -> Callable:
     """The sampler function of a name, with a clear error listing the known ones."""
+    if name.startswith("diffusers:"):  # a diffusers scheduler, driven through a bridge
+        from gencode.samplers.diffusers_bridge import scheduler_sampler
+
+        return scheduler_sampler(name)
     samplers = _samplers()
     if name not in samplers:
         raise KeyError(f"unknown sampler {name!r}; known: {', '.join(sorted(samplers))}")
