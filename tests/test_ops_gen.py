@@ -89,6 +89,16 @@ def cases(folder: Path) -> dict[str, tuple[Node, list[torch.Tensor], tuple[int, 
         "upscale": (Node.make("upscale", {"factor": 2, "method": "bicubic"}, (img,), "image"),
                     [image(3, 8, 8)], (3, 16, 16)),
         "grid": (Node.make("grid", {"cols": 2}, (imgs,), "image"), [image(2, 3, 8, 8)], (3, 8, 18)),
+        "warp": (Node.make("warp", {"matrix": [[1.1, 0.1, -1], [-0.1, 1.1, 2]], "border": "wrap"},
+                           (imgs,), "images", 2), [image(2, 3, 8, 8)], (2, 3, 8, 8)),
+        "colormatch": (Node.make("colormatch", {"space": "lab"}, (img, img), "image"),
+                       [image(3, 8, 8), image(3, 6, 6, seed=1)], (3, 8, 8)),
+        "adjust": (Node.make("adjust", {"contrast": 2.0, "sharpen": 1.0}, (img,), "image"),
+                   [image(3, 8, 8)], (3, 8, 8)),
+        "addnoise": (Node.make("addnoise", {"amount": 0.5, "seed": 3}, (img,), "image"),
+                     [image(3, 8, 8)], (3, 8, 8)),
+        "stack": (Node.make("stack", {}, (img, img, img), "images", 3),
+                  [image(3, 8, 8, seed=s) for s in range(3)], (3, 3, 8, 8)),
     }  # fmt: skip
 
 
