@@ -66,6 +66,7 @@ class Session:
         self._seq = 0
         self._fingerprint: tuple | None = None
         self._front_error = False
+        self._notes: list[str] = []
         self._pending: tuple[int, Any] | None = None
         self._cancel: threading.Event | None = None
         self._stopped = False
@@ -137,12 +138,17 @@ class Session:
         except GenError as e:
             self._front_error = True
             self._track({Path(f).resolve() for f in e.sources})
-            self._fail(Problem("check", e.format() or str(e), seq))
+            # Errors only: a performer needs the culprit, not the notes the checker adds.
+            text = "\n".join(d.format(e.sources) for d in e.errors) or str(e)
+            self._fail(Problem("check", text, seq))
             return None
         self._front_error = False
         self._track(_files_of(script))
-        for note in script.program.notes:
-            self.log("warning", note.format(script.program.sources))
+        notes = [n.format(script.program.sources) for n in script.program.notes]
+        if notes != self._notes:  # said once, not on every save
+            self._notes = notes
+            for note in notes:
+                self.log("warning", note)
         return script
 
     def _track(self, files: set[Path]) -> None:
