@@ -111,7 +111,7 @@ def render(
     if write:
         result.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
         records = recorder(script, run.summary, signer)
-        result.written = _write(script.graph, run.values, result.out_dir, records)
+        result.written = _write(script.graph, run.values, result.out_dir, records, script.root)
     return result
 
 
@@ -146,13 +146,17 @@ def recorder(
 
 
 def _write(
-    graph: Graph, values: dict[str, Any], out_dir: Path, records: Callable[..., dict] | None = None
+    graph: Graph,
+    values: dict[str, Any],
+    out_dir: Path,
+    records: Callable[..., dict] | None = None,
+    root_dir: Path | None = None,
 ) -> list[Path]:
     """Every output written under out_dir (each file atomically, with its record)."""
     from gencode.runtime.outputs import OutputError, write_outputs
 
     try:
-        return write_outputs(graph, values, out_dir, records, sidecars=True)
+        return write_outputs(graph, values, out_dir, records, sidecars=True, root_dir=root_dir)
     except OutputError as e:
         raise RenderError(str(e)) from None
 

@@ -1,5 +1,6 @@
 """Outputs: a graph's output values (image tensors) → files: PNG/JPEG/WebP stills, frame
-patterns, GIF and MP4, each written atomically and able to carry a metadata record.
+patterns, GIF and MP4, each written atomically and able to carry a metadata record; an MP4 may carry a
+soundtrack (AAC), padded with silence or cut to the video's exact length.
 
 Records (provenance) are plain dicts stored as canonical JSON: a PNG iTXt chunk `gencode`
 (plus a tEXt `parameters` chunk in A1111's infotext form), a JPEG comment, a WebP EXIF
@@ -40,6 +41,7 @@ _JPEG_COMMENT_MAX = 65533  # one COM segment
 _ARG_MAX = 100_000  # ffmpeg gets the MP4 comment on its command line (Linux: 128 KiB per arg)
 _STILLS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
+AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
 
 
 class OutputError(OpError):
@@ -55,16 +57,32 @@ def write_outputs(
     out_dir: Path,
     records: RecordFn | None = None,
     sidecars: bool = False,
+    root_dir: Path | None = None,
 ) -> list[Path]:
     """Write every output of `graph` under `out_dir`; `values` maps node keys (or, as the
-    executor's RunResult does, output names) to tensors. Sidecars are not in the list."""
+    executor's RunResult does, output names) to tensors. Sidecars are not in the list.
+    Soundtracks are read from `root_dir` (the script's folder; the working folder if None)."""
+    # Every soundtrack is found before the first file is written: a missing one writes nothing.
+    tracks = {o.name: audio_path(Path(root_dir or "."), o.audio) for o in graph.outputs if o.audio}
     written: list[Path] = []
     for out in graph.outputs:
         value = values.get(out.node.key, values.get(out.name))
         if value is None:
             raise OutputError(f"output '{out.name}': its value was not computed")
-        written += write_output(out, value, Path(out_dir), records, sidecars)
+        written += write_output(out, value, Path(out_dir), records, sidecars, tracks.get(out.name))
     return written
+
+
+def audio_path(root: Path, rel: str) -> Path:
+    """The soundtrack file `rel` under `root`, refusing anything outside it or missing."""
+    path = (root / rel).resolve()
+    if Path(rel).is_absolute() or not path.is_relative_to(root.resolve()):
+        raise OutputError(
+            f"audio '{rel}': outside the script's folder; scripts read only files beside them"
+        )
+    if not path.is_file():
+        raise OutputError(f"audio '{rel}': no such audio file (looked in {root})")
+    return path
 
 
 def write_output(
@@ -73,8 +91,10 @@ def write_output(
     out_dir: Path,
     records: RecordFn | None = None,
     sidecars: bool = False,
+    audio: Path | None = None,
 ) -> list[Path]:
-    """Write one output: a still, a frame per file, an animation, or frames plus an animation."""
+    """Write one output: a still, a frame per file, an animation, or frames plus an animation;
+    `audio` is muxed into its MP4."""
     pixels = to_uint8(value)
     if out.node.type == "image" and pixels.ndim == 4 and len(pixels) == 1:
         pixels = pixels[0]  # a still that arrived as a batch of one
@@ -82,11 +102,15 @@ def write_output(
     def record(frame: int | None, px: np.ndarray) -> dict | None:
         return records(out, frame, px) if records else None
 
+    whole = PurePosixPath(out.path).suffix.lower() in ANIMATION_FORMATS  # no frame files
+    video = out.path if whole else out.animation
+    if audio is not None and (pixels.ndim == 3 or not str(video).lower().endswith(".mp4")):
+        raise OutputError(f"output '{out.name}': a soundtrack goes with an .mp4 of frames")
     if pixels.ndim == 3:
         return [write_still(safe_path(out_dir, out.path), pixels, record(None, pixels))]
-    if PurePosixPath(out.path).suffix.lower() in ANIMATION_FORMATS:
+    if whole:
         path = safe_path(out_dir, out.path)
-        return [write_animation(path, pixels, out.fps, record(None, pixels), sidecars)]
+        return [write_animation(path, pixels, out.fps, record(None, pixels), sidecars, audio)]
     targets = [safe_path(out_dir, frame_path(out.path, i)) for i in range(len(pixels))]
     if len(set(targets)) != len(targets):
         raise OutputError(f"output '{out.name}': '{out.path}' gives several frames one file name")
@@ -94,7 +118,7 @@ def write_output(
     paths = [write_still(t, px, record(i, px)) for i, (t, px) in pairs]
     if out.animation:
         anim = safe_path(out_dir, out.animation)
-        paths.append(write_animation(anim, pixels, out.fps, record(None, pixels), sidecars))
+        paths.append(write_animation(anim, pixels, out.fps, record(None, pixels), sidecars, audio))
     return paths
 
 
@@ -196,15 +220,22 @@ def canonical_ascii(record: dict) -> str:
 
 
 def write_animation(
-    path: Path, frames: np.ndarray, fps: float, record: dict | None = None, sidecar: bool = False
+    path: Path,
+    frames: np.ndarray,
+    fps: float,
+    record: dict | None = None,
+    sidecar: bool = False,
+    audio: Path | None = None,
 ) -> Path:
-    """Write (N, H, W, 3) uint8 frames as a GIF or an MP4 (by suffix), atomically; with
-    `sidecar`, the record also goes to `<path>.json` (tools that drop comments keep it)."""
+    """Write (N, H, W, 3) uint8 frames as a GIF or an MP4 (by suffix; an MP4 may carry `audio`),
+    atomically; with `sidecar`, the record also goes to `<path>.json`."""
     suffix = Path(path).suffix.lower()
+    if audio is not None and suffix != ".mp4":
+        raise OutputError(f"{path}: a soundtrack goes with an .mp4, not a {suffix} file")
     if suffix == ".gif":
         written = write_gif(path, frames, fps, record)
     elif suffix == ".mp4":
-        written = write_mp4(path, frames, fps, record)
+        written = write_mp4(path, frames, fps, record, audio)
     else:
         raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
     if sidecar and record is not None:
@@ -236,27 +267,51 @@ def write_gif(path: Path, frames: np.ndarray, fps: float, record: dict | None = 
     return Path(path)
 
 
-def write_mp4(path: Path, frames: np.ndarray, fps: float, record: dict | None = None) -> Path:
-    """An H.264 MP4 (yuv420p, plays everywhere) with exactly these frames at exactly `fps`."""
+def write_mp4(
+    path: Path,
+    frames: np.ndarray,
+    fps: float,
+    record: dict | None = None,
+    audio: Path | None = None,
+) -> Path:
+    """An H.264 MP4 (yuv420p, plays everywhere) with exactly these frames at exactly `fps`,
+    and `audio` (any file ffmpeg reads) as an AAC track of exactly the video's length."""
     _check_frames(path, frames, fps)
+    if audio is not None and not Path(audio).is_file():
+        raise OutputError(f"{path}: no such audio file {audio}")
     # yuv420p needs even sides: repeat the last row/column instead of rescaling the picture.
     h, w = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, record, audio, len(frames))
     with atomic_path(Path(path)) as tmp:
-        _run_ffmpeg(
-            _mp4_command(frames.shape[2], frames.shape[1], fps, record) + [str(tmp)], frames
-        )
+        _run_ffmpeg(cmd + [str(tmp)], frames)
     return Path(path)
 
 
-def _mp4_command(w: int, h: int, fps: float, record: dict | None) -> list[str]:
+def _mp4_command(
+    w: int, h: int, fps: float, record: dict | None, audio: Path | None = None, n: int = 0
+) -> list[str]:
     """ffmpeg reading raw RGB frames on stdin at `fps` (a rational, so 29.97 stays exact)."""
-    rate = str(Fraction(fps).limit_denominator(1001))
+    rate = Fraction(fps).limit_denominator(1001)
     return [
         imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-nostdin",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", rate, "-i", "-", "-an",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(rate), "-i", "-",
+        *_audio_args(audio, n / rate),
         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(MP4_CRF), "-preset", "medium",
         "-movflags", "+faststart", *_mp4_comment(record),
+    ]  # fmt: skip
+
+
+def _audio_args(audio: Path | None, duration: Fraction) -> list[str]:
+    """ffmpeg arguments muxing `audio` as AAC cut or padded to `duration` seconds (no audio: -an)."""
+    if audio is None:
+        return ["-an"]
+    # Not -shortest (it ends the clip with the shorter stream, dropping frames or cutting the
+    # sound late): the track is padded with silence, then trimmed to the frames' exact length.
+    seconds = f"{float(duration):.6f}"
+    return [
+        "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
+        "-af", f"apad,atrim=end={seconds}", "-c:a", "aac", "-b:a", AAC_BITRATE,
     ]  # fmt: skip
 
 
