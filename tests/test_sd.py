@@ -40,7 +40,11 @@ from gencode.samplers.diffusers_bridge import scheduler_sampler  # noqa: E402
 from gencode.samplers.names import DIFFUSERS_SCHEDULERS  # noqa: E402
 from gencode.samplers.schedules import alphas_cumprod, get_sigmas, to_sigmas  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("one_thread", "offline")
+pytestmark = [
+    pytest.mark.usefixtures("one_thread", "offline"),
+    # diffusers' schedulers trip numpy 2's deprecations thousands of times: not ours to fix here.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 NEEDS_EXTRA_LIBS = {"LMSDiscreteScheduler", "DPMSolverSDEScheduler"}  # scipy, torchsde
 
 
@@ -163,6 +167,14 @@ def test_a_damaged_folder_is_a_clear_error_at_the_model_line(sd_dir, damage, mes
     with pytest.raises(GenError) as e:
         load_script(_script(sd_dir, 'seed 1\ndiffuse "a fox"\n'))
     assert message in str(e.value) and "s.gen:1:" in str(e.value)
+
+
+def test_folders_with_only_fp16_weight_files_load_them(sd_dir) -> None:
+    for component, stem in sd_folder.WEIGHTS.items():
+        plain = sd_dir / "tiny-sd" / component / f"{stem}.safetensors"
+        plain.rename(plain.with_name(f"{stem}.fp16.safetensors"))
+    r = run(sd_dir, 'seed 1\ndiffuse "a fox" steps 2 as fox\n')
+    assert r.values["fox"].shape == (3, 64, 64)
 
 
 def test_sdxl_folders_are_refused_by_name(sd_dir) -> None:

@@ -98,13 +98,23 @@ def _read_json(path: Path) -> dict[str, Any]:
     return doc
 
 
+def weight_variant(folder: Path, component: str) -> str | None:
+    """None for plain weight files, "fp16" for a folder that only has the fp16 variant."""
+    for variant in (None, "fp16"):
+        name = WEIGHTS[component] + (f".{variant}" if variant else "")
+        base = folder / component
+        if (base / f"{name}.safetensors").is_file() or (
+            base / f"{name}.safetensors.index.json"
+        ).is_file():
+            return variant
+    return None
+
+
 def weight_files(folder: Path, component: str) -> list[Path]:
     """The safetensors files a component loads from: one file, or an index and its shards."""
-    base = folder / component
-    single, index = (
-        base / f"{WEIGHTS[component]}.safetensors",
-        base / f"{WEIGHTS[component]}.safetensors.index.json",
-    )
+    base, variant = folder / component, weight_variant(folder, component)
+    stem = WEIGHTS[component] + (f".{variant}" if variant else "")
+    single, index = base / f"{stem}.safetensors", base / f"{stem}.safetensors.index.json"
     if single.is_file():
         return [single]
     if index.is_file():

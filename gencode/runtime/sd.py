@@ -21,7 +21,7 @@ from torch import nn
 
 from gencode import prompt_weights
 from gencode.models.checkpoint import CheckpointError
-from gencode.models.sd_folder import folder_ref
+from gencode.models.sd_folder import folder_ref, weight_variant
 from gencode.samplers.denoisers import build_denoiser
 from gencode.samplers.schedules import to_sigmas
 
@@ -34,10 +34,15 @@ def load_sd(path: Path, device: torch.device, sha: str) -> StableDiffusion:
     ref = folder_ref(path)  # the same checks the checker made, with the same clear errors
     dtype = torch.float16 if device.type == "cuda" else torch.float32
     kw: dict[str, Any] = {"local_files_only": True, "use_safetensors": True}
+    v = {c: {"variant": weight_variant(path, c)} for c in ("unet", "vae", "text_encoder")}
     try:
-        unet = diffusers.UNet2DConditionModel.from_pretrained(path, subfolder="unet", **kw)
-        vae = diffusers.AutoencoderKL.from_pretrained(path, subfolder="vae", **kw)
-        text_encoder = transformers.CLIPTextModel.from_pretrained(path / "text_encoder", **kw)
+        unet = diffusers.UNet2DConditionModel.from_pretrained(
+            path, subfolder="unet", **kw, **v["unet"]
+        )
+        vae = diffusers.AutoencoderKL.from_pretrained(path, subfolder="vae", **kw, **v["vae"])
+        text_encoder = transformers.CLIPTextModel.from_pretrained(
+            path / "text_encoder", **kw, **v["text_encoder"]
+        )
         tokenizer = transformers.CLIPTokenizer.from_pretrained(
             path / "tokenizer", local_files_only=True
         )
