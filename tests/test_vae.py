@@ -98,3 +98,19 @@ def test_mean_difference() -> None:
     assert torch.equal(mean_difference(z, mask), torch.tensor([2.0, 0.0]))
     with pytest.raises(ValueError):
         mean_difference(z, torch.ones(4, dtype=torch.bool))
+
+
+def test_fitted_latent_space_whitens_the_codes() -> None:
+    m = _tiny().eval()
+    g = torch.Generator().manual_seed(5)
+    mix = torch.randn(4, 4, generator=g)
+    codes = torch.randn(4000, 4, generator=g) @ mix + 3.0  # offset and correlated
+    m.fit_prior(codes)
+    z = (codes - m.latent_mean) @ torch.linalg.inv(m.latent_scale).T
+    assert z.mean(0).abs().max() < 1e-4
+    assert torch.allclose(torch.cov(z.T), torch.eye(4), atol=1e-3)
+    x = torch.rand(3, 3, 16, 16, generator=g) * 2 - 1
+    with torch.no_grad():
+        raw, _ = m.posterior(x)
+        public, _ = m.encode(x)
+        assert torch.allclose(m.decode(public), m.generate(raw), atol=1e-5)  # same image

@@ -1,8 +1,9 @@
 """A convolutional VAE: image (B, 3, H, W) in [-1, 1] <-> latent (B, latent_dim).
 
-encode -> (mu, logvar); reparameterize z = mu + sigma * eps (eps from an explicit generator);
-decode z -> image. The ELBO uses a Gaussian likelihood with a fixed pixel noise (`sigma_x`), which
-sets the balance between sharp reconstructions and a well-filled prior.
+Training sees raw codes: posterior -> (mu, logvar); reparameterize code = mu + sigma * eps (eps from
+an explicit generator); generate code -> image. The ELBO uses a Gaussian likelihood with a fixed
+pixel noise (`sigma_x`), which sets the balance between sharp reconstructions and a filled prior.
+Users see the public latent space (encode / decode), where z ~ N(0, I) decodes to a plausible image.
 """
 
 from __future__ import annotations
@@ -55,29 +56,58 @@ class VAE(nn.Module):
             dec += [nn.GroupNorm(8, a), nn.SiLU(), nn.ConvTranspose2d(a, b, 4, 2, 1)]
         dec += [nn.GroupNorm(8, widths[0]), nn.SiLU(), nn.Conv2d(widths[0], cfg.channels, 3, 1, 1)]
         self.decoder = nn.Sequential(*dec)
+        # The public latent space: code = latent_mean + latent_scale @ z, with z ~ N(0, I). Identity
+        # while training; afterwards fitted to the codes of the training images (fit_prior), since
+        # the posterior means of a sharp VAE fill an offset, correlated ellipsoid, not N(0, I).
+        self.register_buffer("latent_mean", torch.zeros(cfg.latent_dim))
+        self.register_buffer("latent_scale", torch.eye(cfg.latent_dim))
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
         return (self.cfg.latent_dim,)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mu, logvar), each (B, latent_dim)."""
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The encoder's raw (mu, logvar), each (B, latent_dim), as the ELBO sees them."""
         h = self.encoder(x).flatten(1)  # (B, c_top * 16)
         mu, logvar = self.to_stats(h).chunk(2, dim=1)  # (B, D), (B, D)
         return mu, logvar.clamp(-12.0, 6.0)  # keeps exp() finite early in training
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Images (B, C, H, W) in [-1, 1]."""
-        h = self.from_z(z).view(-1, self.c_top, 4, 4)  # (B, c_top, 4, 4)
+    def generate(self, code: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] from raw codes (B, latent_dim)."""
+        h = self.from_z(code).view(-1, self.c_top, 4, 4)  # (B, c_top, 4, 4)
         return torch.tanh(self.decoder(h))  # (B, C, H, W)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of the posterior in the public latent space, each (B, latent_dim)."""
+        mu, logvar = self.posterior(x)
+        inv = torch.linalg.inv(self.latent_scale)  # (D, D); triangular and small
+        z = (mu - self.latent_mean) @ inv.T  # (B, D)
+        var = logvar.exp() @ (inv**2).T  # (B, D): the diagonal of inv diag(var) inv^T
+        return z, var.log()
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) in [-1, 1] from public latents z (B, latent_dim), z ~ N(0, I)."""
+        return self.generate(self.latent_mean + z @ self.latent_scale.T)
+
+    @torch.no_grad()
+    def fit_prior(self, codes: torch.Tensor) -> None:
+        """Fit the public latent space to raw codes (N, D): a full-covariance Gaussian.
+
+        Ex-post density estimation (Ghosh et al. 2020, "From variational to deterministic
+        autoencoders"): N(0, I) samples then land where the decoder has seen codes.
+        """
+        mean = codes.mean(0)  # (D,)
+        cov = torch.cov(codes.T.double()) + 1e-6 * torch.eye(codes.shape[1], dtype=torch.float64)
+        self.latent_mean.copy_(mean)
+        self.latent_scale.copy_(torch.linalg.cholesky(cov).float())  # (D, D) lower triangular
 
     def forward(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(reconstruction, mu, logvar) with z drawn by the reparameterization trick."""
-        mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar, generator)
-        return self.decode(z), mu, logvar
+        """(reconstruction, mu, logvar) with raw codes drawn by the reparameterization trick."""
+        mu, logvar = self.posterior(x)
+        code = reparameterize(mu, logvar, generator)
+        return self.generate(code), mu, logvar
 
 
 def reparameterize(
@@ -126,6 +156,13 @@ def load_vae(path: str | Path, device: str | torch.device = "cpu") -> VAE:
     tensors = load_tensors(path)
     vae.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
     return vae.to(device).eval()
+
+
+@torch.inference_mode()
+def posterior_means(vae: VAE, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
+    """Raw codes (B, latent_dim) of images (B, C, H, W) in [-1, 1], in chunks, on the CPU."""
+    device = next(vae.parameters()).device
+    return torch.cat([vae.posterior(c.to(device))[0].float().cpu() for c in x.split(batch)])
 
 
 @torch.inference_mode()

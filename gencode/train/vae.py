@@ -1,9 +1,9 @@
 """Training a VAE: a recipe (family "vae") -> a VAE checkpoint with attribute directions.
 
 The ELBO's KL weight ramps up over `kl_warmup` steps (so the decoder learns to use z before the
-prior pulls it in); the shipped VAE is the EMA of the trained weights. Afterwards, for a labelled
-dataset: encode fresh faces and ship, per attribute, the mean latent of faces with it minus that of
-faces without it as `direction.<attribute>`.
+prior pulls it in); the shipped VAE is the EMA of the trained weights. Afterwards its public latent
+space is fitted to the codes of fresh images (see VAE.fit_prior), and, for a labelled dataset, each
+attribute's direction is the mean latent of faces with it minus that of faces without it.
 """
 
 from __future__ import annotations
@@ -56,34 +56,39 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     return _finish(recipe, ema.model)
 
 
-def fit_directions(vae: V.VAE, name: str, n: int, seed: int, size: int) -> dict[str, torch.Tensor]:
-    """Mean-difference directions per attribute, from n fresh labelled images of a dataset."""
+def fit_latents(vae: V.VAE, recipe: Any) -> dict[str, torch.Tensor]:
+    """Fit the public latent space to fresh images; then mean-difference directions if labelled."""
     from gencode.train.classifier import heads_for, labelled
 
-    heads = heads_for(name)
-    x, y = labelled(name, n, seed, size, heads)
-    z = V.encode_images(vae, R.to_unit(x))  # (N, D)
+    n = int(recipe.options.get("direction_samples", 4000))
+    mod = _dataset_module(recipe.dataset)
+    if mod is None or not hasattr(mod, "ATTRIBUTES"):  # a folder, or data without labels
+        vae.fit_prior(V.posterior_means(vae, R.to_unit(R.image_pool(recipe))))
+        return {}
+    heads = heads_for(recipe.dataset)
+    x, y = labelled(recipe.dataset, n, recipe.seed + DIRECTION_SEED_OFFSET, recipe.size, heads)
+    x = R.to_unit(x)
+    vae.fit_prior(V.posterior_means(vae, x))
+    z = V.encode_images(vae, x)  # (N, D) in the fitted latent space
     masks = C.binary_labels(heads, y, logits=False)
     return {k: mean_difference(z, m) for k, m in masks.items() if 0 < int(m.sum()) < n}
 
 
 def _finish(recipe: Any, vae: V.VAE) -> Path:
-    """Fit attribute directions (labelled datasets only), measure reconstruction, write it."""
+    """Fit the latent space and the attribute directions, write the checkpoint."""
     vae.eval()
-    n = int(recipe.options.get("direction_samples", 4000))
-    seed = recipe.seed + DIRECTION_SEED_OFFSET
-    labelled_data = hasattr(_dataset_module(recipe.dataset), "ATTRIBUTES")
-    directions = fit_directions(vae, recipe.dataset, n, seed, recipe.size) if labelled_data else {}
+    directions = fit_latents(vae, recipe)
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
         "z_dim": vae.cfg.latent_dim,
         "latent_shape": list(vae.latent_shape),
         "output_range": [-1.0, 1.0],
+        "prior": "full-covariance Gaussian fitted to the posterior means of fresh images",
         "attributes": sorted(directions),
         "directions": {
             "method": "mean-difference",
-            "samples": n,
+            "samples": int(recipe.options.get("direction_samples", 4000)),
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
         }
         if directions
