@@ -126,6 +126,10 @@ def test_turbo_folders_default_to_one_step_without_guidance(sd_dir) -> None:
     shutil.copytree(sd_dir / "tiny-sd", sd_dir / "sd-turbo-mini")
     ref = ModelCatalog().resolve("sd-turbo-mini", sd_dir, builtin=False)
     assert (ref.default("steps"), ref.default("guidance")) == (1, 0.0)
+    script = sd_dir / "turbo.gen"
+    script.write_text('model "sd-turbo-mini"\nseed 3\ndiffuse "a fox" as fox\n')
+    r = render(script, sd_dir / "out")
+    assert r.summary.ops["diffuse"].runs == 1 and r.values["fox"].shape == (3, 64, 64)
 
 
 def test_checking_a_folder_script_imports_no_torch(sd_dir) -> None:
