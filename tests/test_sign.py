@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import stat
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from runtime_support import write_script
 
 from gencode.cli.main import cli
@@ -160,42 +165,38 @@ def test_verify_key_and_require_signature_policies(tiny_dir: Path, home: Path) -
 # ---- C2PA (optional extra) ---------------------------------------------------------------------
 
 
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gencode tests")])  # fmt: skip
+
+
+def _cert(subject: x509.Name, issuer: x509.Name, public, signing_key, ca: bool) -> x509.Certificate:
+    """A CA certificate, or a leaf with what C2PA asks of one (a usage, a link to its issuer)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    usage = dict.fromkeys(["content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "encipher_only", "decipher_only"], False)  # fmt: skip
+    b = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=not ca, key_cert_sign=ca, crl_sign=ca, **usage), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+    )  # fmt: skip
+    if not ca:
+        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)  # fmt: skip
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key())
+        b = b.add_extension(aki, critical=False)
+    return b.sign(signing_key, hashes.SHA256())
+
+
 def make_chain(folder: Path) -> tuple[Path, Path, Path]:
     """A local CA and a leaf certificate it issued (P-256): (chain PEM, leaf key PEM, CA PEM)."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gencode tests")])  # fmt: skip
-
-    def cert(subject, issuer, public, signing_key, ca: bool):
-        now = datetime.datetime.now(datetime.timezone.utc)
-        usage = dict.fromkeys(["content_commitment", "key_encipherment", "data_encipherment", "key_agreement", "encipher_only", "decipher_only"], False)  # fmt: skip
-        b = (
-            x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=not ca, key_cert_sign=ca, crl_sign=ca, **usage), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        )  # fmt: skip
-        if not ca:  # C2PA wants a leaf with an extended key usage and a link to its issuer
-            b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)  # fmt: skip
-            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key())
-            b = b.add_extension(aki, critical=False)
-        return b.sign(signing_key, hashes.SHA256())
-
     ca_key, leaf_key = (
         ec.generate_private_key(ec.SECP256R1()),
         ec.generate_private_key(ec.SECP256R1()),
     )
-    ca = cert(name("test CA"), name("test CA"), ca_key.public_key(), ca_key, True)
-    leaf = cert(name("artist"), ca.subject, leaf_key.public_key(), ca_key, False)
+    ca = _cert(_name("test CA"), _name("test CA"), ca_key.public_key(), ca_key, True)
+    leaf = _cert(_name("artist"), ca.subject, leaf_key.public_key(), ca_key, False)
     pem = serialization.Encoding.PEM
     paths = folder / "chain.pem", folder / "leaf.key", folder / "ca.pem"
     paths[0].write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))

@@ -184,7 +184,8 @@ def _render_item(spec: BatchSpec, script, item: Item, executor) -> list[Row]:
         return records[-1]
 
     try:
-        write_outputs(script.graph, run.values, Path(spec.out_dir) / item.name, keep, sidecars=True)
+        folder = Path(spec.out_dir) / item.name
+        write_outputs(script.graph, run.values, folder, keep, sidecars=True, root_dir=script.root)
     except OutputError as e:
         raise BatchError(f"{item.name}: {e}") from None
     if spec.c2pa is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -45,45 +46,16 @@ from gencode.errors import GenError
 @C2PA_OPTIONS
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of the items.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-def batch(
-    file: str,
-    out_dir: str | None,
-    seeds: str | None,
-    sweeps: tuple[str, ...],
-    sets: tuple[str, ...],
-    seed_param: str | None,
-    device: str,
-    sign: bool,
-    key: str,
-    c2pa_cert: str | None,
-    c2pa_key: str | None,
-    grid: bool,
-    quiet: bool,
-) -> None:
+def batch(file: str, **options: Any) -> None:
     """Render a script over seeds and parameter sweeps into a folder with a SQLite catalog."""
     from gencode.batch.catalog import CatalogError
-    from gencode.batch.plan import PlanError, parse_seeds, parse_sweep
-    from gencode.batch.runner import BatchError, BatchSpec, run_batch
+    from gencode.batch.plan import PlanError
+    from gencode.batch.runner import BatchError, run_batch
     from gencode.provenance.c2pa import C2paError
     from gencode.render import RenderError
 
-    script = Path(file)
     try:
-        spec = BatchSpec(
-            script,
-            Path(out_dir) if out_dir else Path("out") / f"{script.stem}-batch",
-            parse_seeds(seeds) if seeds else None,
-            [parse_sweep(s) for s in sweeps],
-            parse_sets(sets),
-            seed_param,
-            device,
-            load_signer(key) if sign else None,
-            load_credentials(c2pa_cert, c2pa_key),
-            grid,
-            not quiet,
-        )
-        if spec.seeds is None and not spec.sweeps:
-            raise PlanError("give --seeds and/or --sweep: a batch of one is `gencode render`")
+        spec = _spec(Path(file), options)
         result = run_batch(spec)
     except GenError as e:
         fail(e)
@@ -94,11 +66,38 @@ def batch(
     except KeyboardInterrupt:
         click.echo("interrupted: finished items are kept; run the same command to resume", err=True)
         sys.exit(130)
-    if not quiet:
-        done = f"{result.rendered} rendered, {result.skipped} already done"
-        click.echo(f"{spec.out_dir}: {result.items} items ({done}), {result.outputs} files cataloged in {result.seconds:.1f}s")  # fmt: skip
-        if result.swept:
-            click.echo(f"removed {len(result.swept)} temp file(s) left by an interrupted run")
-        if result.grid:
-            click.echo(f"contact sheet: {result.grid}")
-        click.echo(f"manifest: {result.manifest}")
+    if not options["quiet"]:
+        _summary(spec, result)
+
+
+def _spec(script: Path, o: dict[str, Any]):
+    """The command line as a BatchSpec (a key or certificate problem exits here, early)."""
+    from gencode.batch.plan import PlanError, parse_seeds, parse_sweep
+    from gencode.batch.runner import BatchSpec
+
+    spec = BatchSpec(
+        script,
+        Path(o["out_dir"]) if o["out_dir"] else Path("out") / f"{script.stem}-batch",
+        parse_seeds(o["seeds"]) if o["seeds"] else None,
+        [parse_sweep(s) for s in o["sweeps"]],
+        parse_sets(o["sets"]),
+        o["seed_param"],
+        o["device"],
+        load_signer(o["key"]) if o["sign"] else None,
+        load_credentials(o["c2pa_cert"], o["c2pa_key"]),
+        o["grid"],
+        not o["quiet"],
+    )
+    if spec.seeds is None and not spec.sweeps:
+        raise PlanError("give --seeds and/or --sweep: a batch of one is `gencode render`")
+    return spec
+
+
+def _summary(spec, result) -> None:
+    done = f"{result.rendered} rendered, {result.skipped} already done"
+    click.echo(f"{spec.out_dir}: {result.items} items ({done}), {result.outputs} files cataloged in {result.seconds:.1f}s")  # fmt: skip
+    if result.swept:
+        click.echo(f"removed {len(result.swept)} temp file(s) left by an interrupted run")
+    if result.grid:
+        click.echo(f"contact sheet: {result.grid}")
+    click.echo(f"manifest: {result.manifest}")
