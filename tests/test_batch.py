@@ -86,6 +86,8 @@ def test_a_batch_renders_catalogs_and_verifies(tiny_dir: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["items"], manifest["outputs"], manifest["grid"]) == (4, 4, "grid.png")
     assert read_record(out / "grid.png")["kind"] == "contact-sheet"
+    sheet = CliRunner().invoke(cli, ["inspect", str(out / "grid.png")]).output
+    assert "sheet     4 items, seed-0000/face.png first" in sheet
     report = verify([out])
     assert report.ok, report.problems
     assert report.files == 5  # four faces and the grid

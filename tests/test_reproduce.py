@@ -108,3 +108,12 @@ def test_compare() -> None:
     b[0, 0, 0] = 255
     diff, psnr = compare(a, b)
     assert diff == 255 and round(psnr, 2) == round(10 * np.log10(255**2 / (255**2 / 12)), 2)
+
+
+def test_a_changed_include_is_named(tiny_dir: Path) -> None:
+    (tiny_dir / "look.gen").write_text("steps 2\n")
+    script = write_script(tiny_dir, 'model "tiny.safetensors"\ninclude "look.gen"\ndiffuse "dunes" as x\n')  # fmt: skip
+    render(script, tiny_dir / "out", device="cpu")
+    (tiny_dir / "look.gen").write_text("steps 3\n")
+    with pytest.raises(ReproduceError, match="the included look.gen is changed"):
+        reproduce(tiny_dir / "out/x.png", "cpu")

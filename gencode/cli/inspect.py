@@ -30,6 +30,8 @@ def _short(sha: object) -> str:
 
 def lines(record: dict) -> list[tuple[str, str]]:
     """The record as (label, text) rows, most useful first."""
+    if "tiles" in record:
+        return _sheet_lines(record)
     out, script, env = record.get("output") or {}, record.get("script") or {}, record.get("environment") or {}  # fmt: skip
     model, size = record.get("model") or {}, record.get("size") or ["?", "?"]
     frame = out.get("frame")
@@ -51,6 +53,19 @@ def lines(record: dict) -> list[tuple[str, str]]:
         ("batch", ", ".join(f"{k} {v}" for k, v in (record.get("batch") or {}).items() if v not in (None, {}))),
     ]  # fmt: skip
     return [(k, v) for k, v in rows if v] + [("signature", _signature(record))]
+
+
+def _sheet_lines(record: dict) -> list[tuple[str, str]]:
+    """A batch's contact sheet: made of other outputs, not rendered itself."""
+    tiles = record["tiles"]
+    size, px = record.get("size") or ["?", "?"], record.get("pixels") or {}
+    return [
+        ("sheet", f"{len(tiles)} items, {tiles[0]['file']} first" if tiles else "empty"),
+        ("size", f"{size[0]}x{size[1]}"),
+        ("created", str(record.get("created", ""))),
+        ("pixels", f"sha256 {_short(px.get('sha256'))}, shape {px.get('shape')}"),
+        ("signature", _signature(record)),
+    ]
 
 
 def _signature(record: dict) -> str:

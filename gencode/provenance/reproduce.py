@@ -122,7 +122,7 @@ def render_recorded(
     graph = compile_program(program)
     out = next((o for o in graph.outputs if o.node.key == out_rec["node"]), None)
     if out is None:
-        raise ReproduceError(why_different(record, graph, folder))
+        raise ReproduceError(why_different(record, graph, folder, program.sources))
     ex = Executor(device=device if device != "auto" else program.device, catalog=catalog)
     ex.add_models(catalog.resolved)
     try:
@@ -137,7 +137,7 @@ def render_recorded(
     return px, environment(run.summary.device, run.summary.dtype)
 
 
-def why_different(record: dict, graph, folder: Path) -> str:
+def why_different(record: dict, graph, folder: Path, sources: dict[str, str]) -> str:
     """Why the recorded node is not in the graph the script compiles to here."""
     from gencode.provenance.record import upstream
 
@@ -154,5 +154,9 @@ def why_different(record: dict, graph, folder: Path) -> str:
         + [(str(i["file"]), str(i["sha256"])) for i in record.get("inputs", [])]
         if name in here and here[name] != sha
     ]
-    text = "; ".join(reasons) or "an included file or a built-in op changed"
+    for inc in record["script"].get("includes", []):
+        text = sources.get(str((folder / inc["file"]).resolve()))
+        if text is None or sha256_text(text) != inc["sha256"]:
+            reasons.append(f"the included {inc['file']} is {'missing' if text is None else 'changed'}")  # fmt: skip
+    text = "; ".join(reasons) or "gencode's ops changed since (a newer op version)"
     return f"the recorded node is not in what the script renders in {folder}: {text}"
