@@ -25,6 +25,13 @@ WEIGHTS = {
     "vae": "diffusion_pytorch_model",
     "text_encoder": "model",
 }
+# component → its config file (the scheduler's decides timesteps and the prediction type)
+CONFIG_FILES = {
+    "unet": "config.json",
+    "vae": "config.json",
+    "text_encoder": "config.json",
+    "scheduler": "scheduler_config.json",
+}
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json")  # either one makes a CLIP tokenizer
 SD_DEFAULTS = {"steps": 25, "guidance": 7.5, "sampler": "dpmpp_2m"}
 # Turbo models are distilled for 1-4 steps without classifier-free guidance.
@@ -32,29 +39,16 @@ TURBO_DEFAULTS = {"steps": 1, "guidance": 0.0, "sampler": "euler"}
 PREDICTIONS = {"epsilon": "eps", "v_prediction": "v"}
 
 
-def is_diffusers_folder(path: str | os.PathLike[str]) -> bool:
-    """Whether a path is a folder in diffusers' layout."""
-    return Path(path).is_dir() and (Path(path) / INDEX).is_file()
-
-
 def folder_ref(path: str | os.PathLike[str]) -> ModelRef:
     """The ModelRef of a Stable Diffusion folder; CheckpointError says what is missing."""
     folder = Path(path)
     index = _index(folder)
-    configs = {c: _config(folder, c, name) for c, name in _CONFIG_FILES.items()}
+    configs = {c: _config(folder, c, name) for c, name in CONFIG_FILES.items()}
     weights = {c: weight_files(folder, c) for c in WEIGHTS}
     meta = _meta(folder, index, configs)
-    files = [folder / INDEX] + [folder / c / n for c, n in _CONFIG_FILES.items()]
+    files = [folder / INDEX] + [folder / c / n for c, n in CONFIG_FILES.items()]
     files += [f for fs in weights.values() for f in fs] + tokenizer_files(folder)
     return ModelRef(folder.name, folder_sha256(folder, files), "diffusion", str(folder), meta)
-
-
-_CONFIG_FILES = {
-    "unet": "config.json",
-    "vae": "config.json",
-    "text_encoder": "config.json",
-    "scheduler": "scheduler_config.json",
-}
 
 
 def _index(folder: Path) -> dict[str, Any]:

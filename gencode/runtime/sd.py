@@ -32,6 +32,10 @@ def load_sd(path: Path, device: torch.device, sha: str) -> StableDiffusion:
     """Load a folder's UNet, VAE, text encoder and tokenizer, offline; fp16 on CUDA."""
     diffusers, transformers = _libraries()
     ref = folder_ref(path)  # the same checks the checker made, with the same clear errors
+    if ref.sha256 != sha:  # values cached under the old hash must not pass for this model's
+        raise CheckpointError(
+            f"model '{path.name}' changed since the script was checked; check or render again"
+        )
     dtype = torch.float16 if device.type == "cuda" else torch.float32
     kw: dict[str, Any] = {"local_files_only": True, "use_safetensors": True}
     v = {c: {"variant": weight_variant(path, c)} for c in ("unet", "vae", "text_encoder")}
@@ -111,8 +115,9 @@ class StableDiffusion:
         from diffusers import DDPMScheduler
 
         # The scheduler class computes betas the way diffusers does (scaled_linear, ...).
-        betas = DDPMScheduler.from_config(self.scheduler_config).alphas_cumprod
-        self.alphas_cumprod = betas.double()
+        self.alphas_cumprod = DDPMScheduler.from_config(
+            self.scheduler_config
+        ).alphas_cumprod.double()
 
     @property
     def device(self) -> torch.device:

@@ -98,7 +98,7 @@ class _Run:
     """One sampling run: the scheduler's sample, and calls into gencode's denoiser."""
 
     def __init__(self, model, inner, scheduler, extra, generator, opts) -> None:
-        self.model, self.inner, self.scheduler, self.extra = model, inner, scheduler, extra
+        self.model, self.scheduler, self.extra = model, scheduler, extra
         self.step_kwargs = dict(opts)
         params = inspect.signature(scheduler.step).parameters
         if "generator" in params:
@@ -106,8 +106,8 @@ class _Run:
                 list(generator) if isinstance(generator, list | tuple) else generator
             )
         self.step_kwargs = {k: v for k, v in self.step_kwargs.items() if k in params}
-        log_sigmas = inner.sigmas.float().log()  # (T,)
-        self.log_sigmas = log_sigmas
+        # On the CPU, like the schedulers' own timesteps and sigmas.
+        self.log_sigmas = inner.sigmas.float().log().cpu()  # (T,)
 
     def sigma(self, t: torch.Tensor) -> torch.Tensor:
         """σ of a (fractional) training timestep, interpolated in log σ like the denoiser."""
