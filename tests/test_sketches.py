@@ -74,6 +74,15 @@ def test_sketches_together_use_every_language_feature():
         ".mp4",
         "#",
         ";",
+        "animate",
+        "audio",
+        "bpm",
+        "zoom",
+        "rotate",
+        "sin(",
+        "beat",
+        "16b",
+        "cadence",
     ]
     missing = [f for f in features if f not in text]
     assert not missing
