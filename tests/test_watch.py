@@ -114,16 +114,16 @@ def test_truncate_then_write_ignores_the_empty_read(live: Live) -> None:
     path = live.session.path
     with open(path, "w", encoding="utf-8") as f:  # VS Code: truncate, flush, write later
         f.flush()
-        time.sleep(DEBOUNCE * 4)  # long enough for the watcher to see the empty file
+        wait_for(lambda: live.session.skipped >= 1)  # the empty file was seen, and ignored
         f.write(script_for("green.png"))
     renders_to(live, 2, GREEN)
-    assert live.session.failures == 0 and live.session.skipped >= 1
+    assert live.session.failures == 0
 
 
 def test_delete_then_recreate(live: Live) -> None:
     path = live.session.path
     path.unlink()
-    time.sleep(DEBOUNCE * 4)  # the script is missing for a while: nothing happens
+    wait_for(lambda: live.session.skipped >= 1)  # the script is missing: nothing happens
     assert live.session.failures == 0 and live.session.status()["ok"]
     path.write_text(script_for("green.png"), encoding="utf-8")
     renders_to(live, 2, GREEN)
@@ -133,15 +133,17 @@ def test_unchanged_and_empty_saves_are_ignored(live: Live) -> None:
     path = live.session.path
     path.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")  # same bytes
     os.utime(path)
-    settle()
+    wait_for(lambda: live.session.skipped >= 1)
     path.write_text("", encoding="utf-8")
+    wait_for(lambda: live.session.skipped >= 2)
     settle()
     assert live.session.renders == 1 and live.session.checks == 1
-    assert live.session.skipped >= 2 and live.session.status()["ok"]
+    assert live.session.status()["ok"] and near(colour(live), RED)
 
 
 def test_a_burst_of_saves_renders_once(live: Live) -> None:
     path = live.session.path
+    live.watcher.debouncer.delay = 0.5  # wide, so a loaded CI machine still sees one burst
     for i in range(20):  # an editor's duplicate events, or a plugin saving repeatedly
         path.write_text(script_for("green.png", f"# {i}\n"), encoding="utf-8")
         time.sleep(0.002)
@@ -151,16 +153,16 @@ def test_a_burst_of_saves_renders_once(live: Live) -> None:
 
 def test_debouncer_fires_on_the_trailing_edge() -> None:
     calls: list[tuple[float, set]] = []
-    d = Debouncer(0.08, lambda paths: calls.append((time.monotonic(), paths)))
+    d = Debouncer(0.25, lambda paths: calls.append((time.monotonic(), paths)))
     try:
         t0 = time.monotonic()
         for i in range(5):
             d.poke(Path(f"/x/{i % 2}"))
-            time.sleep(0.03)  # each poke inside the window pushes the call later
+            time.sleep(0.02)  # each poke inside the window pushes the call later
         wait_for(lambda: calls, 2)
-        time.sleep(0.2)
+        time.sleep(0.3)
         assert len(calls) == 1 and calls[0][1] == {Path("/x/0"), Path("/x/1")}
-        assert calls[0][0] - t0 >= 4 * 0.03 + 0.08
+        assert calls[0][0] - t0 >= 4 * 0.02 + 0.25
     finally:
         d.stop()
 
@@ -212,8 +214,9 @@ def test_an_edit_re_runs_only_the_changed_nodes(folder: Path) -> None:
         (script_for("green.png", 'include "gone.gen"\n'), "no such file to include: 'gone.gen'"),
         (script_for("bad.png"), "sketch.gen:2:1: error: bad.png"),  # decodes only at render
         (HEAD.replace("tiny", "corrupt") + 'diffuse "x"\n', "corrupt"),  # loads only at render
+        (HEAD + "size 2048\ninterpolate latent a b 10000\n", "of memory"),
     ],
-    ids=["syntax", "check", "missing-include", "runtime-bad-image", "runtime-corrupt-model"],
+    ids=["syntax", "check", "missing-include", "bad-image", "corrupt-model", "out-of-memory"],
 )
 def test_errors_keep_the_last_good_frames_and_the_next_save_recovers(
     live: Live, broken: str, where: str
@@ -226,7 +229,7 @@ def test_errors_keep_the_last_good_frames_and_the_next_save_recovers(
     wait_for(lambda: not live.session.status()["ok"])
     status = live.session.status()
     assert where in status["error"]
-    if "corrupt" not in where:  # a model fails as it loads, before any node runs
+    if where not in ("corrupt", "of memory"):  # refused before any node runs: no caret
         assert "^" in status["error"]  # a caret under the culprit
     assert status["renders"] == 1 and near(colour(live), RED)  # the last good frames stay
     assert any(where in text for lvl, text in live.logs if lvl == "error")  # type: ignore[attr-defined]
@@ -265,6 +268,17 @@ def test_a_save_during_a_render_cancels_it(live: Live) -> None:
     s = live.session
     assert (s.renders, s.cancelled) == (2, 1) and near(colour(live), GREEN)
     assert s.executor.counts["diffuse"] == 0  # the stale diffuse never finished
+
+
+def test_a_broken_save_during_a_render_lets_it_finish(live: Live) -> None:
+    path = live.session.path
+    path.write_text(HEAD + 'diffuse "dunes" steps 300 as frame\n', encoding="utf-8")
+    wait_for(lambda: (live.session.progress or {}).get("done", 0) >= 2)
+    path.write_text(HEAD + 'diffuse "dunes" steps 300 as frame\ndifuse\n', encoding="utf-8")
+    wait_for(lambda: live.session.renders == 2, 60)  # the render of the newest good script
+    s = live.session.status()
+    assert live.session.cancelled == 0 and s["generation"] == 2
+    assert not s["ok"] and "sketch.gen:3:1: error: unknown name 'difuse'" in s["error"]
 
 
 # ---- the server ----------------------------------------------------------------------------------
@@ -322,6 +336,16 @@ def test_events_announce_new_frames(live: Live) -> None:
     conn.close()
 
 
+def test_the_page_needs_no_network_and_ships_with_the_package() -> None:
+    from gencode.watch.server import STATIC
+
+    files = {f.name: f.read_text(encoding="utf-8") for f in STATIC.iterdir()}
+    assert set(files) == {"index.html", "app.js", "style.css"}
+    for name, text in files.items():  # a venue's network may be down: nothing from outside
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
+    assert 'src="/static/app.js"' in files["index.html"]
+
+
 def test_the_server_listens_on_loopback_only(live: Live) -> None:
     assert live.server.httpd.server_address[0] == "127.0.0.1"
     assert live.url.startswith("http://127.0.0.1:")
@@ -349,11 +373,11 @@ def test_cli_prints_errors_with_carets_and_stops_cleanly_on_ctrl_c(folder: Path)
             url = proc.stdout.readline()
             assert url, proc.stderr.read()
         base = url.split()[-1]
-        wait_for(lambda: json.load(urllib.request.urlopen(base + "status"))["error"], 30)
+        wait_for(lambda: json.load(urllib.request.urlopen(base + "status"))["error"], 60)
         path.write_text(script_for("red.png"), encoding="utf-8")
-        wait_for(lambda: json.load(urllib.request.urlopen(base + "status"))["renders"] == 1, 30)
+        wait_for(lambda: json.load(urllib.request.urlopen(base + "status"))["renders"] == 1, 60)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 0, err

@@ -34,6 +34,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection gives its thread back after two minutes
 
     def do_GET(self) -> None:  # noqa: N802 — the http.server name
         if not self._host_ok():

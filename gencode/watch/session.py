@@ -221,9 +221,10 @@ class Session:
         return self.executor
 
     def _succeed(self, seq: int, result: Any) -> None:
-        with self._cond:
+        snap = Snapshot.of(result, self.renders + 1)  # only this thread counts renders
+        with self._cond:  # frames first, then the count: a reader never sees one without the other
+            self.previous, self.snapshot = self.snapshot, snap
             self.renders += 1
-            self.previous, self.snapshot = self.snapshot, Snapshot.of(result, self.renders)
             if self.problem is not None and self.problem.seq <= seq:
                 self.problem = None
         ran = ", ".join(f"{op} {n}" for op, n in sorted(result.summary.runs.items())) or "none"
