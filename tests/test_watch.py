@@ -362,9 +362,10 @@ def test_the_server_listens_on_loopback_only(live: Live) -> None:
 
 
 def test_cli_prints_errors_with_carets_and_stops_cleanly_on_ctrl_c(folder: Path) -> None:
-    path = write_script(folder, script_for("red.png", "difuse 3\n"))
-    out = ["-o", str(folder / "out")]
-    cmd = [sys.executable, "-m", "gencode", "watch", str(path), *out, "--no-open", "--port", "0"]
+    text = HEAD + 'param img = "red.png"\nload img as frame\n'
+    path = write_script(folder, text + "difuse 3\n")
+    opts = ["-o", str(folder / "out"), "--set", "img=green.png", "--no-open", "--port", "0"]
+    cmd = [sys.executable, "-m", "gencode", "watch", str(path), *opts]
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
@@ -374,15 +375,16 @@ def test_cli_prints_errors_with_carets_and_stops_cleanly_on_ctrl_c(folder: Path)
             assert url, proc.stderr.read()
         base = url.split()[-1]
         wait_for(lambda: json.load(urllib.request.urlopen(base + "status"))["error"], 60)
-        path.write_text(script_for("red.png"), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         wait_for(lambda: json.load(urllib.request.urlopen(base + "status"))["renders"] == 1, 60)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "sketch.gen:3:1: error: unknown op 'difuse'" in err and "^~~~~~" in err
+    assert "sketch.gen:4:1: error: unknown op 'difuse'" in err and "^~~~~~" in err
     assert "render 1:" in out and "stopped" in err and "Traceback" not in err
-    assert np.array(Image.open(folder / "out" / "frame.png")).shape == (16, 16, 3)
+    frame = np.array(Image.open(folder / "out" / "frame.png"))  # written, with --set applied
+    assert frame.shape == (16, 16, 3) and near(tuple(int(c) for c in frame[8, 8]), GREEN)
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "status", timeout=2)
