@@ -34,6 +34,7 @@ from diffusers import (  # noqa: E402
 )
 from diffusers.utils import logging as diffusers_logging  # noqa: E402
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer  # noqa: E402
+from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from gencode.render import load_script  # noqa: E402
 from gencode.runtime.execute import Executor  # noqa: E402
@@ -169,6 +170,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--chunk", type=int, default=0, help="gencode's frames per batch (0: all)")
     p.add_argument("--size", type=int, default=0, help="image side (0: the model's own)")
     p.add_argument("--model", type=Path, default=None, help="an SD folder (default: random)")
+    p.add_argument("--full", action="store_true", help="SD 1.5 shapes on the CPU too")
     return p.parse_args()
 
 
@@ -179,8 +181,9 @@ def prepare(args: argparse.Namespace) -> torch.device:
     torch.set_num_threads(args.threads)
     args.chunk = args.chunk or args.frames
     if args.model is None:
-        shapes, dtype = (SD15, torch.float16) if cuda else (TINY, torch.float32)
-        folder = Path(tempfile.mkdtemp(prefix="gencode-sd-bench-")) / ("sd15" if cuda else "tiny")
+        full = cuda or args.full
+        shapes, dtype = (SD15 if full else TINY), (torch.float16 if cuda else torch.float32)
+        folder = Path(tempfile.mkdtemp(prefix="gencode-sd-bench-")) / ("sd15" if full else "tiny")
         args.model = build_folder(folder, shapes, dtype)
     args.model = args.model.resolve()
     if not args.size:
@@ -191,8 +194,9 @@ def prepare(args: argparse.Namespace) -> torch.device:
 
 
 def main() -> None:
-    diffusers_logging.disable_progress_bar()  # its bars would bury the figures
-    diffusers_logging.set_verbosity_error()
+    for logging in (diffusers_logging, transformers_logging):  # bars would bury the figures
+        logging.disable_progress_bar()
+        logging.set_verbosity_error()
     args = arguments()
     device = prepare(args)
     sides = {"gencode": gencode_walk(args, device), "diffusers": diffusers_walk(args, device)}
