@@ -172,10 +172,14 @@ def test_debouncer_fires_on_the_trailing_edge() -> None:
 
 def test_included_files_and_loaded_images_trigger(live: Live) -> None:
     folder = live.session.path.parent
-    (folder / "look.gen").write_text('load "red.png" as extra\n', encoding="utf-8")
-    live.session.path.write_text(script_for("red.png", 'include "look.gen"\n'), encoding="utf-8")
+    look = folder / "lib" / "look.gen"  # in another folder: its folder is watched too
+    look.parent.mkdir()
+    look.write_text('load "red.png" as extra\n', encoding="utf-8")
+    text = script_for("red.png", 'include "lib/look.gen"\n')
+    live.session.path.write_text(text, encoding="utf-8")
     wait_for(lambda: live.session.renders == 2)
-    (folder / "look.gen").write_text('load "blue.png" as extra\n', encoding="utf-8")
+    assert look.parent in live.watcher.folders
+    look.write_text('load "blue.png" as extra\n', encoding="utf-8")
     wait_for(lambda: live.session.renders == 3)
     assert near(colour(live, 1), BLUE)
     Image.new("RGB", (16, 16), GREEN).save(folder / "red.png")  # an image the script loads

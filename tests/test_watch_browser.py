@@ -1,6 +1,7 @@
 """The live preview in a real browser: headless Chromium (Debian's `chromium`) shows a frame, then
 the frame of an atomic-rename save without a reload, then the error overlay over the last good
-frame after a broken save, then the frame of the fixed save.
+frame after a broken save, then the frame of the fixed save; then a sequence loops, and the
+performance view shows frames only.
 
 Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: JSON
 messages separated by NUL bytes on fds 3 and 4), so no websocket client and no port are needed.
@@ -69,6 +70,17 @@ PAGE_STATE = """(() => {
     out.visible = r.width >= 100 && r.height >= 100 && top === c;
   }
   return out;
+})()"""
+
+
+PERFORM_STATE = """(() => {
+  const r = document.querySelector('#grid canvas').getBoundingClientRect();
+  return {
+    perform: document.body.classList.contains('perform'),
+    url: location.href,
+    bar: getComputedStyle(document.getElementById('bar')).display,
+    fills: r.width >= innerWidth * 0.95 && r.height >= innerHeight * 0.95,
+  };
 })()"""
 
 
@@ -221,3 +233,17 @@ def test_the_page_follows_saves_errors_and_recovery(tiny_dir: Path, browser: Chr
             browser, lambda s: shows(BLUE)(s) and not s["overlay"], "the fixed frame (blue)"
         )
         assert state["marker"] == "same page" and live.session.renders == 3
+
+        loop = 'fps 10\na = load "red.png"\nb = load "blue.png"\ninterpolate image a b 5 as frame\n'
+        path.write_text(head + loop, encoding="utf-8")
+        wait_page(browser, lambda s: s["generation"] == 4, "the sequence")
+        seen = set()
+        for _ in range(12):  # 1.2 s of a 0.5 s loop
+            seen.add(tuple(browser.evaluate(PAGE_STATE)["rgb"]))
+            time.sleep(0.1)
+        assert len(seen) >= 3, f"the sequence is not looping: {seen}"  # 5 frames at 10 fps
+
+        browser.evaluate("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'p'}))")
+        view = browser.evaluate(PERFORM_STATE)
+        assert view["perform"] and view["url"].endswith("?view=perform")
+        assert view["bar"] == "none" and view["fills"], view  # frames only, filling the screen
