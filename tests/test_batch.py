@@ -99,8 +99,10 @@ def test_a_rerun_skips_what_is_done_and_extends(tiny_dir: Path) -> None:
     before = (out / "seed-0000/face.png").stat().st_mtime_ns
     again = run_batch(BatchSpec(script, out, [0, 1], progress=False))
     assert (again.rendered, again.skipped) == (0, 2)
+    run_batch(BatchSpec(script, out, [0, 1], grid=True, progress=False))
     more = run_batch(BatchSpec(script, out, [0, 1, 2], progress=False))
     assert (more.rendered, more.skipped, more.outputs) == (1, 2, 3)
+    assert len(read_record(out / "grid.png")["tiles"]) == 3  # a grid is kept up to date
     assert (out / "seed-0000/face.png").stat().st_mtime_ns == before
     assert verify([out]).ok
 
@@ -111,6 +113,8 @@ def test_a_folder_belongs_to_one_script(tiny_dir: Path) -> None:
     other = write_script(tiny_dir, FACES + "sample from a as again\n", "other.gen")
     with pytest.raises(BatchError, match="another script"):
         run_batch(BatchSpec(other, out, [0], progress=False))
+    with pytest.raises(BatchError, match="holds other files and no batch catalog"):
+        run_batch(BatchSpec(other, tiny_dir, [0], progress=False))  # the models' folder
 
 
 def test_sweeps_and_a_script_without_a_seed(tiny_dir: Path) -> None:

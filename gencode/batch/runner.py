@@ -69,6 +69,8 @@ def run_batch(spec: BatchSpec) -> BatchResult:
     binding = spec.seed_param or (seed_param(text, str(spec.script)) if spec.seeds else None)
     _check_plan(spec, text, binding, items)  # before the folder exists: a typo leaves nothing
     out = Path(spec.out_dir)
+    if out.is_dir() and any(out.iterdir()) and not (out / CATALOG_NAME).is_file():
+        raise BatchError(f"{out} holds other files and no batch catalog; use a new folder")
     out.mkdir(parents=True, exist_ok=True)
     swept = sweep_temp_files(out)
     (out / MANIFEST_NAME).unlink(missing_ok=True)  # reopened: unfinished until written again
@@ -79,7 +81,9 @@ def run_batch(spec: BatchSpec) -> BatchResult:
         todo = [i for i in items if i.name not in done]
         if todo:
             _render_all(spec, text, binding, todo, len(items), cat)
-        grid = contact_sheet(out, cat.rows(), spec.sign) if spec.grid else None
+        # A grid from an earlier run is kept up to date rather than left stale.
+        again = spec.grid or (out / GRID_NAME).is_file()
+        grid = contact_sheet(out, cat.rows(), spec.sign) if again else None
         manifest = _manifest(spec, text, cat, grid)
         outputs = len(cat.rows())
     took = time.perf_counter() - t0
