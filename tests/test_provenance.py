@@ -194,3 +194,30 @@ def test_inspect_says_clearly_when_a_file_carries_no_record(tmp_path: Path) -> N
 def test_every_new_command_has_help(command: str) -> None:
     res = CliRunner().invoke(cli, [command, "--help"])
     assert res.exit_code == 0 and "Usage:" in res.output
+
+
+# ---- verify, per format ------------------------------------------------------------------------
+
+
+def test_every_format_verifies_and_companions_must_agree(tiny_dir: Path) -> None:
+    from PIL import PngImagePlugin
+
+    from gencode.provenance.verify import verify
+
+    text = 'model "gan.safetensors"\nsample\nsave "a.jpg"\nsample seed 2\nsave "b.webp"\nsample from (interpolate latent a b 2)\nsave "c.mp4"\nsample seed 3 as d\n'  # fmt: skip
+    out = tiny_dir / "out"
+    render(write_script(tiny_dir, text), out, device="cpu")
+    report = verify([out])
+    assert report.ok and report.files == 4, report.problems
+    side = out / "c.mp4.json"
+    side.write_text(side.read_text().replace('"seeds"', '"seeds_"'))
+    record = read_record(out / "d.png")
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("gencode", canonical(record))
+    info.add_text("parameters", "a different prompt")
+    Image.open(out / "d.png").save(out / "d.png", pnginfo=info)
+    problems = {str(p) for p in verify([out]).problems}
+    assert problems == {
+        f"{side}: sidecar disagrees with the record embedded in c.mp4",
+        f"{out / 'd.png'}: its `parameters` text does not match its record",
+    }
