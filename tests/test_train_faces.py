@@ -15,12 +15,13 @@ from gencode.models import gan
 from gencode.models import vae as V
 from gencode.models.catalog import WEIGHTS_DIR
 from gencode.models.checkpoint import load_tensors, read_info
-from gencode.models.directions import edit_latent, load_directions
+from gencode.models.directions import load_directions
 from gencode.train import classifier as train_classifier
 from gencode.train import gan as train_gan
 from gencode.train import recipe as recipes
 from gencode.train import resumable
 from gencode.train import vae as train_vae
+from gencode.train.faces_report import edit_success, shipped_renderers
 
 RECIPES = Path(__file__).parent / "recipes"
 TRAINERS = {"classifier": train_classifier, "gan": train_gan, "vae": train_vae}
@@ -133,35 +134,31 @@ def test_resume_refuses_another_recipe(tmp_path: Path) -> None:
         train_vae.train(other, resume=True, progress=False)
 
 
-SHIPPED = {name: WEIGHTS_DIR / f"{name}.safetensors" for name in ("faces-gan", "faces-vae")}
+SHIPPED = ("faces-gan", "faces-vae")
 JUDGE = WEIGHTS_DIR / "faces-judge.safetensors"
 
 
 def _shipped(name: str):
     """(render z -> images, directions, latent size) of a shipped faces model."""
-    if not SHIPPED[name].exists() or not JUDGE.exists():
+    models = shipped_renderers()
+    if name not in models or not JUDGE.exists():
         pytest.skip(f"{name} or the faces judge is not shipped yet")
-    path = SHIPPED[name]
-    if name == "faces-gan":
-        G = gan.load_generator(path)
-        return (lambda z: gan.generate(G, z)), load_directions(path), G.latent_shape[0]
-    model = V.load_vae(path)
-    return (lambda z: V.decode_latents(model, z)), load_directions(path), model.latent_shape[0]
+    return models[name]
 
 
-@pytest.mark.parametrize("name", list(SHIPPED))
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_edits_move_the_judge(name: str) -> None:
     render, dirs, dim = _shipped(name)
     judge = C.load_classifier(JUDGE)
     z = torch.randn(64, dim, generator=torch.Generator().manual_seed(123))
-    before = C.scores(judge, C.predict(judge, render(z)))
-    for attr in ("smile", "glasses", "skin", "eye_size", "hair_blonde", "hair_red"):
-        after = C.scores(judge, C.predict(judge, render(edit_latent(z, {attr: 1.0}, dirs))))
-        share = (after[attr] > before[attr]).float().mean().item()
-        assert share >= 0.9, (name, attr, share)
+    up = edit_success(render, judge, dirs, z, amount=1.0)
+    down = edit_success(render, judge, dirs, z, amount=-1.0)
+    assert {"smile", "glasses", "skin", "eye_size", "hair_blonde", "hair_red"} <= set(up)
+    for attr in up:
+        assert up[attr] >= 0.9 and 1 - down[attr] >= 0.9, (name, attr, up[attr], down[attr])
 
 
-@pytest.mark.parametrize("name", list(SHIPPED))
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_interpolation_is_smooth(name: str) -> None:
     render, _, dim = _shipped(name)
     g = torch.Generator().manual_seed(7)
