@@ -16,7 +16,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("gencode.cli.data", "data", "Procedural datasets: preview and export."),
     "models": ("gencode.cli.models", "models", "List the built-in models."),
     "watch": ("gencode.cli.watch", "watch", "Re-render on every save, with a live preview page."),
-    "batch": ("gencode.cli.batch", "batch", "Render over seeds and sweeps into a cataloged folder."),
+    "batch": (
+        "gencode.cli.batch",
+        "batch",
+        "Render over seeds and sweeps into a cataloged folder.",
+    ),
     "inspect": ("gencode.cli.inspect", "inspect", "Print the provenance record of an output."),
     "reproduce": ("gencode.cli.reproduce", "reproduce", "Re-render an output from its record."),
     "verify": ("gencode.cli.verify", "verify", "Check records, signatures and catalogs."),
