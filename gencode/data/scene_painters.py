@@ -215,10 +215,10 @@ def city(c: Canvas) -> None:
     """A street and two rows of buildings with windows, lit after dark."""
     ground(c, c.horizon, (0.2, 0.2, 0.22))
     lit_p = {"dawn": 0.25, "day": 0.0, "dusk": 0.5, "night": 0.7}[c.modifier]
-    win_col = np.where(
+    win_col: np.ndarray = np.where(
         c.rng.random((c.n, c.size, c.size, 1)) < lit_p,
-        np.float32([1.0, 0.85, 0.45]),
-        np.float32([0.5, 0.6, 0.75]) * c.light,
+        np.asarray([1.0, 0.85, 0.45], np.float32),
+        np.asarray([0.5, 0.6, 0.75], np.float32) * c.light,
     )
     row = np.arange(c.size)
     grid = ((row[:, None] % 2 == 0) & (row[None, :] % 3 != 2))[None]  # (1, H, W)
@@ -253,7 +253,7 @@ def lake(c: Canvas) -> None:
     c.over(hill_col, c.cover(hills - c.y) * (c.y < c.horizon))
     mirror = 2 * c.horizon - c.y  # (N, H, 1): the sky point a water pixel reflects
     pal = PALETTES[c.modifier]
-    top, bottom = (np.float32(pal[k]) for k in ("top", "bottom"))
+    top, bottom = (np.asarray(pal[k], np.float32) for k in ("top", "bottom"))
     t = np.clip(mirror / c.horizon, 0, 1)[..., None] ** 0.8
     water = (top + (bottom - top) * t) * 0.8 + c.color((0.05, 0.15, 0.2)) * c.light
     water = np.where(c.cover(hills - mirror)[..., None] > 0.5, hill_col * 0.7, water)

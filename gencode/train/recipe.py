@@ -67,15 +67,22 @@ class Recipe:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "dict[str, Any]": dict}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "dict[str, Any]": dict,
+}
 _REQUIRED = ("name", "family", "arch", "dataset")
 _POSITIVE = ("size", "steps", "batch", "checkpoint_every", "log_every")
 
 
 def _check_type(src: str, key: str, value: Any, type_name: str) -> Any:
     """The value if it has the declared type (ints accepted for floats), else a RecipeError."""
-    expected = _TYPES[type_name]
-    if isinstance(value, bool) and type_name != "bool" or not isinstance(value, expected):
+    bool_as_number = isinstance(value, bool) and type_name != "bool"  # TOML true is not 1
+    ok = isinstance(value, _TYPES[type_name]) and not bool_as_number
+    if not ok:
         raise RecipeError(f"{src}: key '{key}': expected {type_name}, got {value!r}")
     return float(value) if type_name == "float" else value
 
