@@ -37,7 +37,7 @@ FACES = ModelRef(
     "gan",
     meta={
         "z_dim": 64,
-        "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
+        "attributes": ["eye_size", "glasses", "hair_black", "hair_blonde", "hair_brown", "hair_red", "skin", "smile"],
         "size_multiple": 32,
         "defaults": {"size": 32},
     },
@@ -48,7 +48,7 @@ FACES_VAE = ModelRef(
     "vae",
     meta={
         "z_dim": 32,
-        "attributes": ["smile", "glasses", "eye_size", "skin", "blonde"],
+        "attributes": ["eye_size", "glasses", "hair_black", "hair_blonde", "hair_brown", "hair_red", "skin", "smile"],
         "size_multiple": 32,
         "defaults": {"size": 32},
     },

@@ -208,7 +208,15 @@ class ModelStore:
                     f"{path}: no runtime for '{arch}' models (known: {', '.join(LOADERS)})"
                 )
             with torch.inference_mode(False):
-                self.loaded[sha] = LOADERS[arch](path, self.device, sha)
+                try:
+                    self.loaded[sha] = LOADERS[arch](path, self.device, sha)
+                except CheckpointError:
+                    raise
+                except (RuntimeError, KeyError, ValueError, TypeError) as e:
+                    # A file whose tensors don't fit its config (truncated, edited, or written
+                    # by another version): say which file, not a torch traceback.
+                    first = str(e).strip().splitlines()[0][:300]
+                    raise CheckpointError(f"{path}: can't load this checkpoint ({first})") from None
         return self.loaded[sha]
 
     def find(self, param: dict[str, str], root_dir: Path) -> Path:
