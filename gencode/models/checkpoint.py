@@ -108,6 +108,9 @@ def save_checkpoint(
     try:
         tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
         save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(doc, sort_keys=True)})
+        umask = os.umask(0o022)  # safetensors writes 0600; a shipped file must be world-readable
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, p)
