@@ -7,7 +7,15 @@ import torch
 
 from gencode.models import gan
 from gencode.models.checkpoint import CheckpointError, save_checkpoint
-from gencode.models.directions import edit_latent, linear_boundary, load_directions, to_tensors
+from gencode.models.directions import (
+    LatentEdits,
+    categorical_targets,
+    edit_latent,
+    from_tensors,
+    linear_boundary,
+    load_directions,
+    to_tensors,
+)
 
 TINY = {"mlp-gan": {"latent_dim": 8, "size": 8, "hidden": [16, 32], "disc_hidden": [16]},
         "dcgan": {"latent_dim": 8, "size": 16, "width": 8}}  # fmt: skip
@@ -102,3 +110,31 @@ def test_edit_latent() -> None:
     assert torch.equal(z, torch.zeros(3, 2))  # not edited in place
     with pytest.raises(KeyError, match="this model knows: glasses, smile"):
         edit_latent(z, {"beard": 1.0}, dirs)
+
+
+def test_categorical_edits_reach_the_value_from_every_side() -> None:
+    # three colours on a line in latent space (black, brown, red): no single direction makes
+    # both black and red latents browner, but the target edit does
+    g = torch.Generator().manual_seed(0)
+    classes = torch.arange(300) % 3
+    z = torch.randn(300, 4, generator=g) * 0.1
+    z[:, 0] += classes.float() * 2  # black at 0, brown at 2, red at 4
+    targets, subspaces = categorical_targets(z, classes, ["hair_black", "hair_brown", "hair_red"])
+    assert subspaces["hair_brown"].shape == (4, 1)  # three means on a line span one dimension
+    edits = LatentEdits({"hair_brown": torch.zeros(4)}, targets, subspaces)
+    start = torch.tensor([[0.0, 0.5, 0, 0], [4.0, -0.5, 0, 0]])  # a black and a red latent
+    out = edit_latent(start, {"hair_brown": 1.0}, edits)
+    assert torch.allclose(out[:, 0], torch.full((2,), 2.0), atol=0.05)  # both now brown
+    assert torch.allclose(out[:, 1:], start[:, 1:], atol=0.05)  # the rest untouched
+    half = edit_latent(start, {"hair_brown": 0.5}, edits)
+    assert torch.allclose(half[:, 0], torch.tensor([1.0, 3.0]), atol=0.05)
+
+
+def test_edits_round_trip_through_tensors() -> None:
+    edits = LatentEdits(
+        {"smile": torch.ones(3)}, {"hair_red": torch.zeros(3)}, {"hair_red": torch.eye(3)[:, :1]}
+    )
+    back = from_tensors(to_tensors(edits, edits.targets, edits.subspaces))
+    assert set(back) == {"smile"} and set(back.targets) == {"hair_red"}
+    assert torch.equal(back.subspaces["hair_red"], torch.eye(3)[:, :1])
+    assert dict(back.to("cpu")).keys() == {"smile"}

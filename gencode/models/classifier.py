@@ -131,6 +131,17 @@ def binary_labels(
     return res
 
 
+def categories(
+    heads: dict[str, dict[str, Any]], values: dict[str, torch.Tensor], logits: bool
+) -> dict[str, torch.Tensor]:
+    """Per categorical head, the class index of each image (argmax of outputs, or the targets)."""
+    return {
+        name: values[name].argmax(1) if logits else values[name]
+        for name, spec in heads.items()
+        if spec["kind"] == "categorical"
+    }
+
+
 def accuracy(
     heads: dict[str, dict[str, Any]], out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]
 ) -> dict[str, float]:

@@ -6,17 +6,52 @@ the attribute and the typical latent with it; 0.5 is half way, -1 removes the at
 - VAE: the mean encoded latent of faces with the attribute minus that of faces without it.
 - GAN (InterFaceGAN): a logistic-regression boundary between latents the judge labels yes / no;
   its unit normal, times the gap between the two groups' mean projections on it.
+
+A categorical value (hair_brown) cannot be one fixed vector: brown hair lies between black and red,
+so any single direction makes some faces less brown. Its edit moves a latent toward the value's
+class mean inside the subspace its group's class means span (`target.<value>`, `subspace.<value>`):
+amount 1.0 gives the typical hair of that value and leaves the other attributes where they were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 PREFIX = "direction."
+TARGET = "target."
+SUBSPACE = "subspace."
+
+
+class LatentEdits(Mapping[str, torch.Tensor]):
+    """A model's attribute edits: name -> additive direction (D,), plus categorical targets."""
+
+    def __init__(
+        self,
+        directions: Mapping[str, torch.Tensor],
+        targets: Mapping[str, torch.Tensor] | None = None,
+        subspaces: Mapping[str, torch.Tensor] | None = None,
+    ) -> None:
+        self.directions = dict(directions)
+        self.targets = dict(targets or {})  # value name -> (D,) class mean
+        self.subspaces = dict(subspaces or {})  # value name -> (D, r) orthonormal basis
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.directions[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.directions)
+
+    def __len__(self) -> int:
+        return len(self.directions)
+
+    def to(self, device: str | torch.device) -> LatentEdits:
+        """The same edits with every tensor on `device`."""
+        tables = (self.directions, self.targets, self.subspaces)
+        return LatentEdits(*({k: v.to(device) for k, v in t.items()} for t in tables))
 
 
 def mean_difference(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -56,32 +91,85 @@ def _check_both_groups(mask: torch.Tensor) -> None:
         raise ValueError(f"need latents with and without the attribute ({n_yes} of {len(mask)})")
 
 
+def categorical_targets(
+    z: torch.Tensor, classes: torch.Tensor, names: list[str]
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Per value: its class mean of z (N, D), and the basis of the span of all class means."""
+    present = [i for i in range(len(names)) if int((classes == i).sum()) > 0]
+    means = torch.stack([z[classes == i].mean(0) for i in present])  # (K, D)
+    u, s, _ = torch.linalg.svd((means - means.mean(0)).T.double(), full_matrices=False)
+    basis = u[:, s > 0.02 * s.max()].float()  # (D, r), r <= K - 1; drops sampling noise
+    targets = {names[i]: m for i, m in zip(present, means, strict=True)}
+    return targets, {name: basis for name in targets}
+
+
+def fit_edits(
+    z: torch.Tensor,
+    masks: Mapping[str, torch.Tensor],
+    classes: Mapping[str, torch.Tensor],
+    values: Mapping[str, list[str]],
+    direction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> LatentEdits:
+    """Edits from labelled latents z (N, D): a direction per yes/no mask, targets per category."""
+    n = len(z)
+    dirs = {k: direction(z, m) for k, m in masks.items() if 0 < int(m.sum()) < n}
+    targets: dict[str, torch.Tensor] = {}
+    subspaces: dict[str, torch.Tensor] = {}
+    for head, idx in classes.items():
+        t, b = categorical_targets(z, idx, [f"{head}_{v}" for v in values[head]])
+        targets.update(t)
+        subspaces.update(b)
+    return LatentEdits(dirs, targets, subspaces)
+
+
 def edit_latent(
     z: torch.Tensor, edits: Mapping[str, float], directions: Mapping[str, torch.Tensor]
 ) -> torch.Tensor:
-    """z (B, D) moved by amount times each named direction: edit_latent(z, {"smile": 1.5}, d)."""
+    """z (B, D) with each edit applied in turn: edit_latent(z, {"smile": 1.5}, model_edits).
+
+    Binary and continuous attributes add amount times their direction; categorical values (when
+    `directions` is a LatentEdits) move amount of the way to the value's target in its subspace.
+    """
     out = z
     for name, amount in edits.items():
         if name not in directions:
             known = ", ".join(sorted(directions)) or "none"
             raise KeyError(f"unknown attribute {name!r}; this model knows: {known}")
-        d = directions[name].to(device=z.device, dtype=z.dtype)
-        out = out + float(amount) * d  # (B, D); broadcasts over the batch
+        if isinstance(directions, LatentEdits) and name in directions.targets:
+            u = directions.subspaces[name].to(device=z.device, dtype=z.dtype)  # (D, r)
+            t = directions.targets[name].to(device=z.device, dtype=z.dtype)  # (D,)
+            out = out + float(amount) * ((t - out) @ u) @ u.T  # (B, D)
+        else:
+            d = directions[name].to(device=z.device, dtype=z.dtype)
+            out = out + float(amount) * d  # (B, D); broadcasts over the batch
     return out
 
 
-def to_tensors(directions: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Directions as checkpoint tensors ('direction.smile', ...)."""
-    return {PREFIX + name: d.detach().float().cpu().contiguous() for name, d in directions.items()}
+def to_tensors(
+    directions: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor] | None = None,
+    subspaces: Mapping[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Edits as checkpoint tensors ('direction.smile', 'target.hair_red', 'subspace.hair_red')."""
+    out = {}
+    for prefix, table in ((PREFIX, directions), (TARGET, targets), (SUBSPACE, subspaces)):
+        for name, t in (table or {}).items():
+            out[prefix + name] = t.detach().float().cpu().clone()  # shared bases: own copies
+    return out
 
 
-def from_tensors(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The directions among a checkpoint's tensors, by attribute name."""
-    return {k[len(PREFIX) :]: v for k, v in tensors.items() if k.startswith(PREFIX)}
+def from_tensors(tensors: Mapping[str, torch.Tensor]) -> LatentEdits:
+    """The attribute edits among a checkpoint's tensors."""
+    return LatentEdits(_pick(tensors, PREFIX), _pick(tensors, TARGET), _pick(tensors, SUBSPACE))
 
 
-def load_directions(path: str | Path) -> dict[str, torch.Tensor]:
-    """The attribute directions shipped in a GAN or VAE checkpoint (empty if it has none)."""
+def _pick(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors under a prefix, by the rest of their name."""
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def load_directions(path: str | Path) -> LatentEdits:
+    """The attribute edits shipped in a GAN or VAE checkpoint (empty if it has none)."""
     from gencode.models.checkpoint import load_tensors
 
     return from_tensors(load_tensors(path))

@@ -29,16 +29,25 @@ def edit_success(
     directions: Mapping[str, torch.Tensor],
     z: torch.Tensor,
     amount: float = 1.0,
+    toggle: bool = True,
 ) -> dict[str, float]:
-    """Per attribute, the share of latents whose judge score rises when edited by +amount."""
-    before = C.scores(judge, C.predict(judge, render(z)))
+    """Per attribute, the share of edits that move the judge's score the way they should.
+
+    toggle: each face gets the edit that changes it (add glasses where the judge sees none,
+    remove them where it sees some), the way an artist uses `edit`; else every face gets +amount.
+    """
+    out = C.predict(judge, render(z))
+    before, has = C.scores(judge, out), C.binary_labels(judge.cfg.heads, out, logits=True)
     rates = {}
     for name in sorted(directions):
         if name not in before:
             continue  # a direction the judge cannot score
-        edited = render(edit_latent(z, {name: amount}, directions))
-        after = C.scores(judge, C.predict(judge, edited))
-        rates[name] = (after[name] > before[name]).float().mean().item()
+        sign = torch.where(has[name], -1.0, 1.0) if toggle else torch.ones(len(z))  # (B,)
+        up = edit_latent(z, {name: amount}, directions)  # (B, D)
+        down = edit_latent(z, {name: -amount}, directions)
+        edited = torch.where(sign[:, None] > 0, up, down)
+        after = C.scores(judge, C.predict(judge, render(edited)))
+        rates[name] = ((after[name] - before[name]) * sign > 0).float().mean().item()
     return rates
 
 
@@ -109,12 +118,11 @@ def main(out_dir: Path) -> None:
     judge = C.load_classifier(WEIGHTS_DIR / "faces-judge.safetensors")
     for name, (render, dirs, dim) in shipped_renderers().items():
         z = torch.randn(64, dim, generator=torch.Generator().manual_seed(FRESH_SEED))
-        for amount in (1.0, -1.0):
-            rates = edit_success(render, judge, dirs, z, amount)
-            if amount < 0:
-                rates = {k: 1 - v for k, v in rates.items()}  # the right way is down
+        for toggle in (True, False):
+            rates = edit_success(render, judge, dirs, z, 1.0, toggle)
             shown = ", ".join(f"{k} {v:.0%}" for k, v in rates.items())
-            print(f"{name} edits {amount:+.0f}: right way in {shown} (of 64)")
+            how = "toggling each face" if toggle else "+1 on every face"
+            print(f"{name} edits ({how}): right way in {shown} (of 64)")
         save_grid(render(z), out_dir / f"{name}-samples.png", cols=8)
         save_grid(edit_sheet(render, dirs, z[:2]), out_dir / f"{name}-edits.png", cols=7)
 

@@ -19,7 +19,7 @@ from gencode.models import classifier as C
 from gencode.models import gan
 from gencode.models.catalog import WEIGHTS_DIR
 from gencode.models.checkpoint import file_sha256, save_checkpoint
-from gencode.models.directions import linear_boundary, to_tensors
+from gencode.models.directions import LatentEdits, fit_edits, linear_boundary, to_tensors
 from gencode.train import resumable as R
 
 FINISH_SEED_OFFSET = 7_777_777  # latents for BN statistics and directions: not the training draws
@@ -102,18 +102,17 @@ def judge_path(spec: str) -> Path:
 
 def fit_directions(
     G: nn.Module, judge_file: Path, n: int, seed: int
-) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-    """InterFaceGAN directions per judge attribute, and each attribute's share of 'yes' labels."""
+) -> tuple[LatentEdits, dict[str, float]]:
+    """InterFaceGAN edits per judge attribute, and each attribute's share of 'yes' labels."""
     judge = C.load_classifier(judge_file)
+    heads = judge.cfg.heads
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, *G.latent_shape, generator=g)  # (N, D)
-    labels = C.binary_labels(judge.cfg.heads, C.predict(judge, gan.generate(G, z)), logits=True)
-    directions, shares = {}, {}
-    for name, mask in labels.items():
-        shares[name] = round(mask.float().mean().item(), 4)
-        if 0 < int(mask.sum()) < n:  # a direction needs faces with and without the attribute
-            directions[name] = linear_boundary(z, mask)
-    return directions, shares
+    out = C.predict(judge, gan.generate(G, z))
+    masks = C.binary_labels(heads, out, logits=True)
+    values = {k: spec["values"] for k, spec in heads.items() if spec["kind"] == "categorical"}
+    edits = fit_edits(z, masks, C.categories(heads, out, logits=True), values, linear_boundary)
+    return edits, {k: round(m.float().mean().item(), 4) for k, m in masks.items()}
 
 
 def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
@@ -122,17 +121,18 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
     n_bn = int(recipe.options.get("bn_samples", 4096))
     g = torch.Generator().manual_seed(seed)
     R.recalibrate_batchnorm(G, torch.randn(n_bn, *G.latent_shape, generator=g))
-    directions, meta_dir = {}, {}
+    edits, meta_dir = LatentEdits({}), {}
     if recipe.options.get("judge"):
         judge_file = judge_path(recipe.options["judge"])
         n = int(recipe.options.get("direction_samples", 4000))
-        directions, shares = fit_directions(G, judge_file, n, seed + 1)
+        edits, shares = fit_directions(G, judge_file, n, seed + 1)
         meta_dir = {
             "method": "interfacegan",
             "samples": n,
             "judge_sha256": file_sha256(judge_file),
             "yes_share": shares,
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
+            "categorical": "hair_*: amount 1.0 moves to the typical hair of that value",
         }
     meta = {
         "dataset": recipe.dataset,
@@ -140,10 +140,10 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
         "z_dim": config["latent_dim"],
         "latent_shape": list(G.latent_shape),
         "output_range": [-1.0, 1.0],
-        "attributes": sorted(directions),
+        "attributes": sorted(edits),
         "directions": meta_dir,
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
-    tensors = {**R.prefixed("generator", G), **to_tensors(directions)}
+    tensors = {**R.prefixed("generator", G), **to_tensors(edits, edits.targets, edits.subspaces)}
     save_checkpoint(recipe.output_path, tensors, "gan", recipe.arch, config, meta)
     return recipe.output_path

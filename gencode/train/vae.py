@@ -17,7 +17,7 @@ from gencode.data import dataset
 from gencode.models import classifier as C
 from gencode.models import vae as V
 from gencode.models.checkpoint import save_checkpoint
-from gencode.models.directions import mean_difference, to_tensors
+from gencode.models.directions import LatentEdits, fit_edits, mean_difference, to_tensors
 from gencode.train import resumable as R
 
 DIRECTION_SEED_OFFSET = 5_555_555  # fresh labelled faces for the directions: not the training pool
@@ -56,7 +56,7 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     return _finish(recipe, ema.model)
 
 
-def fit_latents(vae: V.VAE, recipe: Any) -> dict[str, torch.Tensor]:
+def fit_latents(vae: V.VAE, recipe: Any) -> LatentEdits:
     """Fit the public latent space to fresh images; then mean-difference directions if labelled."""
     from gencode.train.classifier import heads_for, labelled
 
@@ -64,20 +64,21 @@ def fit_latents(vae: V.VAE, recipe: Any) -> dict[str, torch.Tensor]:
     mod = _dataset_module(recipe.dataset)
     if mod is None or not hasattr(mod, "ATTRIBUTES"):  # a folder, or data without labels
         vae.fit_prior(V.posterior_means(vae, R.to_unit(R.image_pool(recipe))))
-        return {}
+        return LatentEdits({})
     heads = heads_for(recipe.dataset)
     x, y = labelled(recipe.dataset, n, recipe.seed + DIRECTION_SEED_OFFSET, recipe.size, heads)
     x = R.to_unit(x)
     vae.fit_prior(V.posterior_means(vae, x))
     z = V.encode_images(vae, x)  # (N, D) in the fitted latent space
     masks = C.binary_labels(heads, y, logits=False)
-    return {k: mean_difference(z, m) for k, m in masks.items() if 0 < int(m.sum()) < n}
+    values = {k: spec["values"] for k, spec in heads.items() if spec["kind"] == "categorical"}
+    return fit_edits(z, masks, C.categories(heads, y, logits=False), values, mean_difference)
 
 
 def _finish(recipe: Any, vae: V.VAE) -> Path:
     """Fit the latent space and the attribute directions, write the checkpoint."""
     vae.eval()
-    directions = fit_latents(vae, recipe)
+    edits = fit_latents(vae, recipe)
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
@@ -85,17 +86,18 @@ def _finish(recipe: Any, vae: V.VAE) -> Path:
         "latent_shape": list(vae.latent_shape),
         "output_range": [-1.0, 1.0],
         "prior": "full-covariance Gaussian fitted to the posterior means of fresh images",
-        "attributes": sorted(directions),
+        "attributes": sorted(edits),
         "directions": {
             "method": "mean-difference",
             "samples": int(recipe.options.get("direction_samples", 4000)),
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
+            "categorical": "hair_*: amount 1.0 moves to the typical hair of that value",
         }
-        if directions
+        if edits
         else {},
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
-    tensors = {**R.prefixed("vae", vae), **to_tensors(directions)}
+    tensors = {**R.prefixed("vae", vae), **to_tensors(edits, edits.targets, edits.subspaces)}
     save_checkpoint(recipe.output_path, tensors, "vae", recipe.arch, V.config_dict(vae.cfg), meta)
     return recipe.output_path
 
