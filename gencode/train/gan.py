@@ -3,7 +3,8 @@
 Non-saturating GAN loss with Adam(0.5, 0.999); the shipped generator is the EMA of the trained one,
 with its BatchNorm statistics recomputed for the EMA weights. Afterwards, InterFaceGAN: sample z,
 let the faces judge label the generated faces, fit a linear boundary per attribute, and ship its
-scaled normal as `direction.<attribute>` (see gencode.models.directions).
+scaled normal as `direction.<attribute>`, plus class-mean targets for categorical values such as
+hair colour (see gencode.models.directions).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
             "judge_sha256": file_sha256(judge_file),
             "yes_share": shares,
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
-            "categorical": "hair_*: amount 1.0 moves to the typical hair of that value",
+            "categorical": sorted(edits.targets),  # amount 1.0: the typical latent of that value
         }
     meta = {
         "dataset": recipe.dataset,

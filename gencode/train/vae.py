@@ -91,7 +91,7 @@ def _finish(recipe: Any, vae: V.VAE) -> Path:
             "method": "mean-difference",
             "samples": int(recipe.options.get("direction_samples", 4000)),
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
-            "categorical": "hair_*: amount 1.0 moves to the typical hair of that value",
+            "categorical": sorted(edits.targets),  # amount 1.0: the typical latent of that value
         }
         if edits
         else {},
