@@ -97,7 +97,12 @@ def main() -> None:
     for k, v in sorted(r.items()):
         print(f"{k:24s} {v:.3f}")
     print(f"({time.perf_counter() - t0:.0f} s)")
-    ok = r["fidelity"] >= 0.9 and r["fidelity_min"] >= 0.75 and r["modifier"] >= 0.85 and r["diversity"] >= 0.5
+    ok = (
+        r["fidelity"] >= 0.9
+        and r["fidelity_min"] >= 0.75
+        and r["modifier"] >= 0.85
+        and r["diversity"] >= 0.5
+    )
     print(
         f"RESULT scenes fidelity={r['fidelity']:.1%} (min {r['fidelity_min']:.1%}) "
         f"modifier={r['modifier']:.1%} diversity_ratio_min={r['diversity']:.2f} "
