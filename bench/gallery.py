@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import torch
+from sample_grid import DEFAULT_PROMPTS as PROMPTS
 from sample_grid import contact_sheet, sample
 
 from gencode.models.diffusion import load_diffusion
@@ -18,22 +19,6 @@ from gencode.train.faces_report import FRESH_SEED, edit_sheet, save_grid, shippe
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 WEIGHTS = Path(__file__).resolve().parent.parent / "gencode" / "weights"
-PROMPTS = [
-    "dunes",
-    "mountains",
-    "ocean",
-    "forest",
-    "clouds",
-    "snowfield",
-    "city",
-    "stars",
-    "lake",
-    "dunes at dawn",
-    "mountains at dusk",
-    "ocean at night",
-    "city at day",
-    "lake at dusk",
-]
 
 
 def main() -> None:

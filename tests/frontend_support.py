@@ -31,46 +31,19 @@ SCENES = ModelRef(
         "defaults": {"size": 32, "steps": 20, "guidance": 3.0, "sampler": "ddim"},
     },
 )
-FACES = ModelRef(
-    "faces",
-    "fac35" + "0" * 59,
-    "gan",
-    meta={
-        "z_dim": 64,
-        "attributes": [
-            "eye_size",
-            "glasses",
-            "hair_black",
-            "hair_blonde",
-            "hair_brown",
-            "hair_red",
-            "skin",
-            "smile",
-        ],
-        "size_multiple": 32,
-        "defaults": {"size": 32},
-    },
-)
-FACES_VAE = ModelRef(
-    "faces_vae",
-    "fac3e" + "0" * 59,
-    "vae",
-    meta={
-        "z_dim": 32,
-        "attributes": [
-            "eye_size",
-            "glasses",
-            "hair_black",
-            "hair_blonde",
-            "hair_brown",
-            "hair_red",
-            "skin",
-            "smile",
-        ],
-        "size_multiple": 32,
-        "defaults": {"size": 32},
-    },
-)
+ATTRIBUTES = [
+    "eye_size",
+    "glasses",
+    "hair_black",
+    "hair_blonde",
+    "hair_brown",
+    "hair_red",
+    "skin",
+    "smile",
+]
+FACES_META = {"attributes": ATTRIBUTES, "size_multiple": 32, "defaults": {"size": 32}}
+FACES = ModelRef("faces", "fac35" + "0" * 59, "gan", meta={**FACES_META, "z_dim": 64})
+FACES_VAE = ModelRef("faces_vae", "fac3e" + "0" * 59, "vae", meta={**FACES_META, "z_dim": 32})
 
 
 def catalog() -> StaticCatalog:
