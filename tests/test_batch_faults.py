@@ -38,7 +38,7 @@ diffuse "dunes" steps 2 as still
 model "gan.safetensors"
 sample from (interpolate latent a b 2) as walk
 """
-ITEMS = 24
+ITEMS = 96  # enough that ten kill cycles (1-2 items each, more on a fast machine) fit
 KILLS = 10
 PER_ITEM = ["still.png", "walk.gif", "walk.gif.json", "walk/0000.png", "walk/0001.png"]
 
