@@ -8,6 +8,7 @@ import torch
 from gencode.models import gan
 from gencode.models.checkpoint import CheckpointError, save_checkpoint
 from gencode.models.directions import (
+    Category,
     LatentEdits,
     categorical_targets,
     edit_latent,
@@ -119,22 +120,28 @@ def test_categorical_edits_reach_the_value_from_every_side() -> None:
     classes = torch.arange(300) % 3
     z = torch.randn(300, 4, generator=g) * 0.1
     z[:, 0] += classes.float() * 2  # black at 0, brown at 2, red at 4
-    targets, subspaces = categorical_targets(z, classes, ["hair_black", "hair_brown", "hair_red"])
-    assert subspaces["hair_brown"].shape == (4, 1)  # three means on a line span one dimension
-    edits = LatentEdits({"hair_brown": torch.zeros(4)}, targets, subspaces)
+    cat = categorical_targets(z, classes, ["hair_black", "hair_brown", "hair_red"])
+    assert cat.basis.shape == (4, 1)  # three means on a line span one dimension
+    edits = LatentEdits({"hair_brown": torch.zeros(4), "hair_red": torch.zeros(4)}, {"hair": cat})
     start = torch.tensor([[0.0, 0.5, 0, 0], [4.0, -0.5, 0, 0]])  # a black and a red latent
     out = edit_latent(start, {"hair_brown": 1.0}, edits)
     assert torch.allclose(out[:, 0], torch.full((2,), 2.0), atol=0.05)  # both now brown
     assert torch.allclose(out[:, 1:], start[:, 1:], atol=0.05)  # the rest untouched
     half = edit_latent(start, {"hair_brown": 0.5}, edits)
     assert torch.allclose(half[:, 0], torch.tensor([1.0, 3.0]), atol=0.05)
+    # removing red from a red latent gives the nearest other colour (brown), not a reflection
+    gone = edit_latent(torch.tensor([[4.0, 0, 0, 0]]), {"hair_red": -1.0}, edits)
+    assert abs(gone[0, 0].item() - 2.0) < 0.05
 
 
 def test_edits_round_trip_through_tensors() -> None:
-    edits = LatentEdits(
-        {"smile": torch.ones(3)}, {"hair_red": torch.zeros(3)}, {"hair_red": torch.eye(3)[:, :1]}
-    )
-    back = from_tensors(to_tensors(edits, edits.targets, edits.subspaces))
-    assert set(back) == {"smile"} and set(back.targets) == {"hair_red"}
-    assert torch.equal(back.subspaces["hair_red"], torch.eye(3)[:, :1])
-    assert dict(back.to("cpu")).keys() == {"smile"}
+    cat = Category(("hair_black", "hair_red"), torch.stack([torch.zeros(3), torch.ones(3)]),
+                   torch.eye(3)[:, :1])  # fmt: skip
+    edits = LatentEdits({"smile": torch.ones(3), "hair_red": torch.ones(3)}, {"hair": cat})
+    tensors = to_tensors(edits)
+    assert {"target.hair.black", "target.hair.red", "subspace.hair"} <= set(tensors)
+    back = from_tensors(tensors).to("cpu")
+    assert set(back) == {"smile", "hair_red"}
+    assert back.categories["hair"].names == cat.names
+    assert torch.equal(back.categories["hair"].targets, cat.targets)
+    assert back.category_of("hair_red")[1] == 1 and back.category_of("smile") is None

@@ -8,14 +8,15 @@ the attribute and the typical latent with it; 0.5 is half way, -1 removes the at
   its unit normal, times the gap between the two groups' mean projections on it.
 
 A categorical value (hair_brown) cannot be one fixed vector: brown hair lies between black and red,
-so any single direction makes some faces less brown. Its edit moves a latent toward the value's
-class mean inside the subspace its group's class means span (`target.<value>`, `subspace.<value>`):
-amount 1.0 gives the typical hair of that value and leaves the other attributes where they were.
+so any single direction makes some faces less brown. Its group's class means (`target.hair.brown`)
+span a subspace (`subspace.hair`); inside it, amount 1.0 moves a latent to the value's class mean
+and -1.0 to the nearest other value's, leaving every other attribute where it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,18 +27,25 @@ TARGET = "target."
 SUBSPACE = "subspace."
 
 
+@dataclass(frozen=True)
+class Category:
+    """One categorical attribute's values: their names, class means and the span of those means."""
+
+    names: tuple[str, ...]  # edit names, e.g. ("hair_black", "hair_brown", ...)
+    targets: torch.Tensor  # (K, D) class means
+    basis: torch.Tensor  # (D, r) orthonormal, r <= K - 1
+
+
 class LatentEdits(Mapping[str, torch.Tensor]):
-    """A model's attribute edits: name -> additive direction (D,), plus categorical targets."""
+    """A model's attribute edits: name -> additive direction (D,), plus categorical groups."""
 
     def __init__(
         self,
         directions: Mapping[str, torch.Tensor],
-        targets: Mapping[str, torch.Tensor] | None = None,
-        subspaces: Mapping[str, torch.Tensor] | None = None,
+        categories: Mapping[str, Category] | None = None,
     ) -> None:
         self.directions = dict(directions)
-        self.targets = dict(targets or {})  # value name -> (D,) class mean
-        self.subspaces = dict(subspaces or {})  # value name -> (D, r) orthonormal basis
+        self.categories = dict(categories or {})  # group ("hair") -> its values
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.directions[name]
@@ -48,10 +56,20 @@ class LatentEdits(Mapping[str, torch.Tensor]):
     def __len__(self) -> int:
         return len(self.directions)
 
+    def category_of(self, name: str) -> tuple[Category, int] | None:
+        """The group a categorical value belongs to and its index there, or None."""
+        for cat in self.categories.values():
+            if name in cat.names:
+                return cat, cat.names.index(name)
+        return None
+
     def to(self, device: str | torch.device) -> LatentEdits:
         """The same edits with every tensor on `device`."""
-        tables = (self.directions, self.targets, self.subspaces)
-        return LatentEdits(*({k: v.to(device) for k, v in t.items()} for t in tables))
+        cats = {
+            g: Category(c.names, c.targets.to(device), c.basis.to(device))
+            for g, c in self.categories.items()
+        }
+        return LatentEdits({k: v.to(device) for k, v in self.directions.items()}, cats)
 
 
 def mean_difference(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -91,16 +109,13 @@ def _check_both_groups(mask: torch.Tensor) -> None:
         raise ValueError(f"need latents with and without the attribute ({n_yes} of {len(mask)})")
 
 
-def categorical_targets(
-    z: torch.Tensor, classes: torch.Tensor, names: list[str]
-) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Per value: its class mean of z (N, D), and the basis of the span of all class means."""
+def categorical_targets(z: torch.Tensor, classes: torch.Tensor, names: list[str]) -> Category:
+    """The class means of z (N, D) per value present, and the basis of the span of those means."""
     present = [i for i in range(len(names)) if int((classes == i).sum()) > 0]
     means = torch.stack([z[classes == i].mean(0) for i in present])  # (K, D)
     u, s, _ = torch.linalg.svd((means - means.mean(0)).T.double(), full_matrices=False)
     basis = u[:, s > 0.02 * s.max()].float()  # (D, r), r <= K - 1; drops sampling noise
-    targets = {names[i]: m for i, m in zip(present, means, strict=True)}
-    return targets, {name: basis for name in targets}
+    return Category(tuple(names[i] for i in present), means.float(), basis)
 
 
 def fit_edits(
@@ -113,13 +128,11 @@ def fit_edits(
     """Edits from labelled latents z (N, D): a direction per yes/no mask, targets per category."""
     n = len(z)
     dirs = {k: direction(z, m) for k, m in masks.items() if 0 < int(m.sum()) < n}
-    targets: dict[str, torch.Tensor] = {}
-    subspaces: dict[str, torch.Tensor] = {}
-    for head, idx in classes.items():
-        t, b = categorical_targets(z, idx, [f"{head}_{v}" for v in values[head]])
-        targets.update(t)
-        subspaces.update(b)
-    return LatentEdits(dirs, targets, subspaces)
+    cats = {
+        head: categorical_targets(z, idx, [f"{head}_{v}" for v in values[head]])
+        for head, idx in classes.items()
+    }
+    return LatentEdits(dirs, cats)
 
 
 def edit_latent(
@@ -128,39 +141,58 @@ def edit_latent(
     """z (B, D) with each edit applied in turn: edit_latent(z, {"smile": 1.5}, model_edits).
 
     Binary and continuous attributes add amount times their direction; categorical values (when
-    `directions` is a LatentEdits) move amount of the way to the value's target in its subspace.
+    `directions` is a LatentEdits) move toward a class mean inside their group's subspace.
     """
     out = z
     for name, amount in edits.items():
         if name not in directions:
             known = ", ".join(sorted(directions)) or "none"
             raise KeyError(f"unknown attribute {name!r}; this model knows: {known}")
-        if isinstance(directions, LatentEdits) and name in directions.targets:
-            u = directions.subspaces[name].to(device=z.device, dtype=z.dtype)  # (D, r)
-            t = directions.targets[name].to(device=z.device, dtype=z.dtype)  # (D,)
-            out = out + float(amount) * ((t - out) @ u) @ u.T  # (B, D)
+        found = directions.category_of(name) if isinstance(directions, LatentEdits) else None
+        if found is not None:
+            out = _toward_value(out, *found, float(amount))
         else:
             d = directions[name].to(device=z.device, dtype=z.dtype)
             out = out + float(amount) * d  # (B, D); broadcasts over the batch
     return out
 
 
-def to_tensors(
-    directions: Mapping[str, torch.Tensor],
-    targets: Mapping[str, torch.Tensor] | None = None,
-    subspaces: Mapping[str, torch.Tensor] | None = None,
-) -> dict[str, torch.Tensor]:
-    """Edits as checkpoint tensors ('direction.smile', 'target.hair_red', 'subspace.hair_red')."""
-    out = {}
-    for prefix, table in ((PREFIX, directions), (TARGET, targets), (SUBSPACE, subspaces)):
-        for name, t in (table or {}).items():
-            out[prefix + name] = t.detach().float().cpu().clone()  # shared bases: own copies
+def _toward_value(z: torch.Tensor, cat: Category, k: int, amount: float) -> torch.Tensor:
+    """z (B, D) moved |amount| of the way (in the subspace) to value k's mean, or the nearest other."""
+    u = cat.basis.to(z)  # (D, r)
+    targets = cat.targets.to(z)  # (K, D)
+    if amount >= 0:
+        goal = targets[k].expand_as(z)  # (B, D)
+    else:
+        dist = torch.cdist(z @ u, targets @ u)  # (B, K), distances inside the subspace
+        dist[:, k] = float("inf")
+        goal = targets[dist.argmin(1)]  # (B, D)
+    return z + abs(amount) * ((goal - z) @ u) @ u.T  # (B, D)
+
+
+def to_tensors(edits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Edits as checkpoint tensors: 'direction.smile', 'target.hair.red', 'subspace.hair'."""
+    out = {PREFIX + name: _own(d) for name, d in edits.items()}
+    for group, cat in getattr(edits, "categories", {}).items():
+        out[SUBSPACE + group] = _own(cat.basis)
+        for name, t in zip(cat.names, cat.targets, strict=True):
+            out[f"{TARGET}{group}.{name.removeprefix(group + '_')}"] = _own(t)
     return out
+
+
+def _own(t: torch.Tensor) -> torch.Tensor:
+    """A CPU float copy with its own storage (safetensors refuses shared storage)."""
+    return t.detach().float().cpu().clone()
 
 
 def from_tensors(tensors: Mapping[str, torch.Tensor]) -> LatentEdits:
     """The attribute edits among a checkpoint's tensors."""
-    return LatentEdits(_pick(tensors, PREFIX), _pick(tensors, TARGET), _pick(tensors, SUBSPACE))
+    cats = {}
+    for group, basis in _pick(tensors, SUBSPACE).items():
+        values = sorted(_pick(tensors, f"{TARGET}{group}.").items())
+        names = tuple(f"{group}_{value}" for value, _ in values)
+        cats[group] = Category(names, torch.stack([t for _, t in values]), basis)
+    return LatentEdits(_pick(tensors, PREFIX), cats)
 
 
 def _pick(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -133,7 +133,7 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
             "judge_sha256": file_sha256(judge_file),
             "yes_share": shares,
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
-            "categorical": sorted(edits.targets),  # amount 1.0: the typical latent of that value
+            "categorical": {g: list(c.names) for g, c in edits.categories.items()},
         }
     meta = {
         "dataset": recipe.dataset,
@@ -145,6 +145,6 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
         "directions": meta_dir,
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
-    tensors = {**R.prefixed("generator", G), **to_tensors(edits, edits.targets, edits.subspaces)}
+    tensors = {**R.prefixed("generator", G), **to_tensors(edits)}
     save_checkpoint(recipe.output_path, tensors, "gan", recipe.arch, config, meta)
     return recipe.output_path

@@ -91,13 +91,13 @@ def _finish(recipe: Any, vae: V.VAE) -> Path:
             "method": "mean-difference",
             "samples": int(recipe.options.get("direction_samples", 4000)),
             "amount": "1.0 moves a latent by the gap between typical faces without and with it",
-            "categorical": sorted(edits.targets),  # amount 1.0: the typical latent of that value
+            "categorical": {g: list(c.names) for g, c in edits.categories.items()},
         }
         if edits
         else {},
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
-    tensors = {**R.prefixed("vae", vae), **to_tensors(edits, edits.targets, edits.subspaces)}
+    tensors = {**R.prefixed("vae", vae), **to_tensors(edits)}
     save_checkpoint(recipe.output_path, tensors, "vae", recipe.arch, V.config_dict(vae.cfg), meta)
     return recipe.output_path
 
