@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from gencode.models.diffusion import load_diffusion
 from gencode.samplers import get_sampler
@@ -58,12 +58,13 @@ def contact_sheet(rows: np.ndarray, labels: list[str], scale: int = 3) -> Image.
     label_w = 120
     sheet = Image.new("RGB", (label_w + n * w * scale, p * h * scale), "white")
     draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=13)  # Pillow's scalable font: the bitmap one drops spaces
     for i, row in enumerate(rows):
         strip = Image.fromarray(np.concatenate(list(row), axis=1))
         sheet.paste(
             strip.resize((n * w * scale, h * scale), Image.NEAREST), (label_w, i * h * scale)
         )
-        draw.text((4, i * h * scale + h * scale // 2 - 6), labels[i], fill="black")
+        draw.text((4, i * h * scale + h * scale // 2 - 6), labels[i], fill="black", font=font)
     return sheet
 
 

@@ -146,12 +146,6 @@ def _shipped(name: str):
     return models[name]
 
 
-# The issue's target is 90% for every attribute. The shipped GAN falls short on two (measured
-# 72% smile, 88% eye size over these 64 faces); they are held at their measured level so a
-# regression still fails, and the gap is reported by the faces report until a retrain closes it.
-KNOWN_SHORTFALLS = {"faces-gan": {"smile": 0.7, "eye_size": 0.85}}
-
-
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_edits_move_the_judge(name: str) -> None:
     render, dirs, dim = _shipped(name)
@@ -159,8 +153,7 @@ def test_shipped_edits_move_the_judge(name: str) -> None:
     z = torch.randn(64, dim, generator=torch.Generator().manual_seed(123))
     rates = edit_success(render, judge, dirs, z, amount=1.0, toggle=True)
     assert {"smile", "glasses", "skin", "eye_size", "hair_blonde", "hair_red"} <= set(rates)
-    floors = KNOWN_SHORTFALLS.get(name, {})
-    low = {k: r for k, r in rates.items() if r < floors.get(k, 0.9)}
+    low = {k: r for k, r in rates.items() if r < 0.9}  # the issue's target, every attribute
     assert not low, (name, rates)
 
 
@@ -176,3 +169,26 @@ def test_shipped_interpolation_is_smooth(name: str) -> None:
     steps = (frames[1:] - frames[:-1]).flatten(1).norm(dim=1)  # (32,)
     assert steps.max() < 4 * steps.mean()  # no jumps: change spreads over the walk
     assert steps.max() < 0.35 * (frames[-1] - frames[0]).norm()
+
+
+@pytest.mark.parametrize("model", ["faces", "faces_vae"])
+def test_edit_in_a_script_moves_hair_to_the_asked_colour(model: str) -> None:
+    """`edit z hair_brown 1` through the runtime: brown lies between black and red, so the edit
+    must move toward brown's class mean (not add one direction) for the faces to come out brown."""
+    from gencode.render import render
+
+    if not JUDGE.exists():
+        pytest.skip("the faces judge is not shipped yet")
+    script = f"""model {model}
+a = noise seed 1
+b = noise seed 2
+w = interpolate latent a b 24
+sample from (edit w hair_brown 1) as brown
+sample from (edit w hair_red 1 smile 1) as red
+"""
+    result = render(script, write=False, device="cpu")
+    judge = C.load_classifier(JUDGE)
+    for name, want in (("brown", "hair_brown"), ("red", "hair_red")):
+        faces = result.values[name] * 2 - 1  # (24, 3, H, W) in [-1, 1], as the judge reads
+        has = C.binary_labels(judge.cfg.heads, C.predict(judge, faces), logits=True)
+        assert has[want].float().mean() >= 0.9, (name, has[want].float().mean())

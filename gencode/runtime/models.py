@@ -25,6 +25,7 @@ from torch import nn
 
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
+from gencode.models.directions import LatentEdits
 from gencode.samplers.denoisers import build_denoiser
 
 
@@ -118,7 +119,7 @@ class LatentModel:
     family: str  # "gan" | "vae"
     net: nn.Module
     sha256: str
-    directions: dict[str, torch.Tensor]
+    directions: LatentEdits  # attribute name -> direction, plus categorical groups
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
@@ -154,7 +155,7 @@ def _load_gan(path: Path, device: torch.device, sha: str) -> LatentModel:
     from gencode.models.gan import load_generator
 
     net = load_generator(path, device).requires_grad_(False)
-    dirs = {k: v.to(device) for k, v in load_directions(path).items()}
+    dirs = load_directions(path).to(device)
     return LatentModel("gan", net, sha, dirs)
 
 
@@ -163,7 +164,7 @@ def _load_vae(path: Path, device: torch.device, sha: str) -> LatentModel:
     from gencode.models.vae import load_vae
 
     net = load_vae(path, device).requires_grad_(False)
-    dirs = {k: v.to(device) for k, v in load_directions(path).items()}
+    dirs = load_directions(path).to(device)
     return LatentModel("vae", net, sha, dirs)
 
 

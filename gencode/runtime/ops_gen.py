@@ -210,12 +210,14 @@ def encode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tens
 
 @implements("edit")
 def edit(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
-    """z moved along the model's attribute directions: z + Σ amount · direction."""
+    """z moved by the model's attribute edits (directions; categorical values toward class means)."""
+    from gencode.models.directions import edit_latent
+
     model = model_of(ctx, node)
     z = inputs[0].float()
-    for name, amount in node.params["edits"].items():
-        if name not in model.directions:
-            known = ", ".join(sorted(model.directions)) or "none"
-            raise OpInputError(f"edit: the model has no attribute '{name}' (it has: {known})")
-        z = z + float(amount) * model.directions[name].to(z)
-    return z
+    unknown = [name for name in node.params["edits"] if name not in model.directions]
+    if unknown:
+        known = ", ".join(sorted(model.directions)) or "none"
+        raise OpInputError(f"edit: the model has no attribute '{unknown[0]}' (it has: {known})")
+    flat = z.reshape(-1, z.shape[-1]) if z.dim() != 2 else z  # (B, D)
+    return edit_latent(flat, node.params["edits"], model.directions).reshape(z.shape)
