@@ -16,81 +16,19 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-import numpy as np
 import torch
 
-from gencode.data import scenes
-from gencode.models.classifier import load_classifier, predict
-from gencode.models.diffusion import load_diffusion
-from gencode.samplers import get_sampler
-
-WEIGHTS = Path(__file__).resolve().parent.parent / "gencode" / "weights"
-
-
-def sample(model, prompts: list[str], seed: int, batch: int = 64) -> np.ndarray:
-    """One sample per prompt with the model's default settings, uint8 (N, H, W, 3)."""
-    m = model.meta
-    steps, guidance = int(m.get("default_steps", 20)), float(m.get("default_guidance", 3.0))
-    sampler = get_sampler(m.get("default_sampler", "ddim"))
-    size = int(m.get("size", 32))
-    out = []
-    for i in range(0, len(prompts), batch):
-        chunk = prompts[i : i + batch]
-        g = torch.Generator().manual_seed(seed + i)
-        cond, _ = model.encode(chunk)
-        sigmas = model.sigmas(steps)
-        x = torch.randn((len(chunk), 3, size, size), generator=g) * sigmas[0]
-        extra = {"cond": cond, "uncond": model.null(len(chunk)), "cond_scale": guidance}
-        with torch.inference_mode():
-            x = sampler(model.denoiser(), x, sigmas, extra_args=extra, generator=g)
-        out.append(model.to_images(x))
-    return np.concatenate(out)
-
-
-def judge(classifier, images: np.ndarray) -> dict[str, np.ndarray]:
-    """The judge's predicted class index per head."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    return {k: v.argmax(1).numpy() for k, v in predict(classifier, x).items()}
-
-
-def pairwise(images: np.ndarray) -> float:
-    """Mean pairwise L2 distance between images in [0, 1]."""
-    x = torch.from_numpy(images.reshape(len(images), -1)).float() / 255
-    d = torch.cdist(x, x)
-    n = len(x)
-    return float(d.sum() / (n * (n - 1)))
-
-
-def scenes_gate(n: int, modifier_n: int, seed: int) -> dict[str, float]:
-    model = load_diffusion(WEIGHTS / "scenes.safetensors")
-    classifier = load_classifier(WEIGHTS / "scenes-judge.safetensors")
-    heads = classifier.cfg.heads
-    subjects, modifiers = heads["subject"]["values"], heads["modifier"]["values"]
-    result: dict[str, float] = {}
-    real, labels = scenes.generate(4000, seed=424242, size=int(model.meta.get("size", 32)))
-    for s in subjects:
-        images = sample(model, [s] * n, seed)
-        got = judge(classifier, images)["subject"]
-        result[f"fidelity/{s}"] = float(np.mean(got == subjects.index(s)))
-        mine = [i for i, lab in enumerate(labels) if lab["subject"] == s][:n]
-        result[f"diversity/{s}"] = pairwise(images) / pairwise(real[mine])
-    prompts = [f"{s} at {m}" for s in subjects for m in modifiers for _ in range(modifier_n)]
-    got = judge(classifier, sample(model, prompts, seed + 1))["modifier"]
-    want = np.array([modifiers.index(p.split(" at ")[1]) for p in prompts])
-    result["modifier"] = float(np.mean(got == want))
-    fid = [v for k, v in result.items() if k.startswith("fidelity/")]
-    div = [v for k, v in result.items() if k.startswith("diversity/")]
-    result.update(fidelity=float(np.mean(fid)), fidelity_min=min(fid), diversity=min(div))
-    return result
+from gencode.models.catalog import WEIGHTS_DIR
+from gencode.models.classifier import load_classifier
+from gencode.train.scenes_report import scenes_gate
 
 
 def faces_gate(n: int) -> dict[str, float]:
     """Per faces model and attribute, the share of n toggled edits that move the judge right."""
     from gencode.train.faces_report import FRESH_SEED, edit_success, shipped_renderers
 
-    judge_net = load_classifier(WEIGHTS / "faces-judge.safetensors")
+    judge_net = load_classifier(WEIGHTS_DIR / "faces-judge.safetensors")
     result = {}
     for name, (render, dirs, dim) in shipped_renderers().items():
         z = torch.randn(n, dim, generator=torch.Generator().manual_seed(FRESH_SEED))

@@ -1,0 +1,38 @@
+"""A fast subset of the quality gate (bench/quality.py runs the whole one): the shipped scenes model
+draws what it is asked for, at the asked time of day, with variety, as read by the independent judge."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gencode.models.catalog import WEIGHTS_DIR
+from gencode.train.scenes_report import scenes_gate
+
+
+@pytest.fixture(scope="module")
+def gate() -> dict[str, float]:
+    if not (WEIGHTS_DIR / "scenes-judge.safetensors").exists():
+        pytest.skip("the scenes judge is not shipped")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:  # 16 samples per subject, 1 per subject and time of day: about 20 s on one thread
+        return scenes_gate(16, 1, seed=2024, real=800)
+    finally:
+        torch.set_num_threads(n)
+
+
+def test_scenes_draw_the_prompted_subject(gate: dict[str, float]) -> None:
+    per_subject = {k: v for k, v in gate.items() if k.startswith("fidelity/")}
+    assert len(per_subject) >= 8
+    assert gate["fidelity"] >= 0.9, per_subject
+    assert gate["fidelity_min"] >= 0.75, per_subject  # 12 of 16 samples
+
+
+def test_scenes_follow_the_time_of_day(gate: dict[str, float]) -> None:
+    assert gate["modifier"] >= 0.85
+
+
+def test_scenes_are_varied(gate: dict[str, float]) -> None:
+    diversity = {k: round(v, 2) for k, v in gate.items() if k.startswith("diversity/")}
+    assert gate["diversity"] >= 0.5, diversity
