@@ -170,3 +170,23 @@ def test_cli_render_errors(tiny_dir: Path, monkeypatch) -> None:
 def test_cli_render_help() -> None:
     res = CliRunner().invoke(cli, ["render", "--help"])
     assert res.exit_code == 0 and "--cache" in res.output and "--device" in res.output
+
+
+def test_cli_threads_sets_torch_threads_and_keeps_pixels(tiny_dir: Path) -> None:
+    import torch
+
+    script = write_script(tiny_dir, CARD)
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            res = CliRunner().invoke(
+                cli, ["render", str(script), "-o", str(tiny_dir / f"t{n}"), "--threads", str(n)]
+            )
+            assert res.exit_code == 0, res.output
+            assert torch.get_num_threads() == n
+        res = CliRunner().invoke(cli, ["render", str(script), "--threads", "0"])
+        assert res.exit_code == 2 and "--threads" in res.output
+    finally:
+        torch.set_num_threads(before)
+    a, b = (np.asarray(Image.open(tiny_dir / d / "diffuse-dunes.png")) for d in ("t1", "t2"))
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 2  # threads reorder float sums only

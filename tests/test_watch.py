@@ -207,6 +207,20 @@ def test_an_edit_re_runs_only_the_changed_nodes(folder: Path) -> None:
         ]
 
 
+def test_a_restarted_session_with_a_disk_cache_starts_warm(folder: Path) -> None:
+    """`gencode watch --cache DIR`: stop the show, start it again, and nothing is re-sampled."""
+    path = write_script(folder, HEAD + 'seed 3\ndiffuse "dunes" steps 4 as a\n')
+    frames = []
+    for _ in range(2):
+        with Live(path, folder / "out", debounce=DEBOUNCE, cache=folder / "cache") as lv:
+            wait_for(lambda lv=lv: lv.session.renders == 1)
+            frames.append(colour(lv))
+            counts = dict(lv.session.executor.counts)
+    assert counts.get("diffuse", 0) == 0  # the second session read it from the disk cache
+    assert frames[0] == frames[1]
+    assert any((folder / "cache").iterdir())
+
+
 # ---- never stop the show -------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from gencode.cli.common import SET_OPTION, fail, parse_sets
+from gencode.cli.common import DEVICE_OPTION, SET_OPTION, THREADS_OPTION, fail, parse_sets
 from gencode.cli.keys import C2PA_OPTIONS, SIGN_OPTIONS, load_credentials, load_signer
 from gencode.errors import GenError
 
@@ -35,13 +35,8 @@ from gencode.errors import GenError
 )
 @SET_OPTION
 @click.option("--seed-param", default=None, metavar="NAME", help="The param --seeds sets (default: the one the script's `seed` uses).")  # fmt: skip
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
-    default="auto",
-    show_default=True,
-    help="Where to run.",
-)
+@DEVICE_OPTION
+@THREADS_OPTION
 @SIGN_OPTIONS
 @C2PA_OPTIONS
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of the items.")

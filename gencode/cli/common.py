@@ -36,3 +36,38 @@ def fail(e: GenError) -> None:
 SET_OPTION = click.option(
     "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a param of the script."
 )
+
+DEVICE_OPTION = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    default="auto",
+    show_default=True,
+    help="Where to run (auto: the script's `device` setting, else CUDA, then MPS, then CPU).",
+)
+
+CACHE_OPTION = click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep computed values in DIR, so later renders (and later sessions) reuse them.",
+)
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        import torch
+
+        torch.set_num_threads(value)
+
+
+THREADS_OPTION = click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    expose_value=False,
+    callback=_set_threads,
+    help="CPU threads for torch (default: one per core). On a busy machine 1 is often fastest; "
+    "the same script, seed and thread count give the same pixels.",
+)

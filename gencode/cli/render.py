@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from gencode.cli.common import SET_OPTION, fail, parse_sets, report
+from gencode.cli.common import (
+    CACHE_OPTION,
+    DEVICE_OPTION,
+    SET_OPTION,
+    THREADS_OPTION,
+    fail,
+    parse_sets,
+    report,
+)
 from gencode.cli.keys import C2PA_OPTIONS, SIGN_OPTIONS, load_credentials, load_signer
 from gencode.errors import GenError
 
@@ -59,20 +67,9 @@ class Bars:
     help="Output folder (default: out/<script name>).",
 )
 @SET_OPTION
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
-    default="auto",
-    show_default=True,
-    help="Where to run (auto: CUDA, then MPS, then CPU).",
-)
-@click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Keep computed values in DIR, so later renders reuse them.",
-)
+@DEVICE_OPTION
+@CACHE_OPTION
+@THREADS_OPTION
 @SIGN_OPTIONS
 @C2PA_OPTIONS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, notes or summary.")

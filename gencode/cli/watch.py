@@ -8,11 +8,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from gencode.cli.common import SET_OPTION, parse_sets
+from gencode.cli.common import CACHE_OPTION, DEVICE_OPTION, SET_OPTION, THREADS_OPTION, parse_sets
 
 if TYPE_CHECKING:
     from gencode.watch import Live
@@ -47,6 +47,9 @@ DEFAULT_PORT = 8765
     help="Render this long after the last event of a burst of saves.",
 )
 @SET_OPTION
+@DEVICE_OPTION
+@CACHE_OPTION
+@THREADS_OPTION
 def watch(
     file: str,
     out_dir: str | None,
@@ -54,6 +57,8 @@ def watch(
     no_open: bool,
     debounce: int,
     sets: tuple[str, ...],
+    device: str,
+    cache_dir: str | None,
 ) -> None:
     """Render a script, then re-render on every save of it, its includes or its images.
 
@@ -68,7 +73,8 @@ def watch(
     out = Path(out_dir) if out_dir is not None else default_out_dir(path)
     source = click.get_current_context().get_parameter_source("port")
     explicit = source is not click.core.ParameterSource.DEFAULT
-    live = _start(path, out, parse_sets(sets), port, debounce / 1000, explicit)
+    run = RunOptions(None if device == "auto" else device, cache_dir)
+    live = _start(path, out, parse_sets(sets), port, debounce / 1000, explicit, run)
     click.echo(f"watching {path} (and what it includes); writing to {out}/; Ctrl-C to stop")
     click.echo(f"preview:     {live.url}")
     click.echo(f"performance: {live.url}?view=perform  (P toggles it, F goes fullscreen)")
@@ -79,18 +85,32 @@ def watch(
     _run_until_stopped(live)
 
 
+class RunOptions(NamedTuple):
+    device: str | None  # None: the script's `device` setting, else auto
+    cache: str | None  # a disk cache folder
+
+
 def _start(
-    path: Path, out: Path, sets: dict[str, str], port: int, debounce: float, explicit: bool
+    path: Path,
+    out: Path,
+    sets: dict[str, str],
+    port: int,
+    debounce: float,
+    explicit: bool,
+    run: RunOptions,
 ) -> Live:
     """A started Live; the default port falls back to any free one when it is taken."""
     from gencode.watch import Live
 
+    def make(port: int) -> Live:
+        return Live(path, out, sets, port, debounce, log=_log, device=run.device, cache=run.cache)
+
     try:
-        live = Live(path, out, sets, port, debounce, log=_log)
+        live = make(port)
     except OSError as e:
         if e.errno != errno.EADDRINUSE or explicit:
             raise click.ClickException(f"can't serve on 127.0.0.1:{port}: {e.strerror}") from None
-        live = Live(path, out, sets, 0, debounce, log=_log)
+        live = make(0)
     return live.start()
 
 

@@ -24,8 +24,9 @@ class Live:
         debounce: float = 0.1,
         log: Log | None = None,
         device: str | None = None,
+        cache: str | Path | None = None,
     ):
-        self.session = Session(script, out_dir, sets, log=log, device=device)
+        self.session = Session(script, out_dir, sets, log=log, device=device, cache=cache)
         self.watcher = Watcher(self.session.changed, self.session.relevant, debounce)
         # Includes come and go with edits: the watched folders follow the files last read.
         self.session.on_files = lambda files: self.watcher.watch(folders(files))

@@ -46,6 +46,7 @@ class Session:
         hub: Hub | None = None,
         log: Log | None = None,
         device: str | None = None,
+        cache: str | Path | None = None,
     ):
         self.path = Path(script)
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -53,6 +54,7 @@ class Session:
         self.hub = hub or Hub()
         self.log: Log = log or (lambda level, text: None)
         self.device = device
+        self.cache = cache  # a disk cache folder: a restarted session starts warm
         self.executor: Any = None
         self.files: set[Path] = {self.path.resolve()}  # the script, its includes, loaded images
         self.on_files: Callable[[set[Path]], None] = lambda files: None  # the watcher's folders
@@ -217,7 +219,7 @@ class Session:
             from gencode.runtime.execute import Executor
 
             device = self.device or script.program.device
-            self.executor = Executor(device=device, catalog=script.catalog)
+            self.executor = Executor(device=device, disk_cache=self.cache, catalog=script.catalog)
         return self.executor
 
     def _succeed(self, seq: int, result: Any) -> None:
