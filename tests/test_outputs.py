@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from gencode.graph import Graph, Node, Output
-from gencode.runtime import atomic, outputs
+from gencode.runtime import atomic, video
 from gencode.runtime.outputs import (
     OutputError,
     gif_durations,
@@ -164,6 +164,13 @@ def test_mp4_frame_count_fps_even_size_and_record(tmp_path):
     assert read_record(tmp_path / "a.mp4") == {"seed": 1, "text": "a=b;c#d\\e\nf"}
 
 
+def test_mp4_carries_a_record_too_large_for_a_command_line(tmp_path):
+    """A long script (its source is in the record) still gets its record into the MP4."""
+    record = {"script": {"source": 'diffuse "dunes" # =;\\\n' * 20_000}}  # ~400 KB
+    write_mp4(tmp_path / "long.mp4", to_uint8(frames(2, 16, 16)), fps=8, record=record)
+    assert read_record(tmp_path / "long.mp4") == record
+
+
 def test_sequence_saved_as_mp4_only(tmp_path):
     out = output("walk.mp4", 4, fps=24)
     write_outputs(Graph(outputs=[out]), {out.node.key: frames(4, h=16, w=16)}, tmp_path)
@@ -212,7 +219,7 @@ def test_mp4_interrupted_mid_stream_keeps_the_old_file(tmp_path, monkeypatch):
         self.stdin.flush()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(outputs.subprocess.Popen, "communicate", interrupted)
+    monkeypatch.setattr(video.subprocess.Popen, "communicate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_mp4(target, to_uint8(frames(6, 16, 16, seed=1)), fps=8)
     assert target.read_bytes() == before and files(tmp_path) == ["a.mp4"]
@@ -222,7 +229,7 @@ def test_mp4_encoder_failure_is_reported_and_keeps_the_old_file(tmp_path, monkey
     target = tmp_path / "a.mp4"
     write_mp4(target, to_uint8(frames(3, 16, 16)), fps=8)
     before = target.read_bytes()
-    monkeypatch.setattr(outputs, "MP4_CRF", "not-a-number")
+    monkeypatch.setattr(video, "MP4_CRF", "not-a-number")
     with pytest.raises(OutputError, match="ffmpeg could not write the MP4"):
         write_mp4(target, to_uint8(frames(3, 16, 16, seed=1)), fps=8)
     assert target.read_bytes() == before and files(tmp_path) == ["a.mp4"]

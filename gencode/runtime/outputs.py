@@ -1,6 +1,6 @@
 """Outputs: a graph's output values (image tensors) → files: PNG/JPEG/WebP stills, frame
-patterns, GIF and MP4, each written atomically and able to carry a metadata record; an MP4 may carry a
-soundtrack (AAC), padded with silence or cut to the video's exact length.
+patterns, GIF and MP4 (encoded in gencode.runtime.video), each written atomically and able to carry
+a metadata record.
 
 Records (provenance) are plain dicts stored as canonical JSON: a PNG iTXt chunk `gencode`
 (plus a tEXt `parameters` chunk in A1111's infotext form), a JPEG comment, a WebP EXIF
@@ -11,15 +11,10 @@ also gets `<file>.json` holding the record, written after the animation.
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import warnings
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path, PurePosixPath
 
-import imageio.v3 as iio
-import imageio_ffmpeg
 import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
@@ -27,7 +22,9 @@ from PIL import Image, PngImagePlugin
 from gencode.graph import Graph, Output, canonical
 from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
 from gencode.runtime.atomic import atomic_path, write_bytes_atomic
-from gencode.runtime.ops_image import OpError
+from gencode.runtime.video import OutputError, gif_durations, mp4_tags, write_gif, write_mp4
+
+__all__ = ["OutputError", "gif_durations", "write_gif", "write_mp4"]  # from runtime.video
 
 # (output, frame index or None for a still or a whole animation, the uint8 pixels written:
 # (H, W, 3) or (N, H, W, 3)) → the record to embed in that file, or None.
@@ -38,14 +35,7 @@ PARAMETERS_KEY = "parameters"  # the PNG tEXt keyword A1111 and its kin read
 SIDECAR_SUFFIX = ".json"  # walk.gif → walk.gif.json
 _EXIF_DESCRIPTION = 0x010E
 _JPEG_COMMENT_MAX = 65533  # one COM segment
-_ARG_MAX = 100_000  # ffmpeg gets the MP4 comment on its command line (Linux: 128 KiB per arg)
 _STILLS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
-AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
-
-
-class OutputError(OpError):
-    """An output could not be written (bad path, bad value, encoder failure)."""
 
 
 # ---- the graph's outputs ---------------------------------------------------------------------
@@ -248,110 +238,6 @@ def sidecar_path(path: Path) -> Path:
     return Path(path).with_name(Path(path).name + SIDECAR_SUFFIX)
 
 
-def gif_durations(n: int, fps: float) -> list[int]:
-    """Per-frame GIF delays in ms: GIF counts in 1/100 s, so 12 fps alternates 80 and 90 ms to
-    keep the total exact; at least 20 ms, since browsers slow shorter delays to 100 ms."""
-    ticks = [round(i * 100 / fps) for i in range(n + 1)]  # frame start times in centiseconds
-    return [max(2, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
-
-
-def write_gif(path: Path, frames: np.ndarray, fps: float, record: dict | None = None) -> Path:
-    """A GIF that loops forever at `fps`. Pillow merges identical consecutive frames into one
-    longer frame, so the file may hold fewer frames than given, with the same playback."""
-    _check_frames(path, frames, fps)
-    opts: dict = {"duration": gif_durations(len(frames), fps), "loop": 0}
-    if record is not None:
-        opts["comment"] = canonical(record).encode()
-    with atomic_path(Path(path)) as tmp:
-        iio.imwrite(tmp, frames, extension=".gif", plugin="pillow", **opts)
-    return Path(path)
-
-
-def write_mp4(
-    path: Path,
-    frames: np.ndarray,
-    fps: float,
-    record: dict | None = None,
-    audio: Path | None = None,
-) -> Path:
-    """An H.264 MP4 (yuv420p, plays everywhere) with exactly these frames at exactly `fps`,
-    and `audio` (any file ffmpeg reads) as an AAC track of exactly the video's length."""
-    _check_frames(path, frames, fps)
-    if audio is not None and not Path(audio).is_file():
-        raise OutputError(f"{path}: no such audio file {audio}")
-    # yuv420p needs even sides: repeat the last row/column instead of rescaling the picture.
-    h, w = frames.shape[1:3]
-    frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, record, audio, len(frames))
-    with atomic_path(Path(path)) as tmp:
-        _run_ffmpeg(cmd + [str(tmp)], frames)
-    return Path(path)
-
-
-def _mp4_command(
-    w: int, h: int, fps: float, record: dict | None, audio: Path | None = None, n: int = 0
-) -> list[str]:
-    """ffmpeg reading raw RGB frames on stdin at `fps` (a rational, so 29.97 stays exact)."""
-    rate = Fraction(fps).limit_denominator(1001)
-    return [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-nostdin",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(rate), "-i", "-",
-        *_audio_args(audio, n / rate),
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(MP4_CRF), "-preset", "medium",
-        "-movflags", "+faststart", *_mp4_comment(record),
-    ]  # fmt: skip
-
-
-def _audio_args(audio: Path | None, duration: Fraction) -> list[str]:
-    """ffmpeg arguments muxing `audio` as AAC cut or padded to `duration` seconds (no audio: -an)."""
-    if audio is None:
-        return ["-an"]
-    # Not -shortest (it ends the clip with the shorter stream, dropping frames or cutting the
-    # sound late): the track is padded with silence, then trimmed to the frames' exact length.
-    seconds = f"{float(duration):.6f}"
-    return [
-        "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
-        "-af", f"apad,atrim=end={seconds}", "-c:a", "aac", "-b:a", AAC_BITRATE,
-    ]  # fmt: skip
-
-
-def _run_ffmpeg(cmd: list[str], frames: np.ndarray) -> None:
-    """Pipe the frames through ffmpeg; its exit status is checked (imageio-ffmpeg ignores it)."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        # A flat byte view of the frames, no copy: communicate() slices it as it writes.
-        _, err = proc.communicate(memoryview(np.ascontiguousarray(frames).reshape(-1)))
-    except BaseException:
-        proc.kill()  # Ctrl-C or a failure mid-stream: no ffmpeg left finishing a stale file
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        why = err.decode(errors="replace").strip()[-800:]
-        raise OutputError(f"ffmpeg could not write the MP4 (exit {proc.returncode}): {why}")
-
-
-def _mp4_comment(record: dict | None) -> list[str]:
-    """ffmpeg arguments tagging the MP4 with the record, when it fits on a command line."""
-    if record is None:
-        return []
-    text = canonical(record)
-    if len(text.encode()) > _ARG_MAX:
-        # TODO(provenance): pass large records through an ffmetadata file input instead.
-        warnings.warn(
-            f"record of {len(text)} characters too large for an MP4 tag; not embedded", stacklevel=4
-        )
-        return []
-    return ["-metadata", f"comment={text}"]
-
-
-def _check_frames(path: Path, frames: np.ndarray, fps: float) -> None:
-    if frames.ndim != 4 or len(frames) == 0:
-        raise OutputError(f"{path}: an animation needs at least one frame")
-    if not fps or fps <= 0:
-        raise OutputError(f"{path}: fps must be positive, got {fps}")
-
-
 # ---- reading records back --------------------------------------------------------------------
 
 
@@ -359,7 +245,7 @@ def read_record(path: Path) -> dict | None:
     """The record embedded in a file written here, or None when it carries none."""
     path = Path(path)
     if path.suffix.lower() == ".mp4":
-        text = _mp4_tags(path).get("comment")
+        text = mp4_tags(path).get("comment")
     else:
         with Image.open(path) as img:
             text = img.info.get(RECORD_KEY) or img.info.get("comment")
@@ -372,20 +258,3 @@ def read_record(path: Path) -> dict | None:
     except json.JSONDecodeError:
         return None  # a comment from some other tool
     return record if isinstance(record, dict) else None
-
-
-def _mp4_tags(path: Path) -> dict[str, str]:
-    """A video's container tags, read with the bundled ffmpeg's ffmetadata output."""
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"]
-    result = subprocess.run(cmd, capture_output=True, check=False)
-    if result.returncode != 0:
-        why = result.stderr.decode(errors="replace").strip()
-        raise OutputError(f"{path}: not a readable video ({why})")
-    text = result.stdout.decode("utf-8", "replace")
-    tags = {}
-    # ffmetadata escapes '=', ';', '#', '\' and newlines with a backslash.
-    for line in re.split(r"(?<!\\)\n", text):
-        key, sep, value = line.partition("=")
-        if sep and not key.startswith((";", "[")):
-            tags[key] = re.sub(r"\\(.)", r"\1", value, flags=re.DOTALL)
-    return tags

@@ -1,0 +1,161 @@
+"""Video files: GIF and MP4 (H.264, with an optional AAC soundtrack cut or padded to the video's
+exact length) written atomically, each able to carry a provenance record as its comment; and
+reading an MP4's tags back.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+
+from gencode.graph import canonical
+from gencode.runtime.atomic import atomic_path
+from gencode.runtime.ops_image import OpError
+
+MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
+AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
+
+
+class OutputError(OpError):
+    """An output could not be written (bad path, bad value, encoder failure)."""
+
+
+def gif_durations(n: int, fps: float) -> list[int]:
+    """Per-frame GIF delays in ms: GIF counts in 1/100 s, so 12 fps alternates 80 and 90 ms to
+    keep the total exact; at least 20 ms, since browsers slow shorter delays to 100 ms."""
+    ticks = [round(i * 100 / fps) for i in range(n + 1)]  # frame start times in centiseconds
+    return [max(2, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
+
+
+def write_gif(path: Path, frames: np.ndarray, fps: float, record: dict | None = None) -> Path:
+    """A GIF that loops forever at `fps`. Pillow merges identical consecutive frames into one
+    longer frame, so the file may hold fewer frames than given, with the same playback."""
+    _check_frames(path, frames, fps)
+    opts: dict = {"duration": gif_durations(len(frames), fps), "loop": 0}
+    if record is not None:
+        opts["comment"] = canonical(record).encode()
+    with atomic_path(Path(path)) as tmp:
+        iio.imwrite(tmp, frames, extension=".gif", plugin="pillow", **opts)
+    return Path(path)
+
+
+def write_mp4(
+    path: Path,
+    frames: np.ndarray,
+    fps: float,
+    record: dict | None = None,
+    audio: Path | None = None,
+) -> Path:
+    """An H.264 MP4 (yuv420p, plays everywhere) with exactly these frames at exactly `fps`,
+    and `audio` (any file ffmpeg reads) as an AAC track of exactly the video's length."""
+    _check_frames(path, frames, fps)
+    if audio is not None and not Path(audio).is_file():
+        raise OutputError(f"{path}: no such audio file {audio}")
+    # yuv420p needs even sides: repeat the last row/column instead of rescaling the picture.
+    h, w = frames.shape[1:3]
+    frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    with tempfile.TemporaryDirectory(prefix="gencode-mp4-") as scratch:
+        meta = _ffmetadata(Path(scratch), record)
+        cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, meta, audio, len(frames))
+        with atomic_path(Path(path)) as tmp:
+            _run_ffmpeg(cmd + [str(tmp)], frames)
+    return Path(path)
+
+
+def _mp4_command(
+    w: int, h: int, fps: float, meta: Path | None, audio: Path | None = None, n: int = 0
+) -> list[str]:
+    """ffmpeg reading raw RGB frames on stdin at `fps` (a rational, so 29.97 stays exact), then
+    `audio`, then the tags in `meta` (an ffmetadata file: a record of any size fits)."""
+    rate = Fraction(fps).limit_denominator(1001)
+    inputs = [
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(rate), "-i", "-",
+    ]  # fmt: skip
+    if audio is not None:
+        inputs += ["-i", str(audio)]
+    if meta is not None:
+        inputs += [
+            "-f",
+            "ffmetadata",
+            "-i",
+            str(meta),
+            "-map_metadata",
+            str(1 + (audio is not None)),
+        ]
+    return [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-nostdin", *inputs,
+        *_audio_args(audio, n / rate),
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(MP4_CRF), "-preset", "medium",
+        "-movflags", "+faststart",
+    ]  # fmt: skip
+
+
+def _audio_args(audio: Path | None, duration: Fraction) -> list[str]:
+    """ffmpeg arguments muxing input 1 as AAC cut or padded to `duration` seconds (none: -an)."""
+    if audio is None:
+        return ["-an"]
+    # Not -shortest (it ends the clip with the shorter stream, dropping frames or cutting the
+    # sound late): the track is padded with silence, then trimmed to the frames' exact length.
+    seconds = f"{float(duration):.6f}"
+    return [
+        "-map", "0:v:0", "-map", "1:a:0",
+        "-af", f"apad,atrim=end={seconds}", "-c:a", "aac", "-b:a", AAC_BITRATE,
+    ]  # fmt: skip
+
+
+def _ffmetadata(folder: Path, record: dict | None) -> Path | None:
+    """An ffmetadata file in `folder` tagging the video's `comment` with the record."""
+    if record is None:
+        return None
+    # ffmetadata escapes '=', ';', '#', '\' and newlines with a backslash.
+    text = re.sub(r"([=;#\\\n])", r"\\\1", canonical(record))
+    path = folder / "tags.txt"
+    path.write_text(f";FFMETADATA1\ncomment={text}\n", encoding="utf-8")
+    return path
+
+
+def _run_ffmpeg(cmd: list[str], frames: np.ndarray) -> None:
+    """Pipe the frames through ffmpeg; its exit status is checked (imageio-ffmpeg ignores it)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        # A flat byte view of the frames, no copy: communicate() slices it as it writes.
+        _, err = proc.communicate(memoryview(np.ascontiguousarray(frames).reshape(-1)))
+    except BaseException:
+        proc.kill()  # Ctrl-C or a failure mid-stream: no ffmpeg left finishing a stale file
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        why = err.decode(errors="replace").strip()[-800:]
+        raise OutputError(f"ffmpeg could not write the MP4 (exit {proc.returncode}): {why}")
+
+
+def _check_frames(path: Path, frames: np.ndarray, fps: float) -> None:
+    if frames.ndim != 4 or len(frames) == 0:
+        raise OutputError(f"{path}: an animation needs at least one frame")
+    if not fps or fps <= 0:
+        raise OutputError(f"{path}: fps must be positive, got {fps}")
+
+
+def mp4_tags(path: Path) -> dict[str, str]:
+    """A video's container tags, read with the bundled ffmpeg's ffmetadata output."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"]
+    result = subprocess.run(cmd, capture_output=True, check=False)
+    if result.returncode != 0:
+        why = result.stderr.decode(errors="replace").strip()
+        raise OutputError(f"{path}: not a readable video ({why})")
+    text = result.stdout.decode("utf-8", "replace")
+    tags = {}
+    # ffmetadata escapes '=', ';', '#', '\' and newlines with a backslash.
+    for line in re.split(r"(?<!\\)\n", text):
+        key, sep, value = line.partition("=")
+        if sep and not key.startswith((";", "[")):
+            tags[key] = re.sub(r"\\(.)", r"\1", value, flags=re.DOTALL)
+    return tags
