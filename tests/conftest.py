@@ -39,3 +39,9 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_model_folders(monkeypatch):
+    """The user's GENCODE_MODELS must not change what the tests' scripts resolve."""
+    monkeypatch.delenv("GENCODE_MODELS", raising=False)

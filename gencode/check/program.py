@@ -128,7 +128,8 @@ def _model(state: State, value: Const, span) -> None:
         hint = did_you_mean(str(value.value), state.catalog.names())
         raise state.error(
             span,
-            f"unknown model '{value.value}'{hint} (built-in: {', '.join(state.catalog.names())}; or give a checkpoint path in quotes)",
+            f"unknown model '{value.value}'{hint} (known: {', '.join(state.catalog.names())}; "
+            "or give a checkpoint path in quotes, or put it in a folder on GENCODE_MODELS)",
         ) from None
     except CheckpointError as e:
         raise state.error(span, str(e)) from None

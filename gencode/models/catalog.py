@@ -1,9 +1,15 @@
-"""Model references for the front end: a built-in name or a checkpoint path → what it is and
-its sha256, read from the safetensors header without torch.
+"""Model references for the front end: a model name or a checkpoint path → what it is and its
+sha256, read from the safetensors header without torch.
+
+A name is a built-in (shipped in gencode/weights/) or a model in a folder on the user's search
+path, `GENCODE_MODELS` (folders separated like PATH): `model sd15` finds `sd15.safetensors` or a
+diffusers folder `sd15/` there. The user, not the script, decides where models live, so a shared
+script still reads no file outside its own folder except the models its reader chose to provide.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +17,8 @@ from typing import Any
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+MODELS_ENV = "GENCODE_MODELS"
 
 # Built-in model name → checkpoint file shipped in gencode/weights/.
 BUILTINS: dict[str, str] = {
@@ -63,24 +71,41 @@ class ModelRef:
 class ModelCatalog:
     """Resolves `model NAME` and `model "path"`; remembers what it has read."""
 
-    def __init__(self, builtins: dict[str, str] | None = None, weights_dir: Path = WEIGHTS_DIR):
+    def __init__(
+        self,
+        builtins: dict[str, str] | None = None,
+        weights_dir: Path = WEIGHTS_DIR,
+        search: list[Path] | None = None,
+    ):
         self.builtins = dict(BUILTINS if builtins is None else builtins)
         self.weights_dir = weights_dir
+        self.search = search_path() if search is None else list(search)
         self._refs: dict[str, ModelRef] = {}
 
     def names(self) -> list[str]:
-        return sorted(self.builtins)
+        """Built-in names, then those found on the search path (a built-in name wins)."""
+        return sorted(self.builtins) + sorted(set(self.found()) - set(self.builtins))
+
+    def found(self) -> dict[str, Path]:
+        """The models on the search path by name; an earlier folder wins, as in PATH."""
+        out: dict[str, Path] = {}
+        for folder in reversed(self.search):
+            for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+                if _is_model(entry):
+                    out[entry.name.removesuffix(".safetensors")] = entry
+        return out
 
     def resolve(self, ref: str, base_dir: Path | None = None, builtin: bool = True) -> ModelRef:
-        """The ModelRef for a built-in name (builtin=True) or a checkpoint path; CheckpointError if unusable."""
-        if builtin:
-            if ref not in self.builtins:
-                raise KeyError(ref)
+        """The ModelRef for a model name (builtin=True) or a checkpoint path; KeyError for an
+        unknown name, CheckpointError for a file that is unusable."""
+        if builtin and ref in self.builtins:
             path = self.weights_dir / self.builtins[ref]
             if not path.exists():
                 raise CheckpointError(
                     f"built-in model '{ref}' is not installed (missing {path.name})"
                 )
+        elif builtin:
+            path = self._find(ref)
         else:
             path = Path(ref) if base_dir is None else (base_dir / ref)
         key = str(path.resolve())
@@ -95,12 +120,33 @@ class ModelCatalog:
             )
         return self._refs[key]
 
+    def _find(self, name: str) -> Path:
+        """A model named `name` in the first search folder that has one."""
+        for folder in self.search:
+            for entry in (folder / f"{name}.safetensors", folder / name):
+                if _is_model(entry):
+                    return entry
+        raise KeyError(name)
+
+
+def search_path() -> list[Path]:
+    """The folders named by GENCODE_MODELS, in order."""
+    raw = os.environ.get(MODELS_ENV, "")
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def _is_model(entry: Path) -> bool:
+    """A safetensors checkpoint, or a diffusers folder (it has model_index.json)."""
+    if entry.suffix == ".safetensors":
+        return entry.is_file()
+    return entry.is_dir() and (entry / "model_index.json").is_file()
+
 
 class StaticCatalog(ModelCatalog):
     """A catalog of fixed ModelRefs (for tests and for tools that know their models)."""
 
     def __init__(self, refs: dict[str, ModelRef]):
-        super().__init__(builtins={name: "" for name in refs})
+        super().__init__(builtins={name: "" for name in refs}, search=[])
         self.refs = refs
 
     def resolve(self, ref: str, base_dir: Path | None = None, builtin: bool = True) -> ModelRef:
