@@ -14,19 +14,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from gencode.data.scenes import SUBJECTS
 from gencode.models.diffusion import load_diffusion
 from gencode.samplers import get_sampler
 
 DEFAULT_PROMPTS = [
-    "dunes",
-    "mountains",
-    "ocean",
-    "forest",
-    "clouds",
-    "snowfield",
-    "city",
-    "stars",
-    "lake",
+    *SUBJECTS,
     "dunes at night",
     "ocean at dusk",
     "city at night",

@@ -37,6 +37,15 @@ SET_OPTION = click.option(
     "--set", "sets", multiple=True, metavar="NAME=VALUE", help="Override a param of the script."
 )
 
+OUT_OPTION = click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder (default: out/<script name>).",
+)
+
 DEVICE_OPTION = click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda", "mps"]),

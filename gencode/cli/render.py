@@ -11,6 +11,7 @@ import click
 from gencode.cli.common import (
     CACHE_OPTION,
     DEVICE_OPTION,
+    OUT_OPTION,
     SET_OPTION,
     THREADS_OPTION,
     fail,
@@ -58,14 +59,7 @@ class Bars:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Output folder (default: out/<script name>).",
-)
+@OUT_OPTION
 @SET_OPTION
 @DEVICE_OPTION
 @CACHE_OPTION

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from gencode.cli.common import CACHE_OPTION, DEVICE_OPTION, SET_OPTION, THREADS_OPTION, parse_sets
+from gencode.cli.common import (
+    CACHE_OPTION,
+    DEVICE_OPTION,
+    OUT_OPTION,
+    SET_OPTION,
+    THREADS_OPTION,
+    parse_sets,
+)
 
 if TYPE_CHECKING:
     from gencode.watch import Live
@@ -22,14 +29,7 @@ DEFAULT_PORT = 8765
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Output folder (default: out/<script name>).",
-)
+@OUT_OPTION
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
