@@ -135,13 +135,15 @@ def recorder(
     summary: RunSummary,
     signer: Callable[[dict], dict] | None = None,
     extra: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Callable[..., dict]:
-    """The records hook for `write_outputs`: one provenance record per file written."""
+    """The records hook for `write_outputs`: one provenance record per file written; `env` is
+    where the pixels were computed (default: this machine, on the summary's device)."""
     from gencode.provenance import record as R
 
     p = script.program
     section = R.script_section(p.files, p.sources, script.sets, p.params)
-    env = R.environment(summary.device, summary.dtype)
+    env = env or R.environment(summary.device, summary.dtype)
     return R.Recorder(section, env, signer, extra, R.now())
 
 

@@ -45,6 +45,9 @@ class BatchSpec:
     c2pa: Any = None  # gencode.provenance.c2pa.Credentials, to embed C2PA credentials too
     grid: bool = False
     progress: bool = True
+    ray: str | None = None  # a Ray address ("local", "auto", "ray://host:10001"): render there
+    ray_workers: int | None = None  # Ray actors (None: as many as the cluster has room for)
+    threads: int | None = None  # torch threads per Ray worker, and the CPUs it reserves (None: 1)
 
 
 @dataclass
@@ -64,6 +67,10 @@ class BatchResult:
 def run_batch(spec: BatchSpec) -> BatchResult:
     """Render every unfinished item of the plan, then the grid and the manifest."""
     t0 = time.perf_counter()
+    if spec.ray is not None:
+        from gencode.batch.ray_runner import render_on_ray, require_ray
+
+        require_ray()  # before anything is read or written
     text = _read(spec.script)
     items = plan(spec.seeds, spec.sweeps)
     binding = spec.seed_param or (seed_param(text, str(spec.script)) if spec.seeds else None)
@@ -80,7 +87,8 @@ def run_batch(spec: BatchSpec) -> BatchResult:
         done = cat.done_items()
         todo = [i for i in items if i.name not in done]
         if todo:
-            _render_all(spec, text, binding, todo, len(items), cat)
+            render_all = _render_all if spec.ray is None else render_on_ray
+            render_all(spec, text, binding, todo, len(items), cat)
         # A grid from an earlier run is kept up to date rather than left stale.
         again = spec.grid or (out / GRID_NAME).is_file()
         grid = contact_sheet(out, cat.rows(), spec.sign) if again else None
@@ -115,8 +123,17 @@ def _claim(cat: Catalog, spec: BatchSpec, text: str) -> None:
 # ---- items -------------------------------------------------------------------------------------
 
 
-def load_item(spec: BatchSpec, text: str, binding: str | None, item: Item):
-    """Check and compile the script with the item's seed and sweep values."""
+def load_item(
+    spec: BatchSpec,
+    text: str,
+    binding: str | None,
+    item: Item,
+    root: Path | None = None,
+    models: list[Path] | None = None,
+):
+    """Check and compile the script with the item's seed and sweep values; its includes, images
+    and model files are read from `root` (default: the script's folder), named models from the
+    folders `models` (default: GENCODE_MODELS)."""
     from gencode.check import check_text
     from gencode.compile import compile_program
     from gencode.render import Script
@@ -127,8 +144,8 @@ def load_item(spec: BatchSpec, text: str, binding: str | None, item: Item):
         sets[binding] = str(item.seed)
     elif item.seed is not None:
         text = f"seed {item.seed}; {text}"  # on line 1, so error lines stay where they were
-    catalog = RecordingCatalog()
-    root = Path(spec.script).resolve().parent
+    catalog = RecordingCatalog(search=models)
+    root = root or Path(spec.script).resolve().parent
     program = check_text(text, str(spec.script), root, sets, catalog)
     return Script(program, compile_program(program), root, Path(spec.script), catalog, sets)
 
@@ -150,37 +167,43 @@ def _check_plan(spec: BatchSpec, text: str, binding: str | None, items: list[Ite
             raise PlanError(f"--seeds changes nothing that {spec.script} outputs")
 
 
+def progress_bar(spec: BatchSpec, total: int, todo: int):
+    """The batch's progress bar (items done, rate, time left) on stderr; hidden with -q."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=total - todo, unit="item", desc="batch", file=sys.stderr,
+                disable=None if spec.progress else True, dynamic_ncols=True)  # fmt: skip
+
+
 def _render_all(
     spec: BatchSpec, text: str, binding: str | None, todo: list[Item], total: int, cat: Catalog
 ) -> None:
     """Render the items in order, one catalog commit each, with a progress bar and ETA."""
-    from tqdm import tqdm
-
+    from gencode.render import render
     from gencode.runtime.execute import Executor
 
-    bar = tqdm(total=total, initial=total - len(todo), unit="item", desc="batch",
-               file=sys.stderr, disable=None if spec.progress else True, dynamic_ncols=True)  # fmt: skip
     executor = None
-    try:
+    with progress_bar(spec, total, len(todo)) as bar:
         for item in todo:
             script = load_item(spec, text, binding, item)
             if executor is None:  # one executor: models load once, shared nodes are cached
                 device = spec.device if spec.device != "auto" else script.program.device
                 executor = Executor(device=device, catalog=script.catalog)
-            cat.finish_item(item.name, _render_item(spec, script, item, executor))
+            run = render(script, write=False, executor=executor)
+            cat.finish_item(item.name, write_item(spec, script, item, run.values, run.summary))
             bar.update(1)
-    finally:
-        bar.close()
 
 
-def _render_item(spec: BatchSpec, script, item: Item, executor) -> list[Row]:
-    """Render one item into its folder; its catalog rows, from the records written."""
-    from gencode.render import recorder, render
+def write_item(
+    spec: BatchSpec, script, item: Item, values: dict, summary, env: dict | None = None
+) -> list[Row]:
+    """Write one rendered item into its folder; its catalog rows, from the records written.
+    `env` is where the pixels were computed (default: here, on `summary`'s device)."""
+    from gencode.render import recorder
     from gencode.runtime.outputs import OutputError, write_outputs
 
-    run = render(script, write=False, executor=executor)
     extra = {"batch": {"item": item.name, "seed": item.seed, "sweep": item.sweep}}
-    make = recorder(script, run.summary, spec.sign, extra)
+    make = recorder(script, summary, spec.sign, extra, env)
     records: list[dict] = []
 
     def keep(out, frame, pixels) -> dict:
@@ -189,7 +212,7 @@ def _render_item(spec: BatchSpec, script, item: Item, executor) -> list[Row]:
 
     try:
         folder = Path(spec.out_dir) / item.name
-        write_outputs(script.graph, run.values, folder, keep, sidecars=True, root_dir=script.root)
+        write_outputs(script.graph, values, folder, keep, sidecars=True, root_dir=script.root)
     except OutputError as e:
         raise BatchError(f"{item.name}: {e}") from None
     if spec.c2pa is not None:

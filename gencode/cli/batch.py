@@ -1,4 +1,5 @@
-"""`gencode batch FILE -o DIR --seeds 0-99 [--sweep NAME=a,b]...`: a resumable cataloged render."""
+"""`gencode batch FILE -o DIR --seeds 0-99 [--sweep NAME=a,b]... [--ray ADDRESS]`: a resumable
+cataloged render, on this machine or on Ray workers."""
 
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ from gencode.errors import GenError
 @SIGN_OPTIONS
 @C2PA_OPTIONS
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of the items.")
+@click.option(
+    "--ray",
+    default=None,
+    metavar="ADDRESS",
+    help="Render on Ray workers: 'local' (a Ray instance on this machine), 'auto', "
+    "'ray://HOST:10001' or 'HOST:6379'. Files are still written here. Needs gencode[ray].",
+)
+@click.option("--ray-workers", type=click.IntRange(1), default=None, metavar="N", help="Ray workers (default: as many as the cluster's CPUs, or GPUs, allow).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def batch(file: str, **options: Any) -> None:
     """Render a script over seeds and parameter sweeps into a folder with a SQLite catalog."""
@@ -82,10 +91,25 @@ def _spec(script: Path, o: dict[str, Any]):
         load_credentials(o["c2pa_cert"], o["c2pa_key"]),
         o["grid"],
         not o["quiet"],
+        o["ray"],
+        o["ray_workers"],
+        _threads_given(),
     )
+    if spec.ray is None and spec.ray_workers is not None:
+        raise PlanError("--ray-workers goes with --ray ADDRESS")
     if spec.seeds is None and not spec.sweeps:
         raise PlanError("give --seeds and/or --sweep: a batch of one is `gencode render`")
     return spec
+
+
+def _threads_given() -> int | None:
+    """`--threads N` when given: each Ray worker then uses (and reserves) N CPU threads."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("threads") != click.core.ParameterSource.COMMANDLINE:
+        return None
+    import torch  # imported already: the --threads callback set its thread count
+
+    return torch.get_num_threads()
 
 
 def _summary(spec, result) -> None:

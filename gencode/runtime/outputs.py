@@ -127,8 +127,10 @@ def safe_path(out_dir: Path, rel: str) -> Path:
 # ---- pixels ----------------------------------------------------------------------------------
 
 
-def to_uint8(x: torch.Tensor) -> np.ndarray:
+def to_uint8(x: torch.Tensor | np.ndarray) -> np.ndarray:
     """(3, H, W) or (N, 3, H, W) float in [0, 1] → (H, W, 3) or (N, H, W, 3) uint8, rounded."""
+    if isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim in (3, 4) and x.shape[-1] == 3:
+        return x  # converted already, by this function on another machine (a Ray worker)
     if x.dim() not in (3, 4) or x.shape[-3] not in (1, 3):
         shape = tuple(x.shape)
         raise OutputError(f"expected an image (3, H, W) or frames (N, 3, H, W), not {shape}")
