@@ -16,7 +16,7 @@ from click.testing import CliRunner  # noqa: E402
 from PIL import Image  # noqa: E402
 from runtime_support import write_script  # noqa: E402
 
-from gencode.batch import ray_runner  # noqa: E402
+from gencode.batch import ray_runner, ray_worker  # noqa: E402
 from gencode.batch.catalog import Catalog  # noqa: E402
 from gencode.batch.runner import BatchError, BatchSpec, run_batch  # noqa: E402
 from gencode.cli.main import cli  # noqa: E402
@@ -48,6 +48,47 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.fixture
+def workers(monkeypatch):
+    """Use a Worker subclass from this module (sent to Ray by value: it is not on Ray's path)."""
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+    def use(cls, **attrs):
+        for name, value in attrs.items():
+            monkeypatch.setattr(cls, name, value)
+        monkeypatch.setattr(ray_runner, "Worker", cls)
+        return cls
+
+    yield use
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+class Elsewhere(ray_worker.Worker):
+    """A worker on another machine: it sees none of the driver's files, and keeps its own."""
+
+    store = ""
+
+    def visible(self, sha, path):
+        return False
+
+    def store_dir(self):
+        return Path(self.store)
+
+
+class CrashOn(ray_worker.Worker):
+    """A worker whose process exits when it is given `item` (the first time, unless `always`)."""
+
+    item = "seed-0002"
+    marker = ""
+    always = False
+
+    def render(self, item, files):
+        if item.name == self.item and (self.always or not os.path.exists(self.marker)):
+            Path(self.marker).touch()
+            os._exit(1)
+        return super().render(item, files)
+
+
 @pytest.fixture(autouse=True)
 def _keys_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GENCODE_HOME", str(tmp_path / "home"))
@@ -62,7 +103,10 @@ def without(record: dict, *keys: str) -> dict:
     return {k: v for k, v in record.items() if k not in keys}
 
 
-def test_ray_writes_what_the_local_runner_writes(tiny_dir: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("where", ["another machine", "this machine"])
+def test_ray_writes_what_the_local_runner_writes(
+    where: str, tiny_dir: Path, monkeypatch, workers
+) -> None:
     (tiny_dir / "parts").mkdir()
     (tiny_dir / "parts/look.gen").write_text('model "tiny.safetensors"\nsteps 2\n')
     (tiny_dir / "assets").mkdir()
@@ -73,10 +117,18 @@ def test_ray_writes_what_the_local_runner_writes(tiny_dir: Path, monkeypatch) ->
     script, seeds = write_script(tiny_dir, TRAVEL), [0, 1, 2, 3]
     run_batch(BatchSpec(script, tiny_dir / "local", seeds, progress=False))
     new_key()
+    if where == "another machine":  # every file travels, once
+        workers(Elsewhere, store=str(tiny_dir / "store"))
+    else:  # the workers read the driver's files where they are: nothing travels
+        monkeypatch.setattr(ray_runner.Shipper, "send", lambda *a: pytest.fail("a file was sent"))
     spec = BatchSpec(script, tiny_dir / "ray", seeds, sign=Signer(), grid=True, progress=False, ray="local")  # fmt: skip
     result = run_batch(spec)
     assert (result.items, result.rendered, result.outputs) == (4, 4, 4 * 5)
     assert pixels(tiny_dir / "ray") == pixels(tiny_dir / "local")
+    if where == "another machine":
+        sent = {f.read_bytes() for f in (tiny_dir / "store").iterdir()}
+        beside = ["parts/look.gen", "assets/in.png", "tiny.safetensors", "lib/faces_lib.safetensors"]  # fmt: skip
+        assert sent == {(tiny_dir / f).read_bytes() for f in beside}
     # The same records, down to the environment the pixels were made in (one machine here).
     for path in pixels(tiny_dir / "local"):
         here, there = read_record(tiny_dir / "local" / path), read_record(tiny_dir / "ray" / path)
@@ -97,32 +149,8 @@ def test_a_ray_batch_resumes_rendering_only_new_items(tiny_dir: Path) -> None:
     assert verify([out]).ok
 
 
-class CrashOn(ray_runner.Worker):
-    """A worker whose process exits when it is given `item` (the first time, unless `always`)."""
-
-    item = ""
-    marker = ""
-    always = False
-
-    def render(self, item, files):
-        if item.name == self.item and (self.always or not os.path.exists(self.marker)):
-            Path(self.marker).touch()
-            os._exit(1)
-        return super().render(item, files)
-
-
-@pytest.fixture
-def crashing(tmp_path, monkeypatch):
-    """Workers that crash on seed-0002; sent to Ray by value (this module is not on its path)."""
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    monkeypatch.setattr(CrashOn, "item", "seed-0002")
-    monkeypatch.setattr(CrashOn, "marker", str(tmp_path / "crashed"))
-    monkeypatch.setattr(ray_runner, "Worker", CrashOn)
-    yield CrashOn
-    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-
-
-def test_a_worker_that_dies_has_its_items_rendered_again(tiny_dir: Path, crashing, capfd) -> None:
+def test_a_worker_that_dies_has_its_items_rendered_again(tiny_dir: Path, workers, capfd) -> None:
+    crashing = workers(CrashOn, marker=str(tiny_dir / "crashed"))
     script, out = write_script(tiny_dir, FACES), tiny_dir / "batch"
     result = run_batch(BatchSpec(script, out, list(range(6)), progress=False, ray="local"))
     assert Path(crashing.marker).exists()
@@ -135,15 +163,15 @@ def test_a_worker_that_dies_has_its_items_rendered_again(tiny_dir: Path, crashin
 
 
 def test_an_item_that_keeps_killing_workers_stops_the_batch(
-    tiny_dir: Path, crashing, monkeypatch
+    tiny_dir: Path, workers, monkeypatch
 ) -> None:
-    monkeypatch.setattr(crashing, "always", True)
+    workers(CrashOn, marker=str(tiny_dir / "crashed"), always=True)
     monkeypatch.setattr(ray_runner, "TRIES", 1)
     script, out = write_script(tiny_dir, FACES), tiny_dir / "batch"
     with pytest.raises(BatchError, match="seed-0002: its Ray worker died 2 times rendering it"):
         run_batch(BatchSpec(script, out, [0, 1, 2, 3], progress=False, ray="local"))
     assert not (out / "manifest.json").exists()
-    monkeypatch.setattr(ray_runner, "Worker", CrashOn.__base__)  # a worker that lives
+    monkeypatch.setattr(ray_runner, "Worker", ray_worker.Worker)  # one that lives
     again = run_batch(BatchSpec(script, out, [0, 1, 2, 3], progress=False, ray="local"))
     assert again.rendered >= 1 and again.outputs == 4 and verify([out]).ok
 

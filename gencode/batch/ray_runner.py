@@ -2,12 +2,12 @@
 catalog rows and the manifest, written here by the driver exactly as the single-machine runner
 writes them (`runner.write_item`), so every guarantee of a batch folder holds unchanged.
 
-Workers are actors, each holding one long-lived Executor (models load once per worker). A worker
-gets the script text and the plan once, then per item the item and the files it reads (models,
-includes, images, by path relative to the script's folder and sha256); it checks and compiles
-the item in a private folder, renders it and sends back uint8 pixels, the run summary and its
-environment. No filesystem is shared: a file travels through Ray's object store once per sha256
-and is hashed again on arrival. Built-in models ship with gencode on every machine.
+Workers (`ray_worker.Worker`) are actors, each holding one long-lived Executor. A worker gets the
+script text and the plan once, then per item the item and the files it reads, by name and
+sha256; bytes go through Ray's object store only to a machine that asks for them (one that does
+not see the driver's files), once per sha256. Each worker has at most PER_WORKER items in flight,
+so this process writes finished items while others render. A worker that dies has its items sent
+to a fresh one, a bounded number of times.
 
 Ray is imported only here, and only when a batch is given `--ray`.
 """
@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import socket
 import sys
-import tempfile
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,7 @@ from typing import Any
 
 from gencode.batch.catalog import Catalog
 from gencode.batch.plan import Item
+from gencode.batch.ray_worker import Files, Need, Rendered, Worker
 from gencode.batch.runner import BatchError, BatchSpec, load_item, progress_bar, write_item
 
 MISSING = "--ray needs Ray: pip install 'gencode[ray]'"
@@ -41,76 +39,6 @@ def require_ray() -> Any:
     except ImportError:
         raise BatchError(MISSING) from None
     return ray
-
-
-@dataclass
-class Rendered:
-    """What a worker sends back for one item."""
-
-    keys: list[str]  # the graph's output keys: the driver's graph must be the same
-    pixels: dict[str, Any]  # output name → uint8 (H, W, 3) or (N, H, W, 3), as to_uint8 gives
-    summary: Any  # RunSummary
-    env: dict[str, str]  # where the pixels were computed (the record's `environment`)
-    host: str
-
-
-class Worker:
-    """A Ray actor's body: one Executor for every item it renders, in a private folder."""
-
-    def __init__(self, spec: BatchSpec, text: str, binding: str | None, threads: int):
-        import torch
-
-        torch.set_num_threads(threads)
-        self.spec, self.text, self.binding = spec, text, binding
-        self.root = Path(tempfile.mkdtemp(prefix="gencode-ray-"))
-        (self.root / "script").mkdir()
-        self.have: dict[str, str] = {}  # path in self.root → sha256 of what is there
-        self.executor: Any = None
-
-    def ready(self) -> str:
-        return socket.gethostname()
-
-    def render(self, item: Item, files: dict[str, tuple[str, Any]]) -> Rendered:
-        """Check, compile and render one item (write=False): its pixels and its record's facts."""
-        from gencode.provenance.record import environment
-        from gencode.render import render
-        from gencode.runtime.execute import Executor
-        from gencode.runtime.outputs import to_uint8
-
-        self._receive(files)
-        root, models = self.root / "script", [self.root / "models"]
-        script = load_item(self.spec, self.text, self.binding, item, root, models)
-        if self.executor is None:
-            device = self.spec.device
-            device = device if device != "auto" else script.program.device
-            self.executor = Executor(device=device, catalog=script.catalog)
-        run = render(script, write=False, executor=self.executor)
-        pixels = {name: to_uint8(v) for name, v in run.values.items()}
-        env = environment(run.summary.device, run.summary.dtype)
-        keys = [o.node.key for o in script.graph.outputs]
-        return Rendered(keys, pixels, run.summary, env, socket.gethostname())
-
-    def _receive(self, files: dict[str, tuple[str, Any]]) -> None:
-        """Put each file the item reads in place (see `needs`), fetched when new or changed."""
-        import ray
-
-        for rel, (sha, ref) in files.items():
-            if self.have.get(rel) == sha:
-                continue
-            data = ray.get(ref)
-            if hashlib.sha256(data).hexdigest() != sha:
-                raise BatchError(f"{rel}: arrived damaged (its sha256 is not {sha[:12]}…)")
-            path = self.root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.part")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-            self.have[rel] = sha
-
-    def close(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # ---- the driver --------------------------------------------------------------------------------
@@ -149,26 +77,33 @@ def _connect(ray: Any, address: str | None) -> None:
         raise BatchError(f"--ray {address}: can't connect ({str(e).splitlines()[0]})") from None
 
 
-class Files:
-    """The files an item reads, each put in Ray's object store once (keyed by sha256)."""
+class Shipper:
+    """The files items read, and their bytes in Ray's object store once a worker asks."""
 
     def __init__(self, ray: Any):
         self.ray = ray
         self.refs: dict[str, Any] = {}  # sha256 → ObjectRef of the bytes
 
-    def of(self, script) -> dict[str, tuple[str, Any]]:
-        """Where a worker puts each file (see `needs`) → (sha256, ObjectRef), for one item."""
+    def files(self, script) -> Files:
+        """One loaded item's files (see `needs`), with the bytes of those sent already."""
         from gencode.models.checkpoint import file_sha256
 
         out = {}
         for name, path in needs(script).items():
             sha = file_sha256(path)
-            if sha not in self.refs:
-                data = path.read_bytes()
-                sha = hashlib.sha256(data).hexdigest()  # what is sent, even if it just changed
-                self.refs[sha] = self.ray.put(data)
-            out[name] = (sha, self.refs[sha])
+            out[name] = (sha, str(path), self.refs.get(sha))
         return out
+
+    def send(self, files: Files, names: list[str]) -> Files:
+        """`files` with the bytes of `names` put in the object store."""
+        for name in names:
+            sha, path, _ = files[name]
+            if sha not in self.refs:
+                data = Path(path).read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    raise BatchError(f"{path} changed during the batch; run it again to resume")
+                self.refs[sha] = self.ray.put(data)
+        return {n: (sha, p, self.refs.get(sha)) for n, (sha, p, _) in files.items()}
 
 
 def needs(script) -> dict[str, Path]:
@@ -204,6 +139,7 @@ class Actor:
 
     handle: Any
     busy: int = 0  # items in flight
+    alone: bool = False  # rendering an item whose worker died: nothing else goes with it
     alive: bool = True
     host: str = "?"
 
@@ -218,7 +154,8 @@ class Pool:
         self.size = spec.ray_workers or gpus or max(1, int(have.get("CPU", 1)) // threads)
         worker = dataclasses.replace(spec, sign=None, c2pa=None)  # keys stay on this machine
         remote = ray.remote(num_cpus=threads, num_gpus=1 if gpus else 0, max_restarts=0)(Worker)
-        self.make = lambda: remote.remote(worker, text, binding, threads)
+        home = str(Path(spec.script).resolve().parent)
+        self.make = lambda: remote.remote(worker, text, binding, home, threads)
         self.ready: list[Actor] = []
         self.starting: dict[Any, Actor] = {}  # ready() ref → an actor not yet known to run
         self.failed_starts = 0
@@ -248,10 +185,10 @@ class Pool:
             self.ready.remove(actor)
             self.spawn()
 
-    def free(self) -> Actor | None:
-        """The least busy running actor with room for another item."""
-        actor = min(self.ready, key=lambda a: a.busy, default=None)
-        return actor if actor is not None and actor.busy < PER_WORKER else None
+    def free(self, alone: bool = False) -> Actor | None:
+        """The least busy running actor with room for another item (`alone`: an idle one)."""
+        room = 1 if alone else PER_WORKER
+        return min((a for a in self.ready if a.busy < room and not a.alone), key=lambda a: a.busy, default=None)  # fmt: skip
 
     def close(self) -> None:
         """Each worker removes its folder (a few seconds at most), then every actor ends."""
@@ -265,6 +202,7 @@ class Pool:
 class Job:
     item: Item
     script: Any  # the item as loaded here: its graph and program make the records
+    files: Files
     actor: Actor
 
 
@@ -274,14 +212,15 @@ class Driver:
     def __init__(self, ray, pool: Pool, spec: BatchSpec, text: str, binding, cat: Catalog, bar):
         self.ray, self.pool, self.spec, self.cat, self.bar = ray, pool, spec, cat, bar
         self.text, self.binding = text, binding
-        self.files = Files(ray)
+        self.shipper = Shipper(ray)
         self.flight: dict[Any, Job] = {}  # result ref → its job
         self.tries: dict[str, int] = {}
 
     def run(self, todo: list[Item]) -> None:
         queue = deque(todo)
         while queue or self.flight:
-            while queue and (actor := self.pool.free()) is not None:
+            # An item whose worker died goes alone: if it kills this one too, it is the cause.
+            while queue and (actor := self.pool.free(queue[0].name in self.tries)) is not None:
                 self._send(queue.popleft(), actor)
             [ref], _ = self.ray.wait([*self.flight, *self.pool.starting], num_returns=1)
             if ref in self.pool.starting:
@@ -291,19 +230,27 @@ class Driver:
 
     def _send(self, item: Item, actor: Actor) -> None:
         script = load_item(self.spec, self.text, self.binding, item)
-        ref = actor.handle.render.remote(item, self.files.of(script))
-        self.flight[ref] = Job(item, script, actor)
-        actor.busy += 1
+        self._submit(Job(item, script, self.shipper.files(script), actor))
+
+    def _submit(self, job: Job) -> None:
+        self.flight[job.actor.handle.render.remote(job.item, job.files)] = job
+        job.actor.busy += 1
+        job.actor.alone = job.item.name in self.tries
 
     def _receive(self, ref: Any, queue: deque) -> None:
         job = self.flight.pop(ref)
         job.actor.busy -= 1
+        job.actor.alone = False
         try:
-            done: Rendered = self.ray.get(ref)
+            done: Rendered | Need = self.ray.get(ref)
         except self.ray.exceptions.RayTaskError as e:  # the render raised: as it would here
             raise _cause(job.item, e) from None
         except self.ray.exceptions.RayError as e:  # the worker died (a crash, a kill, OOM)
             self._lost(job, e, queue)
+            return
+        if isinstance(done, Need):  # a machine without these files: send them, then the item
+            job.files = self.shipper.send(job.files, done.names)
+            self._submit(job)
             return
         if done.keys != [o.node.key for o in job.script.graph.outputs]:
             raise BatchError(
