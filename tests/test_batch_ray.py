@@ -197,6 +197,14 @@ def test_without_ray_the_error_says_what_to_install(tiny_dir: Path, monkeypatch)
     assert not out.exists()
 
 
+def test_an_address_nobody_answers_at_fails_fast(tiny_dir: Path) -> None:
+    script, out = write_script(tiny_dir, FACES), tiny_dir / "batch"
+    for address in ["127.0.0.1:1", "ray://127.0.0.1:1"]:
+        with pytest.raises(BatchError, match=f"--ray {address}: nothing answers there"):
+            run_batch(BatchSpec(script, out, [0, 1], progress=False, ray=address))
+    assert not out.exists()
+
+
 def test_the_plain_batch_never_imports_ray() -> None:
     code = "import sys, gencode.cli.main, gencode.batch.runner; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

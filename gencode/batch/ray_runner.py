@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
+import socket
 import sys
 from collections import deque
 from dataclasses import dataclass
@@ -32,12 +34,19 @@ PER_WORKER = 2  # items in flight per worker: one rendering, the next waiting, n
 TRIES = 3  # times an item is sent out again after its worker died, before the batch stops
 
 
-def require_ray() -> Any:
-    """The ray module, or a BatchError saying how to install it."""
+def require_ray(address: str | None = None) -> Any:
+    """The ray module, or a BatchError saying how to install it (or that `address` is dead)."""
     try:
         import ray
     except ImportError:
         raise BatchError(MISSING) from None
+    if address is not None and (m := re.fullmatch(r"(?:ray://)?\[?([^\]]+?)\]?:(\d+)", address)):
+        try:  # fail fast: Ray itself retries an address nobody answers at for minutes
+            socket.create_connection((m[1], int(m[2])), timeout=5).close()
+        except OSError as e:
+            raise BatchError(
+                f"--ray {address}: nothing answers there ({e.strerror or e})"
+            ) from None
     return ray
 
 

@@ -70,7 +70,7 @@ def run_batch(spec: BatchSpec) -> BatchResult:
     if spec.ray is not None:
         from gencode.batch.ray_runner import render_on_ray, require_ray
 
-        require_ray()  # before anything is read or written
+        require_ray(spec.ray)  # before anything is read or written
     text = _read(spec.script)
     items = plan(spec.seeds, spec.sweeps)
     binding = spec.seed_param or (seed_param(text, str(spec.script)) if spec.seeds else None)
