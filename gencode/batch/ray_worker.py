@@ -55,8 +55,7 @@ class Worker:
         self.spec, self.text, self.binding = spec, text, binding
         self.home = Path(home)  # the script's folder on the driver's machine
         self.store = self.store_dir()
-        self.work = Path(tempfile.mkdtemp(prefix="gencode-ray-"))  # links to what arrived
-        (self.work / "script").mkdir()
+        self._work: Path | None = None  # made when a file must be placed (see `work`)
         self.placed: dict[str, str] = {}  # name in self.work → sha256 of what is there
         self.executor: Any = None
 
@@ -86,7 +85,8 @@ class Worker:
         return Rendered(keys, pixels, run.summary, env, socket.gethostname())
 
     def close(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
 
     # ---- files ---------------------------------------------------------------------------------
 
@@ -102,6 +102,14 @@ class Worker:
 
         p = Path(path)
         return p.is_file() and file_sha256(p) == sha  # hashed once per file: check reads it too
+
+    @property
+    def work(self) -> Path:
+        """This worker's folder of links to what arrived (none on the driver's own machine)."""
+        if self._work is None:
+            self._work = Path(tempfile.mkdtemp(prefix="gencode-ray-"))
+            (self._work / "script").mkdir()
+        return self._work
 
     def _has(self, sha: str, path: str) -> bool:
         return (self.store / sha).is_file() or self.visible(sha, path)
@@ -123,7 +131,8 @@ class Worker:
             else:
                 target.symlink_to(source.resolve())
             self.placed[name] = sha
-        return (self.home if own else self.work / "script"), [self.work / "models"]
+        root = self.home if own else self.work / "script"
+        return root, [self.work / "models"] if any(n.startswith("models/") for n in files) else []
 
     def _fetch(self, sha: str, ref: Any) -> Path:
         """The file with this sha256 in this machine's store, received once."""
