@@ -5,6 +5,8 @@ Used by `bench/quality.py` (the full gate, 64 samples per subject) and by the te
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -51,11 +53,14 @@ def pairwise(images: np.ndarray) -> float:
     return float(d.sum() / (n * (n - 1)))
 
 
-def scenes_gate(n: int, modifier_n: int, seed: int, real: int = 4000) -> dict[str, float]:
+def scenes_gate(
+    n: int, modifier_n: int, seed: int, real: int = 4000, model_path: Path | None = None
+) -> dict[str, float]:
     """Fidelity and diversity per subject (n samples each), modifier fidelity (modifier_n samples
     per subject and time of day), and their summaries: fidelity, fidelity_min, diversity (worst).
-    Diversity compares with n real images per subject, from a pool of `real` fresh ones."""
-    model = load_diffusion(WEIGHTS_DIR / "scenes.safetensors")
+    Diversity compares with n real images per subject, from a pool of `real` fresh ones.
+    model_path: a checkpoint to score instead of the shipped one (a retrain, before shipping it)."""
+    model = load_diffusion(model_path or WEIGHTS_DIR / "scenes.safetensors")
     classifier = load_classifier(WEIGHTS_DIR / "scenes-judge.safetensors")
     heads = classifier.cfg.heads
     subjects, modifiers = heads["subject"]["values"], heads["modifier"]["values"]
