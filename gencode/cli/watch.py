@@ -136,6 +136,9 @@ def _run_until_stopped(live: Live) -> None:
     """Wait for Ctrl-C (or SIGTERM), then stop the render, the watcher and the server."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C raises KeyboardInterrupt even when started from a script in the background, where
+    # SIGINT comes in ignored (and Python then leaves it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not stop.wait(0.5):
             pass
