@@ -9,7 +9,7 @@ score for that attribute the right way; gencode/train/faces_report.py draws the 
 
 Targets: fidelity >= 90% on average and >= 75% for every subject (64 samples each); modifier
 fidelity >= 85%; diversity ratio >= 0.5; every faces edit right way in >= 90% of 64 trials.
-Usage: python bench/quality.py [--n 64] [--modifier-n 16] [--threads 2] [--scenes CKPT]
+Usage: python bench/quality.py [--n 64] [--modifier-n 16] [--threads 2] [--scenes CKPT] [--bf16]
 """
 
 from __future__ import annotations
@@ -44,13 +44,12 @@ def main() -> None:
     ap.add_argument("--modifier-n", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument(
-        "--scenes", type=Path, default=None, help="a scenes checkpoint to score instead"
-    )
+    ap.add_argument("--scenes", type=Path, default=None, help="a scenes checkpoint to score")
+    ap.add_argument("--bf16", action="store_true", help="sample scenes in bfloat16, as --bf16")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    r = scenes_gate(a.n, a.modifier_n, a.seed, model_path=a.scenes) | faces_gate(a.n)
+    r = scenes_gate(a.n, a.modifier_n, a.seed, model_path=a.scenes, bf16=a.bf16) | faces_gate(a.n)
     edits = {k: v for k, v in r.items() if k.startswith("edit/")}
     worst = min(edits, key=edits.__getitem__)
     for k, v in sorted(r.items()):

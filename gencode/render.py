@@ -97,6 +97,7 @@ def render(
     progress: Callable[[str, int, int], None] | None = None,
     cancel: threading.Event | None = None,
     signer: Callable[[dict], dict] | None = None,
+    cpu_bf16: bool = False,
 ) -> RenderResult:
     """Render a script (a .gen path, its text, or a loaded Script) and write its outputs, each
     carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`)."""
@@ -104,7 +105,7 @@ def render(
         script = load_script(script, sets)
     if executor is None:
         chosen = device if device != "auto" else script.program.device
-        executor = Executor(device=chosen, disk_cache=cache, catalog=script.catalog)
+        executor = Executor(chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog)
     executor.add_models(script.catalog.resolved)
     run = executor.run(script.graph, script.root, progress=progress, cancel=cancel)
     result = RenderResult(script.graph, run.values, run.summary, script.program)

@@ -113,6 +113,8 @@ def test_a_folder_belongs_to_one_script(tiny_dir: Path) -> None:
     other = write_script(tiny_dir, FACES + "sample from a as again\n", "other.gen")
     with pytest.raises(BatchError, match="another script"):
         run_batch(BatchSpec(other, out, [0], progress=False))
+    with pytest.raises(BatchError, match="made with float32 networks"):
+        run_batch(BatchSpec(out.parent / "sketch.gen", out, [0, 1], progress=False, cpu_bf16=True))
     with pytest.raises(BatchError, match="holds other files and no batch catalog"):
         run_batch(BatchSpec(other, tiny_dir, [0], progress=False))  # the models' folder
 

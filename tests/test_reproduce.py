@@ -117,3 +117,17 @@ def test_a_changed_include_is_named(tiny_dir: Path) -> None:
     (tiny_dir / "look.gen").write_text("steps 3\n")
     with pytest.raises(ReproduceError, match="the included look.gen is changed"):
         reproduce(tiny_dir / "out/x.png", "cpu")
+
+
+def test_a_bf16_render_is_recorded_and_reproduces_exactly(tiny_dir: Path) -> None:
+    script = write_script(tiny_dir, CARD)
+    res = run("render", str(script), "-o", str(tiny_dir / "bf"), "--bf16", "-q")
+    assert res.exit_code == 0, res.output
+    render(script, tiny_dir / "fp", device="cpu")
+    bf, fp = tiny_dir / "bf" / "still.png", tiny_dir / "fp" / "still.png"
+    assert read_record(bf)["environment"]["dtype"] == "bfloat16"
+    assert read_record(fp)["environment"]["dtype"] == "float32"
+    a, b = decode_file(bf).astype(int), decode_file(fp).astype(int)
+    assert (a != b).any() and np.abs(a - b).mean() < 8  # another precision, the same picture
+    outcome = reproduce(bf, "cpu")  # re-rendered in bfloat16, as the record says
+    assert outcome.ok and outcome.max_diff == 0 and outcome.env_diffs == []

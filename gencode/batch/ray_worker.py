@@ -77,7 +77,7 @@ class Worker:
         if self.executor is None:
             device = self.spec.device
             device = device if device != "auto" else script.program.device
-            self.executor = Executor(device=device, catalog=script.catalog)
+            self.executor = Executor(device, cpu_bf16=self.spec.cpu_bf16, catalog=script.catalog)
         run = render(script, write=False, executor=self.executor)
         pixels = {name: to_uint8(v) for name, v in run.values.items()}
         env = environment(run.summary.device, run.summary.dtype)

@@ -48,6 +48,7 @@ class BatchSpec:
     ray: str | None = None  # a Ray address ("local", "auto", "ray://host:10001"): render there
     ray_workers: int | None = None  # Ray actors (None: as many as the cluster has room for)
     threads: int | None = None  # torch threads per Ray worker, and the CPUs it reserves (None: 1)
+    cpu_bf16: bool = False  # bfloat16 networks on the CPU (here and on Ray workers)
 
 
 @dataclass
@@ -107,15 +108,25 @@ def _read(script: Path) -> str:
 
 def _claim(cat: Catalog, spec: BatchSpec, text: str) -> None:
     """Mark the folder as this script's batch, or refuse one that holds another's."""
-    mine = {"script_sha256": hashlib.sha256(text.encode()).hexdigest(), "sets": spec.sets}
+    mine = {
+        "script_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "sets": spec.sets,
+        "bf16": spec.cpu_bf16,
+    }
     theirs = cat.meta()
-    if theirs and {k: theirs.get(k) for k in mine} != mine and not cat.done_items():
+    seen = {k: theirs.get(k, False if k == "bf16" else None) for k in mine}  # older: no "bf16"
+    if theirs and seen != mine and not cat.done_items():
         cat.clear()  # nothing finished yet: the folder is free to take the edited script
-    elif theirs and {k: theirs.get(k) for k in mine} != mine:
-        what = "script" if theirs.get("script_sha256") != mine["script_sha256"] else "--set values"
+    elif theirs and seen != mine:
+        if seen["script_sha256"] != mine["script_sha256"]:
+            what = "another script"
+        elif seen["sets"] != mine["sets"]:
+            what = "other --set values"
+        else:
+            what = "--bf16" if seen["bf16"] else "float32 networks (no --bf16)"
         raise BatchError(
-            f"{spec.out_dir} holds a batch made with another {what}; "
-            "render into a new folder (a batch folder belongs to one script)"
+            f"{spec.out_dir} holds a batch made with {what}; "
+            "render into a new folder (a batch folder belongs to one script and its options)"
         )
     cat.set_meta(mine | {"script": Path(spec.script).name})
 
@@ -188,7 +199,7 @@ def _render_all(
             script = load_item(spec, text, binding, item)
             if executor is None:  # one executor: models load once, shared nodes are cached
                 device = spec.device if spec.device != "auto" else script.program.device
-                executor = Executor(device=device, catalog=script.catalog)
+                executor = Executor(device, cpu_bf16=spec.cpu_bf16, catalog=script.catalog)
             run = render(script, write=False, executor=executor)
             cat.finish_item(item.name, write_item(spec, script, item, run.values, run.summary))
             bar.update(1)

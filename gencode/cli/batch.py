@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from gencode.cli.common import DEVICE_OPTION, SET_OPTION, THREADS_OPTION, fail, parse_sets
+from gencode.cli.common import (
+    BF16_OPTION,
+    DEVICE_OPTION,
+    SET_OPTION,
+    THREADS_OPTION,
+    fail,
+    parse_sets,
+)
 from gencode.cli.keys import C2PA_OPTIONS, SIGN_OPTIONS, load_credentials, load_signer
 from gencode.errors import GenError
 
@@ -38,6 +45,7 @@ from gencode.errors import GenError
 @click.option("--seed-param", default=None, metavar="NAME", help="The param --seeds sets (default: the one the script's `seed` uses).")  # fmt: skip
 @DEVICE_OPTION
 @THREADS_OPTION
+@BF16_OPTION
 @SIGN_OPTIONS
 @C2PA_OPTIONS
 @click.option("--grid", is_flag=True, help="Also write grid.png, a contact sheet of the items.")
@@ -94,6 +102,7 @@ def _spec(script: Path, o: dict[str, Any]):
         o["ray"],
         o["ray_workers"],
         _threads_given(),
+        o["cpu_bf16"],
     )
     if spec.ray is None and spec.ray_workers is not None:
         raise PlanError("--ray-workers goes with --ray ADDRESS")

@@ -62,6 +62,14 @@ CACHE_OPTION = click.option(
     help="Keep computed values in DIR, so later renders (and later sessions) reuse them.",
 )
 
+BF16_OPTION = click.option(
+    "--bf16",
+    "cpu_bf16",
+    is_flag=True,
+    help="On the CPU, run the networks in bfloat16: about 1.7x faster where the CPU has "
+    "AVX-512 BF16 or AMX, slightly different pixels (each file's record says bfloat16).",
+)
+
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
     if value is not None:

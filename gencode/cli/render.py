@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from gencode.cli.common import (
+    BF16_OPTION,
     CACHE_OPTION,
     DEVICE_OPTION,
     OUT_OPTION,
@@ -64,6 +65,7 @@ class Bars:
 @DEVICE_OPTION
 @CACHE_OPTION
 @THREADS_OPTION
+@BF16_OPTION
 @SIGN_OPTIONS
 @C2PA_OPTIONS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, notes or summary.")
@@ -73,6 +75,7 @@ def render(
     sets: tuple[str, ...],
     device: str,
     cache_dir: str | None,
+    cpu_bf16: bool,
     sign: bool,
     key: str,
     c2pa_cert: str | None,
@@ -98,7 +101,13 @@ def render(
     t0 = time.perf_counter()
     try:
         result = render_script(
-            script, out_dir, device=device, cache=cache_dir, progress=bars, signer=signer
+            script,
+            out_dir,
+            device=device,
+            cache=cache_dir,
+            progress=bars,
+            signer=signer,
+            cpu_bf16=cpu_bf16,
         )
     except KeyboardInterrupt:
         bars.close()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import click
 
 from gencode.cli.common import (
+    BF16_OPTION,
     CACHE_OPTION,
     DEVICE_OPTION,
     OUT_OPTION,
@@ -50,6 +51,7 @@ DEFAULT_PORT = 8765
 @DEVICE_OPTION
 @CACHE_OPTION
 @THREADS_OPTION
+@BF16_OPTION
 def watch(
     file: str,
     out_dir: str | None,
@@ -59,6 +61,7 @@ def watch(
     sets: tuple[str, ...],
     device: str,
     cache_dir: str | None,
+    cpu_bf16: bool,
 ) -> None:
     """Render a script, then re-render on every save of it, its includes or its images.
 
@@ -73,7 +76,7 @@ def watch(
     out = Path(out_dir) if out_dir is not None else default_out_dir(path)
     source = click.get_current_context().get_parameter_source("port")
     explicit = source is not click.core.ParameterSource.DEFAULT
-    run = RunOptions(None if device == "auto" else device, cache_dir)
+    run = RunOptions(None if device == "auto" else device, cache_dir, cpu_bf16)
     live = _start(path, out, parse_sets(sets), port, debounce / 1000, explicit, run)
     click.echo(f"watching {path} (and what it includes); writing to {out}/; Ctrl-C to stop")
     click.echo(f"preview:     {live.url}")
@@ -88,6 +91,7 @@ def watch(
 class RunOptions(NamedTuple):
     device: str | None  # None: the script's `device` setting, else auto
     cache: str | None  # a disk cache folder
+    cpu_bf16: bool  # bfloat16 networks on the CPU
 
 
 def _start(
@@ -103,7 +107,7 @@ def _start(
     from gencode.watch import Live
 
     def make(port: int) -> Live:
-        return Live(path, out, sets, port, debounce, log=_log, device=run.device, cache=run.cache)
+        return Live(path, out, sets, port, debounce, _log, run.device, run.cache, run.cpu_bf16)
 
     try:
         live = make(port)

@@ -123,7 +123,8 @@ def render_recorded(
     out = next((o for o in graph.outputs if o.node.key == out_rec["node"]), None)
     if out is None:
         raise ReproduceError(why_different(record, graph, folder, program.sources))
-    ex = Executor(device=device if device != "auto" else program.device, catalog=catalog)
+    bf16 = (record.get("environment") or {}).get("dtype") == "bfloat16"  # rendered with --bf16
+    ex = Executor(device if device != "auto" else program.device, cpu_bf16=bf16, catalog=catalog)
     ex.add_models(catalog.resolved)
     try:
         run = ex.run(Graph(graph.nodes, [out]), folder)

@@ -19,7 +19,7 @@ from gencode.samplers import get_sampler
 FRESH_SEED = 424_242  # real images no model was trained on
 
 
-def sample(model, prompts: list[str], seed: int, batch: int = 64) -> np.ndarray:
+def sample(model, prompts: list[str], seed: int, batch: int = 64, bf16: bool = False) -> np.ndarray:
     """One sample per prompt with the model's default settings, uint8 (N, H, W, 3)."""
     m = model.meta
     steps, guidance = int(m.get("default_steps", 20)), float(m.get("default_guidance", 3.0))
@@ -33,7 +33,7 @@ def sample(model, prompts: list[str], seed: int, batch: int = 64) -> np.ndarray:
         sigmas = model.sigmas(steps)
         x = torch.randn((len(chunk), 3, size, size), generator=g) * sigmas[0]
         extra = {"cond": cond, "uncond": model.null(len(chunk)), "cond_scale": guidance}
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
             x = sampler(model.denoiser(), x, sigmas, extra_args=extra, generator=g)
         out.append(model.to_images(x))
     return np.concatenate(out)
@@ -54,12 +54,18 @@ def pairwise(images: np.ndarray) -> float:
 
 
 def scenes_gate(
-    n: int, modifier_n: int, seed: int, real: int = 4000, model_path: Path | None = None
+    n: int,
+    modifier_n: int,
+    seed: int,
+    real: int = 4000,
+    model_path: Path | None = None,
+    bf16: bool = False,
 ) -> dict[str, float]:
     """Fidelity and diversity per subject (n samples each), modifier fidelity (modifier_n samples
     per subject and time of day), and their summaries: fidelity, fidelity_min, diversity (worst).
     Diversity compares with n real images per subject, from a pool of `real` fresh ones.
-    model_path: a checkpoint to score instead of the shipped one (a retrain, before shipping it)."""
+    model_path: a checkpoint to score instead of the shipped one (a retrain, before shipping it).
+    bf16: sample in bfloat16 on the CPU, as `--bf16` renders (the judge stays in float32)."""
     model = load_diffusion(model_path or WEIGHTS_DIR / "scenes.safetensors")
     classifier = load_classifier(WEIGHTS_DIR / "scenes-judge.safetensors")
     heads = classifier.cfg.heads
@@ -67,13 +73,13 @@ def scenes_gate(
     result: dict[str, float] = {}
     pool, labels = scenes.generate(real, seed=FRESH_SEED, size=int(model.meta.get("size", 32)))
     for s in subjects:
-        images = sample(model, [s] * n, seed)
+        images = sample(model, [s] * n, seed, bf16=bf16)
         got = judge(classifier, images)["subject"]
         result[f"fidelity/{s}"] = float(np.mean(got == subjects.index(s)))
         mine = [i for i, lab in enumerate(labels) if lab["subject"] == s][:n]
         result[f"diversity/{s}"] = pairwise(images) / pairwise(pool[mine])
     prompts = [f"{s} at {m}" for s in subjects for m in modifiers for _ in range(modifier_n)]
-    got = judge(classifier, sample(model, prompts, seed + 1))["modifier"]
+    got = judge(classifier, sample(model, prompts, seed + 1, bf16=bf16))["modifier"]
     want = np.array([modifiers.index(p.split(" at ")[1]) for p in prompts])
     result["modifier"] = float(np.mean(got == want))
     fid = [v for k, v in result.items() if k.startswith("fidelity/")]

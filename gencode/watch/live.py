@@ -25,8 +25,11 @@ class Live:
         log: Log | None = None,
         device: str | None = None,
         cache: str | Path | None = None,
+        cpu_bf16: bool = False,
     ):
-        self.session = Session(script, out_dir, sets, log=log, device=device, cache=cache)
+        self.session = Session(
+            script, out_dir, sets, log=log, device=device, cache=cache, cpu_bf16=cpu_bf16
+        )
         self.watcher = Watcher(self.session.changed, self.session.relevant, debounce)
         # Includes come and go with edits: the watched folders follow the files last read.
         self.session.on_files = lambda files: self.watcher.watch(folders(files))

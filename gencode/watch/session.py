@@ -47,6 +47,7 @@ class Session:
         log: Log | None = None,
         device: str | None = None,
         cache: str | Path | None = None,
+        cpu_bf16: bool = False,
     ):
         self.path = Path(script)
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -55,6 +56,7 @@ class Session:
         self.log: Log = log or (lambda level, text: None)
         self.device = device
         self.cache = cache  # a disk cache folder: a restarted session starts warm
+        self.cpu_bf16 = cpu_bf16
         self.executor: Any = None
         self.files: set[Path] = {self.path.resolve()}  # the script, its includes, loaded images
         self.on_files: Callable[[set[Path]], None] = lambda files: None  # the watcher's folders
@@ -219,7 +221,9 @@ class Session:
             from gencode.runtime.execute import Executor
 
             device = self.device or script.program.device
-            self.executor = Executor(device=device, disk_cache=self.cache, catalog=script.catalog)
+            self.executor = Executor(
+                device, disk_cache=self.cache, cpu_bf16=self.cpu_bf16, catalog=script.catalog
+            )
         return self.executor
 
     def _succeed(self, seq: int, result: Any) -> None:
