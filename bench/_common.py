@@ -62,3 +62,14 @@ def best_time(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def timed(path: Path, text: str, ex, out: Path) -> tuple[float, int]:
+    """Seconds for a whole render of `text` written to `path` (check, compile, execute, write),
+    and how many frames the sampler ran."""
+    from gencode.render import render
+
+    path.write_text(text)
+    t0 = time.perf_counter()
+    result = render(path, out, executor=ex)
+    return time.perf_counter() - t0, result.summary.op("diffuse").frames

@@ -12,13 +12,11 @@ are re-diffused. Prints both ratios, with the model calls behind them, on its la
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import torch
-from _common import parser, workdir
+from _common import parser, timed, workdir
 
-from gencode.render import render
 from gencode.runtime.execute import Executor
 
 SCRIPT = """model "model.safetensors"
@@ -30,14 +28,6 @@ strength {{0: 0.6, {before}: 0.6, {edit}: {s}, {last}: 0.6}}
 animate {frames} "dunes" zoom 1.02 rotate 0.5 noise 0.02 cadence {cadence}
 save "flight.mp4"
 """
-
-
-def timed(path: Path, text: str, ex: Executor, out: Path) -> tuple[float, int]:
-    """Seconds for a whole render of `text`, and how many model calls (frames diffused) it made."""
-    path.write_text(text)
-    t0 = time.perf_counter()
-    result = render(path, out, executor=ex)
-    return time.perf_counter() - t0, result.summary.op("diffuse").frames
 
 
 def main() -> None:

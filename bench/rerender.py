@@ -11,13 +11,11 @@ timed whole: check, compile, execute and write every output. Prints both ratios 
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import torch
-from _common import parser, workdir
+from _common import parser, timed, workdir
 
-from gencode.render import render
 from gencode.runtime.execute import Executor
 
 SCRIPT = """model "model.safetensors"
@@ -27,14 +25,6 @@ fps {fps}
 guidance {{0: 3, {before}: 3, {mid}: {g}, {after}: 3, {last}: 3}}
 interpolate latent a b {frames}
 """
-
-
-def timed(path: Path, text: str, ex: Executor, out: Path) -> tuple[float, int]:
-    """Seconds for a whole render of `text`, and how many frames the sampler ran."""
-    path.write_text(text)
-    t0 = time.perf_counter()
-    result = render(path, out, executor=ex)
-    return time.perf_counter() - t0, result.summary.op("diffuse").frames
 
 
 def main() -> None:

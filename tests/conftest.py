@@ -30,15 +30,19 @@ def tiny_dir(tmp_path, _tiny_model_files) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: tiny models run faster, and steadier on a shared CPU."""
+def _one_torch_thread():
+    """One torch thread while the fixture lives: tiny models run faster, and steadier on a shared
+    CPU (a busy machine makes more threads far slower)."""
     import torch
 
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+one_thread = pytest.fixture(_one_torch_thread, name="one_thread")
+one_thread_module = pytest.fixture(_one_torch_thread, scope="module", name="one_thread_module")
 
 
 @pytest.fixture(autouse=True)

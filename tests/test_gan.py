@@ -22,13 +22,7 @@ TINY = {"mlp-gan": {"latent_dim": 8, "size": 8, "hidden": [16, 32], "disc_hidden
         "dcgan": {"latent_dim": 8, "size": 16, "width": 8}}  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and a busy machine makes more threads far slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread_module")
 
 
 @pytest.mark.parametrize("arch", list(gan.ARCHS))

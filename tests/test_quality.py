@@ -4,22 +4,17 @@ draws what it is asked for, at the asked time of day, with variety, as read by t
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gencode.models.catalog import WEIGHTS_DIR
 from gencode.train.scenes_report import scenes_gate
 
 
 @pytest.fixture(scope="module")
-def gate() -> dict[str, float]:
+def gate(one_thread_module) -> dict[str, float]:
     if not (WEIGHTS_DIR / "scenes-judge.safetensors").exists():
         pytest.skip("the scenes judge is not shipped")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:  # 16 samples per subject, 1 per subject and time of day: about 20 s on one thread
-        return scenes_gate(16, 1, seed=2024, real=800)
-    finally:
-        torch.set_num_threads(n)
+    # 16 samples per subject, 1 per subject and time of day: about 20 s on one thread
+    return scenes_gate(16, 1, seed=2024, real=800)
 
 
 def test_scenes_draw_the_prompted_subject(gate: dict[str, float]) -> None:

@@ -27,13 +27,7 @@ RECIPES = Path(__file__).parent / "recipes"
 TRAINERS = {"classifier": train_classifier, "gan": train_gan, "vae": train_vae}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and a busy machine makes more threads far slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread_module")
 
 
 def tiny(name: str, where: Path, **options: object) -> recipes.Recipe:

@@ -12,13 +12,7 @@ from gencode.models.directions import mean_difference
 TINY = {"latent_dim": 4, "size": 16, "width": 8}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and a busy machine makes more threads far slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread_module")
 
 
 def _tiny() -> V.VAE:

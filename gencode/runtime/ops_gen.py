@@ -215,9 +215,10 @@ def edit(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor
 
     model = model_of(ctx, node)
     z = inputs[0].float()
-    unknown = [name for name in node.params["edits"] if name not in model.directions]
-    if unknown:
+    try:
+        edited = edit_latent(z.reshape(-1, z.shape[-1]), node.params["edits"], model.directions)
+    except KeyError:
+        name = next(n for n in node.params["edits"] if n not in model.directions)
         known = ", ".join(sorted(model.directions)) or "none"
-        raise OpInputError(f"edit: the model has no attribute '{unknown[0]}' (it has: {known})")
-    flat = z.reshape(-1, z.shape[-1]) if z.dim() != 2 else z  # (B, D)
-    return edit_latent(flat, node.params["edits"], model.directions).reshape(z.shape)
+        raise OpInputError(f"edit: the model has no attribute '{name}' (it has: {known})") from None
+    return edited.reshape(z.shape)
