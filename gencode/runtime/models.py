@@ -150,6 +150,12 @@ def _load_unet(path: Path, device: torch.device, sha: str) -> PixelDiffusion:
     return PixelDiffusion(load_diffusion(path, device), sha)
 
 
+def _load_ldm(path: Path, device: torch.device, sha: str) -> Any:
+    from gencode.models.latent_diffusion import load_latent_diffusion
+
+    return load_latent_diffusion(path, device, sha)
+
+
 def _load_gan(path: Path, device: torch.device, sha: str) -> LatentModel:
     from gencode.models.directions import load_directions
     from gencode.models.gan import load_generator
@@ -178,6 +184,7 @@ def _load_sd(path: Path, device: torch.device, sha: str) -> Any:
 LOADERS: dict[str, Callable[[Path, torch.device, str], Any]] = {
     "diffusers": _load_sd,
     "unet": _load_unet,
+    "ldm": _load_ldm,
     "mlp-gan": _load_gan,
     "dcgan": _load_gan,
     "vae": _load_vae,
