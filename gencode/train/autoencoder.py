@@ -143,7 +143,9 @@ def finish(recipe: Any, ae: Autoencoder, opts: dict[str, Any]) -> Path:
         "factor": ae.cfg.factor,
         "latent_channels": ae.cfg.latent_channels,
         "scaling_factor": float(ae.latent_scale),  # diffusers' name for it
-        "psnr": {str(s): round(evaluate(ae, p), 2) for s, p in zip(opts["sizes"], fresh)},
+        "psnr": {
+            str(s): round(evaluate(ae, p), 2) for s, p in zip(opts["sizes"], fresh, strict=True)
+        },
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
     path = recipe.output_path

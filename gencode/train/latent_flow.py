@@ -88,7 +88,10 @@ def flow_batch(pool: dict[str, Any], recipe: Any, ids_of: Any, g: torch.Generato
     t = torch.sigmoid(torch.randn(recipe.batch, generator=g))  # logit-normal times (B,)
     eps = torch.randn(x0.shape, generator=g)
     keep = torch.rand(recipe.batch, generator=g) >= recipe.prompt_dropout
-    ids = [ids_of(pool["captions"][i]) if k else [] for i, k in zip(idx.tolist(), keep.tolist())]
+    ids = [
+        ids_of(pool["captions"][i]) if k else []
+        for i, k in zip(idx.tolist(), keep.tolist(), strict=True)
+    ]
     tb = t[:, None, None, None]
     return (1 - tb) * x0 + tb * eps, t * 1000, ids, eps - x0
 
