@@ -130,3 +130,43 @@ def test_a_script_renders_stills_img2img_encode_decode_and_walks(tmp_path, tiny_
     again = tmp_path / "again"
     render(script, again)
     assert np.array_equal(iio.imread(again / "a.png"), images["a.png"])  # same seed, same pixels
+
+
+@pytest.mark.parametrize(
+    ("size", "warned"),
+    [
+        ("64", None),
+        ("32", None),
+        ("128", "shapes repeat"),
+        ("16", "cramped"),
+        ("64x32", "stretched"),
+    ],
+)
+def test_a_size_the_model_was_not_trained_at_is_a_warning_naming_its_native_sizes(
+    tmp_path, tiny_ldm, size, warned
+):
+    from gencode.check import check_file
+
+    (tmp_path / "tiny.safetensors").write_bytes(tiny_ldm.read_bytes())
+    script = tmp_path / "s.gen"
+    script.write_text(f'model "tiny.safetensors"\nsize {size}\ndiffuse "dunes"\n')
+    result = check_file(script)
+    warnings = [d.message for d in result.notes if d.severity == "warning"]
+    if warned is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warned in warnings[0]
+        assert "trained at 64x64 and 32x32" in warnings[0]
+
+
+def test_gencode_models_lists_native_sizes():
+    import json
+
+    from click.testing import CliRunner
+
+    from gencode.cli.main import cli
+
+    rows = json.loads(CliRunner().invoke(cli, ["models", "--json"]).output)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["scenes32"]["native_sizes"] == [32]
+    assert all(r["native_sizes"] for r in rows)

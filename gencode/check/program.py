@@ -157,7 +157,31 @@ def _size(state: State, value: Const, span, quiet: bool = False) -> tuple[int, i
                 span,
                 f"model '{state.model(span).name}' needs sizes that are multiples of {multiple}; the size in force is {w}x{h}",
             )
+    if not quiet:
+        _native_size(state, int(w), int(h), span)
     return (int(w), int(h))
+
+
+def _native_size(state: State, w: int, h: int, span) -> None:
+    """A warning when a diffusion model is asked for a size it was not trained at."""
+    model = state.model(span)
+    native = model.native_sizes
+    if model.family != "diffusion" or not native or (w == h and w in native):
+        return
+    sizes = " and ".join(f"{s}x{s}" for s in native)
+    look = (
+        "shapes repeat and scenes lose their layout"
+        if max(w, h) > native[0]
+        else "scenes are cramped and lose detail"
+        if max(w, h) < native[-1]
+        else "the picture is stretched between the layouts it knows"
+    )
+    state.note(
+        span,
+        f"size {w}x{h}: model '{model.name}' was trained at {sizes}; at {w}x{h} {look} "
+        f"(use size {native[0]}, or upscale a native render)",
+        "warning",
+    )
 
 
 def _param(state: State, stmt: ast.Param) -> None:

@@ -23,6 +23,7 @@ MODELS_ENV = "GENCODE_MODELS"
 # Built-in model name → checkpoint file shipped in gencode/weights/.
 BUILTINS: dict[str, str] = {
     "scenes": "scenes.safetensors",
+    "scenes32": "scenes32.safetensors",  # the earlier 32x32 pixel-space model: fast, small
     "faces": "faces-gan.safetensors",
     "faces_vae": "faces-vae.safetensors",
 }
@@ -49,6 +50,14 @@ class ModelRef:
     @property
     def size_multiple(self) -> int:
         return int(self.meta.get("size_multiple", 8))
+
+    @property
+    def native_sizes(self) -> tuple[int, ...]:
+        """The square sizes the model was trained at (its checkpoint says), largest first."""
+        sizes = self.meta.get("native_sizes") or (
+            [self.meta["size"]] if "size" in self.meta else []
+        )
+        return tuple(sorted((int(s) for s in sizes if isinstance(s, int)), reverse=True))
 
     def default(self, setting: str) -> Any:
         """The model's default for a setting (steps, guidance, sampler, size), if it has one."""
