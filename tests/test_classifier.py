@@ -53,9 +53,9 @@ def test_scene_heads_from_scene_labels() -> None:
     scenes = pytest.importorskip("gencode.data.scenes")
     heads = {
         "subject": {"kind": "categorical", "values": list(scenes.SUBJECTS)},
-        "modifier": {"kind": "categorical", "values": list(scenes.MODIFIERS)},
+        "time": {"kind": "categorical", "values": list(scenes.TIMES)},
     }
-    _, labels = scenes.generate(4, seed=0)
+    _, labels = scenes.generate(4, seed=0, size=16)
     y = C.targets_from_labels(heads, labels)
     assert y["subject"].shape == (4,) and int(y["subject"].max()) < len(scenes.SUBJECTS)
 

@@ -62,7 +62,7 @@ def test_scenes_judge_trains(tmp_path: Path) -> None:
     pytest.importorskip("gencode.data.scenes")
     r = tiny("tiny-scenes-judge", tmp_path)
     info = read_info(train_classifier.train(r, resume=False, progress=False))
-    assert set(info.config["heads"]) == {"subject", "modifier"}
+    assert set(info.config["heads"]) == {"subject", "time"}
     assert logged(r)[-1]["loss"] < logged(r)[0]["loss"]
 
 

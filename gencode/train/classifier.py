@@ -22,13 +22,13 @@ VALIDATION_SEED_OFFSET = 1_000_003  # fresh data: never the training pool's seed
 
 
 def heads_for(name: str) -> dict[str, dict[str, Any]]:
-    """The heads a judge of a procedural dataset needs: its attributes, or subject and modifier."""
+    """The heads a judge of a procedural dataset needs: its attributes, or subject and time of day."""
     mod = dataset(name)
     if hasattr(mod, "ATTRIBUTES"):
         return {k: dict(v) for k, v in mod.ATTRIBUTES.items()}
     return {
         "subject": {"kind": "categorical", "values": list(mod.SUBJECTS)},
-        "modifier": {"kind": "categorical", "values": list(mod.MODIFIERS)},
+        "time": {"kind": "categorical", "values": list(mod.TIMES)},
     }
 
 
