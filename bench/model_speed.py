@@ -19,7 +19,6 @@ import argparse
 import statistics
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 import torch
 
@@ -39,7 +38,9 @@ def frame_fn(model, side: int, steps: int, guidance: float, sampler: str, bf16: 
     """A closure rendering one image the way `diffuse` does; returns (fn, decode-only fn)."""
     factor = model.image_shape((1, 1, 1))[-1]  # image side per latent side
     channels = 4 if factor > 1 else 3
-    z = torch.randn(1, channels, side // factor, side // factor, generator=torch.Generator().manual_seed(0))
+    z = torch.randn(
+        1, channels, side // factor, side // factor, generator=torch.Generator().manual_seed(0)
+    )
     cond, uncond = model.encode_prompt(["dunes at dusk"]), model.encode_prompt([""])
     sigmas = model.sigmas(steps)
     den = GuidedDenoiser(model.denoiser(), [guidance])
@@ -47,7 +48,9 @@ def frame_fn(model, side: int, steps: int, guidance: float, sampler: str, bf16: 
 
     def run() -> torch.Tensor:
         with torch.inference_mode(), ctx:
-            x = get_sampler(sampler)(den, z * sigmas[0], sigmas, extra_args={"cond": cond, "uncond": uncond})
+            x = get_sampler(sampler)(
+                den, z * sigmas[0], sigmas, extra_args={"cond": cond, "uncond": uncond}
+            )
             return model.to_image(x)
 
     def decode() -> torch.Tensor:
@@ -68,7 +71,9 @@ def median_ms(fn, repeats: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--bf16", action="store_true")
@@ -76,7 +81,10 @@ def main() -> None:
     new, old = load("scenes"), load("scenes32")
     g_new = float(new.meta.get("default_guidance", 3.0))
     g_old = float(old.model.meta.get("default_guidance", 3.0))
-    s_new, s_old = new.meta.get("default_sampler", "euler"), old.model.meta.get("default_sampler", "ddim")
+    s_new, s_old = (
+        new.meta.get("default_sampler", "euler"),
+        old.model.meta.get("default_sampler", "ddim"),
+    )
     live = int(new.meta.get("live_steps", 4))
     figures = []
     for threads in a.threads:

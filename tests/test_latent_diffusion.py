@@ -170,3 +170,17 @@ def test_gencode_models_lists_native_sizes():
     by_name = {r["name"]: r for r in rows}
     assert by_name["scenes32"]["native_sizes"] == [32]
     assert all(r["native_sizes"] for r in rows)
+
+
+def test_the_quality_gate_renders_what_a_users_script_renders(tmp_path, tiny_ldm):
+    from gencode.render import render
+    from gencode.train.gate_render import render_prompts
+
+    model = tmp_path / "tiny.safetensors"
+    model.write_bytes(tiny_ldm.read_bytes())
+    got = render_prompts(model, ["dunes at night", "lake"], seed=5, size=64, steps=2)
+    script = tmp_path / "s.gen"
+    script.write_text('model "tiny.safetensors"\nsize 64\nsteps 2\ndiffuse "lake" seed 6 as x\n')
+    want = render(script, write=False).array("x")
+    assert got.shape == (2, 64, 64, 3)
+    assert np.array_equal(got[1], want)
