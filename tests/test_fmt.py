@@ -49,13 +49,12 @@ def _loosen(line: str) -> str:
 
 def test_layout_comments_groups_and_brackets():
     text = (
-        "# header\n\n\n"
-        "seed   42 ;diffuse 'x'\n".replace("'x'", '"x"')
+        "# header\n\n\nseed   42 ;diffuse 'x'\n".replace("'x'", '"x"')
         + "let  a=noise seed -2   # trailing\n"
         + "prompt {   # opening\n"
         + "  0:'a',  # first\n".replace("'a'", '"a"')
         + "    # before 24\n"
-        + "  24 : \"b\"\n"
+        + '  24 : "b"\n'
         + "  # closing\n"
         + "}\n"
         + "z = a+0.5*(b-a)\n\n"

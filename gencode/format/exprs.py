@@ -44,7 +44,9 @@ class ExprPrinter:
     def call(self, e: ast.Call, depth: int) -> str:
         if _function(e):  # `sin(beat * pi)`, `max(a, b)`
             (arg,) = e.words
-            inner = self.word(arg, depth) if isinstance(arg, ast.Tuple) else self.expr(arg, 0, depth)
+            inner = (
+                self.word(arg, depth) if isinstance(arg, ast.Tuple) else self.expr(arg, 0, depth)
+            )
             return f"{e.name.id}({inner})" if not isinstance(arg, ast.Tuple) else e.name.id + inner
         return " ".join([e.name.id, *(self.word(w, depth) for w in e.words)])
 

@@ -1,0 +1,120 @@
+"""Analysis of one open document: text → AST (statement by statement, cached), diagnostics, names.
+
+Input: a document's text, file name and folder. Output: `Analysis`. Unchanged statements are not
+parsed again: each top-level statement's text is parsed once and its spans moved to where it
+sits now, so an edit re-parses one statement; the checker then runs over the whole program. A
+statement with a syntax error is left out of the program (its error is reported), so names and
+symbols still work while one line is broken.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gencode import ast
+from gencode.check.program import check
+from gencode.check.state import State
+from gencode.errors import Diagnostic, GenError
+from gencode.models.catalog import ModelCatalog
+from gencode.parse import parse, statement_bounds
+from gencode.source import Span
+
+CACHE_LIMIT = 20_000  # statements kept parsed, over every open document
+
+
+@dataclass
+class Analysis:
+    text: str
+    filename: str
+    program: ast.Program  # the statements that parse
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # this file's and its includes'
+
+
+class Parser:
+    """Parses statement by statement, remembering each statement's text."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, tuple[tuple[ast.Stmt, ...], tuple[Diagnostic, ...]]] = {}
+
+    def parse(self, text: str, filename: str) -> tuple[ast.Program, list[Diagnostic]]:
+        starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        statements: list[ast.Stmt] = []
+        errors: list[Diagnostic] = []
+        for start, end in _chunks(text):
+            line = bisect.bisect_right(starts, start)
+            column = start - starts[line - 1] + 1
+            stmts, diags = self._parse_chunk(text[start:end])
+            statements += (_moved(s, filename, line, column) for s in stmts)
+            errors += (
+                dataclasses.replace(d, span=_shift(d.span, filename, line, column)) for d in diags
+            )
+        return ast.Program(tuple(statements)), errors
+
+    def _parse_chunk(self, chunk: str) -> tuple[tuple[ast.Stmt, ...], tuple[Diagnostic, ...]]:
+        if chunk not in self.cache:
+            if len(self.cache) > CACHE_LIMIT:
+                self.cache.clear()
+            try:
+                self.cache[chunk] = (parse(chunk + "\n", "").statements, ())
+            except GenError as e:
+                self.cache[chunk] = ((), e.diagnostics)
+        return self.cache[chunk]
+
+
+def _chunks(text: str) -> list[tuple[int, int]]:
+    """Top-level statements' bounds, joined across line continuations (`\\` at a line's end)."""
+    out: list[tuple[int, int]] = []
+    for start, end in statement_bounds(text):
+        if out and text[out[-1][0] : out[-1][1]].rstrip(" \t\r").endswith("\\"):
+            out[-1] = (out[-1][0], end)
+        elif text[start:end].strip():
+            out.append((start, end))
+    return out
+
+
+def _shift(span: Span | None, filename: str, line: int, column: int) -> Span | None:
+    """A span parsed from a statement alone, moved to the statement's place in the file."""
+    if span is None or span.line == 0:
+        return span
+    col = column - 1 if span.line == 1 else 0
+    end_col = column - 1 if span.end_line == 1 else 0
+    return Span(
+        filename,
+        span.line + line - 1,
+        span.column + col,
+        span.end_line + line - 1,
+        span.end_column + end_col,
+    )
+
+
+def _moved(node, filename: str, line: int, column: int):
+    """A copy of an AST node (and its children) with every span moved."""
+    if isinstance(node, tuple):
+        return tuple(_moved(n, filename, line, column) for n in node)
+    if not isinstance(node, ast.Node):
+        return node
+    changes = {
+        f.name: _moved(getattr(node, f.name), filename, line, column)
+        for f in dataclasses.fields(node)
+        if f.name != "span"
+    }
+    return dataclasses.replace(node, span=_shift(node.span, filename, line, column), **changes)
+
+
+def analyse(
+    parser: Parser, text: str, filename: str, root: Path, catalog: ModelCatalog
+) -> Analysis:
+    """Parse (what changed) and check a document; every diagnostic is kept, none raised."""
+    program, errors = parser.parse(text, filename)
+    state = State(catalog, root.resolve())
+    state.sources[filename] = text
+    state.files.append(filename)
+    try:
+        checked = check(program, state)
+        found = list(checked.notes)
+    except GenError as e:
+        found = list(e.diagnostics)
+    return Analysis(text, filename, program, errors + found)
