@@ -83,7 +83,9 @@ class GenServer(LanguageServer):
             )
             for d in an.diagnostics
         ]
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, found))
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=found)
+        )
 
 
 server = GenServer()
@@ -109,7 +111,7 @@ async def did_save(ls: GenServer, params: lsp.DidSaveTextDocumentParams) -> None
 def did_close(ls: GenServer, params: lsp.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.analyses.pop(uri, None)
-    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
@@ -153,7 +155,11 @@ def on_format(ls: GenServer, params: lsp.DocumentFormattingParams) -> list[lsp.T
     if out == lines.text:
         return []
     end = lines.at_offset(len(lines.text))
-    return [lsp.TextEdit(lsp.Range(lsp.Position(0, 0), end), out)]
+    return [
+        lsp.TextEdit(
+            range=lsp.Range(start=lsp.Position(line=0, character=0), end=end), new_text=out
+        )
+    ]
 
 
 @server.feature(
