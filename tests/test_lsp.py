@@ -18,7 +18,7 @@ MODELS = Path(tempfile.mkdtemp(prefix="gencode-lsp-models-"))
 write_fake_checkpoint(MODELS / "my_dunes.safetensors")
 ENV = {**os.environ, "GENCODE_MODELS": str(MODELS)}
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+ASYNC = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_lsp.fixture(
@@ -51,6 +51,7 @@ def at(line: int, character: int) -> lsp.Position:
     return lsp.Position(line, character)
 
 
+@ASYNC
 async def test_diagnostics_with_exact_ranges_on_open_and_change(client, tmp_path):
     uri = await open_doc(client, 'seed 4\ndifuse "dunes"\ninterpolate latent a b 4\n', tmp_path)
     found = client.diagnostics[uri]
@@ -71,6 +72,7 @@ async def test_diagnostics_with_exact_ranges_on_open_and_change(client, tmp_path
     assert list(client.diagnostics[uri]) == []
 
 
+@ASYNC
 async def test_syntax_errors_and_check_errors_together(client, tmp_path):
     uri = await open_doc(client, "steps = 4\nnoise seed -1\nsize 64x48\n", tmp_path)
     found = sorted(client.diagnostics[uri], key=lambda d: d.range.start.line)
@@ -79,6 +81,7 @@ async def test_syntax_errors_and_check_errors_together(client, tmp_path):
     assert found[1].range == lsp.Range(at(1, 11), at(1, 13))
 
 
+@ASYNC
 async def test_hover_docs_come_from_the_checker_tables(client, tmp_path):
     text = 'model scenes\nsteps 4\na = noise seed 3\ndiffuse "dunes" steps 4 from a\n'
     uri = await open_doc(client, text, tmp_path)
@@ -100,6 +103,7 @@ async def test_hover_docs_come_from_the_checker_tables(client, tmp_path):
     assert await hover(3, 11) is None  # inside a prompt
 
 
+@ASYNC
 async def test_completion_in_context(client, tmp_path):
     text = (
         "model scenes\na = noise seed 1\n"
@@ -128,6 +132,7 @@ async def test_completion_in_context(client, tmp_path):
     assert {"seed", "diffuse", "param", "a"} <= start
 
 
+@ASYNC
 async def test_definition_symbols_and_include(client, tmp_path):
     (tmp_path / "lib.gen").write_text("seed 3\n")
     text = 'include "lib.gen"\nparam n = 4\nz = noise\ninterpolate latent z z n\n'
@@ -156,6 +161,7 @@ async def test_definition_symbols_and_include(client, tmp_path):
     ]
 
 
+@ASYNC
 async def test_formatting_goes_through_fmt(client, tmp_path):
     uri = await open_doc(client, "seed   4 # why\nfps  2\n", tmp_path)
     params = lsp.DocumentFormattingParams(
@@ -166,6 +172,7 @@ async def test_formatting_goes_through_fmt(client, tmp_path):
     assert [e.new_text for e in edits] == ["seed 4  # why\nfps 2\n"]
 
 
+@ASYNC
 async def test_semantic_tokens(client, tmp_path):
     uri = await open_doc(client, 'seed 4  # c\nnoise seed 2\nx = "s"\n', tmp_path)
     params = lsp.SemanticTokensParams(text_document=lsp.TextDocumentIdentifier(uri=uri))

@@ -70,8 +70,6 @@ class ExprPrinter:
             return self.bracket("[", "]", e, e.items, depth)
         if isinstance(e, ast.Schedule):
             return self.bracket("{", "}", e, e.keyframes, depth)
-        if isinstance(e, ast.Keyframe):
-            return f"{self.expr(e.at, 0, depth)}: {self.expr(e.value, 0, depth)}"
         if isinstance(e, ast.BinOp | ast.Neg | ast.Call):
             return f"({self.expr(e, 0, depth)})"
         raise TypeError(f"no printer for {type(e).__name__}")
@@ -92,7 +90,9 @@ class ExprPrinter:
         return "\n".join(lines)
 
     def item(self, x: ast.Expr | ast.Keyframe, depth: int) -> str:
-        return self.word(x, depth) if isinstance(x, ast.Keyframe) else self.expr(x, 0, depth)
+        if isinstance(x, ast.Keyframe):
+            return f"{self.expr(x.at, 0, depth)}: {self.expr(x.value, 0, depth)}"
+        return self.expr(x, 0, depth)
 
     def _take(self, first: int, stop: int) -> list[str]:
         """The comments on lines first..stop-1, removed from the pool."""

@@ -23,6 +23,7 @@ from gencode.parse import parse, statement_bounds
 from gencode.source import Span
 
 CACHE_LIMIT = 20_000  # statements kept parsed, over every open document
+Parsed = tuple[tuple[ast.Stmt, ...], tuple[Diagnostic, ...]]
 
 
 @dataclass
@@ -37,7 +38,8 @@ class Parser:
     """Parses statement by statement, remembering each statement's text."""
 
     def __init__(self) -> None:
-        self.cache: dict[str, tuple[tuple[ast.Stmt, ...], tuple[Diagnostic, ...]]] = {}
+        self.cache: dict[str, Parsed] = {}
+        self.placed: dict[tuple[str, str, int, int], Parsed] = {}  # by text, file, line, column
 
     def parse(self, text: str, filename: str) -> tuple[ast.Program, list[Diagnostic]]:
         starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
@@ -46,14 +48,27 @@ class Parser:
         for start, end in _chunks(text):
             line = bisect.bisect_right(starts, start)
             column = start - starts[line - 1] + 1
-            stmts, diags = self._parse_chunk(text[start:end])
-            statements += (_moved(s, filename, line, column) for s in stmts)
-            errors += (
-                dataclasses.replace(d, span=_shift(d.span, filename, line, column)) for d in diags
-            )
+            stmts, diags = self._place(text[start:end], filename, line, column)
+            statements += stmts
+            errors += diags
         return ast.Program(tuple(statements)), errors
 
-    def _parse_chunk(self, chunk: str) -> tuple[tuple[ast.Stmt, ...], tuple[Diagnostic, ...]]:
+    def _place(self, chunk: str, filename: str, line: int, column: int) -> Parsed:
+        key = (chunk, filename, line, column)
+        if key not in self.placed:
+            if len(self.placed) > CACHE_LIMIT:
+                self.placed.clear()
+            stmts, diags = self._parse_chunk(chunk)
+            self.placed[key] = (
+                tuple(_moved(s, filename, line, column) for s in stmts),
+                tuple(
+                    dataclasses.replace(d, span=d.span and _shift(d.span, filename, line, column))
+                    for d in diags
+                ),
+            )
+        return self.placed[key]
+
+    def _parse_chunk(self, chunk: str) -> Parsed:
         if chunk not in self.cache:
             if len(self.cache) > CACHE_LIMIT:
                 self.cache.clear()
@@ -75,9 +90,9 @@ def _chunks(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _shift(span: Span | None, filename: str, line: int, column: int) -> Span | None:
+def _shift(span: Span, filename: str, line: int, column: int) -> Span:
     """A span parsed from a statement alone, moved to the statement's place in the file."""
-    if span is None or span.line == 0:
+    if span.line == 0:
         return span
     col = column - 1 if span.line == 1 else 0
     end_col = column - 1 if span.end_line == 1 else 0
@@ -96,12 +111,14 @@ def _moved(node, filename: str, line: int, column: int):
         return tuple(_moved(n, filename, line, column) for n in node)
     if not isinstance(node, ast.Node):
         return node
-    changes = {
-        f.name: _moved(getattr(node, f.name), filename, line, column)
-        for f in dataclasses.fields(node)
-        if f.name != "span"
-    }
-    return dataclasses.replace(node, span=_shift(node.span, filename, line, column), **changes)
+    # The nodes are frozen dataclasses: fill a fresh instance's fields directly (fast; the
+    # same fields, so equality and hashing are those of a node built by the parser).
+    new = object.__new__(type(node))
+    fields = new.__dict__
+    for key, value in node.__dict__.items():
+        fields[key] = _moved(value, filename, line, column)
+    fields["span"] = _shift(node.span, filename, line, column)
+    return new
 
 
 def analyse(

@@ -37,7 +37,8 @@ _CHOICES = {c for a in SETTINGS.values() for c in a.choices or ()} | {
 
 def classify(text: str) -> list[tuple[Tok, str]]:
     """Each token with its class (tokens with none, like brackets, left out)."""
-    out, start, depth, ops = [], True, 0, [None]
+    out, start, depth = [], True, 0
+    ops: list[str | None] = [None]
     for t in tokens(text):
         kind = _FIXED.get(t.type) or _word_kind(t, start, ops[-1])
         if t.type in ("LPAR", "LSQB", "LBRACE"):
