@@ -46,7 +46,7 @@ def test_sketches_and_edits_parse_as_a_whole_file_does():
 
 def test_continuations_brackets_and_syntax_errors():
     parser = Parser()
-    same_as_whole_parse(parser, "a = 1 + \\\n   2\nprompt {\n 0: \"x\",\n}\nb = a")
+    same_as_whole_parse(parser, 'a = 1 + \\\n   2\nprompt {\n 0: "x",\n}\nb = a')
     same_as_whole_parse(parser, "seed 1\nsteps = 4\nfps 2; guidance (\n")
     program, errors = parser.parse('seed 1\ndiffuse "open\n\nfps 3\n', "t.gen")
     assert [s.name for s in program.statements] == ["seed", "fps"]  # the rest still parses

@@ -135,3 +135,13 @@ def analyse(
     except GenError as e:
         found = list(e.diagnostics)
     return Analysis(text, filename, program, errors + found)
+
+
+def lines_around(an: Analysis, line: int) -> tuple[int, int]:
+    """The lines (first, last) of the statements on `line`, by the last analysis; `line` alone
+    when no statement was there (a line being typed)."""
+    first, last = line, line
+    for s in an.program.statements:
+        if s.span.line <= line <= s.span.end_line:
+            first, last = min(first, s.span.line), max(last, s.span.end_line)
+    return first, last

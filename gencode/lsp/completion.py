@@ -17,7 +17,7 @@ from gencode import ast
 from gencode.check.frame_expr import MATH, VARIABLES
 from gencode.lsp import docs
 from gencode.lsp.analysis import Analysis
-from gencode.lsp.context import Context, context_at
+from gencode.lsp.context import Context, around, context_at
 from gencode.lsp.convert import Lines
 from gencode.lsp.navigation import names_before
 from gencode.models.catalog import ModelCatalog
@@ -32,7 +32,7 @@ PATH_HEADS = ("include", "load", "save")
 def complete(
     an: Analysis, lines: Lines, pos: lsp.Position, catalog: ModelCatalog, root: Path
 ) -> list[lsp.CompletionItem]:
-    ctx = context_at(lines.text, lines.offset(pos))
+    ctx = context_at(lines.text, lines.offset(pos), around(an, lines, pos.line))
     if ctx.string is not None:
         return _in_string(an, ctx, pos, catalog, root)
     names = names_before(an.program, pos.line + 1)

@@ -8,10 +8,15 @@ statement elsewhere, or this one half typed, does not matter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from gencode.lsp.analysis import Analysis, lines_around
 from gencode.ops.signatures import SIGNATURES
 from gencode.parse import statement_bounds
 from gencode.tokens import Tok, tokens
+
+if TYPE_CHECKING:
+    from gencode.lsp.convert import Lines
 
 WORDS = ("NAME", "SETTING", "LET", "_AS", "PARAM", "INCLUDE")
 _EXPR_START = {
@@ -53,9 +58,10 @@ class Context:
     before: int  # how many tokens of the statement come before the cursor's word
 
 
-def context_at(text: str, offset: int) -> Context:
-    """The context of the cursor at `offset` (a character offset into `text`)."""
-    lo, hi = _statement(text, offset)
+def context_at(text: str, offset: int, within: tuple[int, int] | None = None) -> Context:
+    """The context of the cursor at `offset` (a character offset into `text`); `within` is a
+    stretch of whole statements holding the cursor, to look at instead of the whole text."""
+    lo, hi = _statement(text, offset, within or (0, len(text)))
     toks = [_shifted(t, lo) for t in tokens(text[lo:hi]) if t.type not in ("COMMENT", "_NL")]
     before = [t for t in toks if t.offset < offset]
     last = before[-1] if before else None
@@ -69,10 +75,11 @@ def context_at(text: str, offset: int) -> Context:
     return Context(word, start, end, string, setting, not before, _frame(before), head, len(before))
 
 
-def _statement(text: str, offset: int) -> tuple[int, int]:
-    for lo, hi in statement_bounds(text):
-        if lo <= offset <= hi:
-            return lo, hi
+def _statement(text: str, offset: int, within: tuple[int, int]) -> tuple[int, int]:
+    base = within[0]
+    for lo, hi in statement_bounds(text[within[0] : within[1]]):
+        if lo + base <= offset <= hi + base:
+            return lo + base, hi + base
     return offset, offset
 
 
@@ -122,8 +129,14 @@ def _is_keyword(op: str, word: str) -> bool:
     return sig.keyword(word) is not None
 
 
-def context_under(text: str, offset: int) -> Context:
+def context_under(text: str, offset: int, within: tuple[int, int] | None = None) -> Context:
     """The context of the word under the cursor, also when the cursor is on its first letter."""
     if offset < len(text) and (text[offset].isalnum() or text[offset] in '_"'):
         offset += 1
-    return context_at(text, offset)
+    return context_at(text, offset, within)
+
+
+def around(an: Analysis, lines: Lines, row: int) -> tuple[int, int]:
+    """Offsets of the statements on LSP row `row` (the row alone when the analysis is stale)."""
+    first, last = lines_around(an, row + 1) if an.text == lines.text else (row + 1, row + 1)
+    return lines.stretch(first, last)

@@ -57,6 +57,11 @@ class Lines:
                 column += 1
         return self.starts[row] + min(column, len(text))
 
+    def stretch(self, first: int, last: int) -> tuple[int, int]:
+        """Offsets from the start of line `first` to the end of line `last` (lines from 1)."""
+        first, last = max(first, 1), min(last, len(self.lines))
+        return self.starts[first - 1], self.starts[last - 1] + len(self.lines[last - 1])
+
     def at_offset(self, offset: int) -> lsp.Position:
         row = bisect.bisect_right(self.starts, offset) - 1
         return self.position(row + 1, offset - self.starts[row] + 1)

@@ -9,7 +9,7 @@ from lsprotocol import types as lsp
 
 from gencode.lsp import docs
 from gencode.lsp.analysis import Analysis
-from gencode.lsp.context import context_under
+from gencode.lsp.context import around, context_under
 from gencode.lsp.convert import Lines
 from gencode.lsp.navigation import definition_of
 from gencode.models.catalog import ModelCatalog
@@ -19,7 +19,7 @@ from gencode.settings import SETTINGS
 
 
 def hover(an: Analysis, lines: Lines, pos: lsp.Position, catalog: ModelCatalog) -> lsp.Hover | None:
-    ctx = context_under(lines.text, lines.offset(pos))
+    ctx = context_under(lines.text, lines.offset(pos), around(an, lines, pos.line))
     text, start, end = _text(an, lines, ctx, pos, catalog)
     if text is None:
         return None

@@ -12,7 +12,7 @@ from pygls.uris import from_fs_path
 
 from gencode import ast
 from gencode.lsp.analysis import Analysis
-from gencode.lsp.context import context_under
+from gencode.lsp.context import around, context_under
 from gencode.lsp.convert import Lines
 from gencode.parse import unescape
 
@@ -42,7 +42,7 @@ def definition_of(an: Analysis, word: str, line: int) -> ast.Name | None:
 
 def definition(an: Analysis, lines: Lines, pos: lsp.Position, uri: str, root: Path):
     offset = lines.offset(pos)
-    ctx = context_under(an.text, offset)
+    ctx = context_under(an.text, offset, around(an, lines, pos.line))
     if ctx.string is not None and ctx.head == "include":
         target = (root / unescape(ctx.string.text.strip('"'))).resolve()
         if target.is_file():

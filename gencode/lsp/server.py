@@ -21,7 +21,7 @@ from gencode.lsp.analysis import Analysis, Parser, analyse
 from gencode.lsp.convert import Lines
 from gencode.models.catalog import ModelCatalog
 
-DEBOUNCE_S = 0.04  # a burst of keystrokes is checked once, at its end
+DEBOUNCE_S = 0.025  # a burst of keystrokes is checked once, at its end
 SEVERITY = {
     "error": lsp.DiagnosticSeverity.Error,
     "warning": lsp.DiagnosticSeverity.Warning,
