@@ -191,3 +191,12 @@ async def test_semantic_tokens(client, tmp_path):
 def test_the_server_imports_no_torch():
     code = "import sys, gencode.lsp.server; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@ASYNC
+async def test_an_included_files_errors_show_on_the_include_line(client, tmp_path):
+    (tmp_path / "broken.gen").write_text("seed 1\ndifuse 3\n")
+    uri = await open_doc(client, 'fps 2\ninclude "broken.gen"\n', tmp_path)
+    (found,) = client.diagnostics[uri]
+    assert found.range == lsp.Range(at(1, 8), at(1, 20))
+    assert found.message.startswith(f"{tmp_path / 'broken.gen'}:2:1: unknown op 'difuse'")

@@ -14,7 +14,8 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from gencode.errors import GenError
+from gencode import ast
+from gencode.errors import Diagnostic, GenError
 from gencode.format import format_text
 from gencode.lsp import completion, hover, navigation, semantic
 from gencode.lsp.analysis import Analysis, Parser, analyse
@@ -72,20 +73,31 @@ class GenServer(LanguageServer):
     async def _publish(self, uri: str, delay: float) -> None:
         await asyncio.sleep(delay)
         an, lines = self.analysis(uri), self.lines(uri)
-        found = [
-            lsp.Diagnostic(
-                range=lines.range(d.span if d.span and d.span.file == an.filename else None),
-                message=d.message
-                if d.span is None or d.span.file == an.filename
-                else f"{d.span}: {d.message}",
-                severity=SEVERITY.get(d.severity, lsp.DiagnosticSeverity.Information),
-                source="gencode",
-            )
-            for d in an.diagnostics
-        ]
+        found = [_diagnostic(an, lines, d) for d in an.diagnostics]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=found)
         )
+
+
+def _diagnostic(an: Analysis, lines: Lines, d: Diagnostic) -> lsp.Diagnostic:
+    """An LSP diagnostic; one about an included file is shown on the `include` line."""
+    span, message = d.span, d.message
+    if span is not None and span.file != an.filename:
+        include = _include_of(an, span.file)
+        span, message = (include.path.span if include else None), f"{d.span}: {message}"
+    return lsp.Diagnostic(
+        range=lines.range(span),
+        message=message,
+        severity=SEVERITY.get(d.severity, lsp.DiagnosticSeverity.Information),
+        source="gencode",
+    )
+
+
+def _include_of(an: Analysis, file: str) -> ast.Include | None:
+    includes = [s for s in an.program.statements if isinstance(s, ast.Include)]
+    folder = Path(an.filename).parent
+    same = [s for s in includes if (folder / s.path.value).resolve() == Path(file).resolve()]
+    return next(iter(same or includes), None)
 
 
 server = GenServer()
