@@ -198,5 +198,5 @@ async def test_an_included_files_errors_show_on_the_include_line(client, tmp_pat
     (tmp_path / "broken.gen").write_text("seed 1\ndifuse 3\n")
     uri = await open_doc(client, 'fps 2\ninclude "broken.gen"\n', tmp_path)
     (found,) = client.diagnostics[uri]
-    assert found.range == lsp.Range(at(1, 8), at(1, 20))
+    assert found.range == lsp.Range(at(1, 0), at(1, 20))  # the include statement
     assert found.message.startswith(f"{tmp_path / 'broken.gen'}:2:1: unknown op 'difuse'")

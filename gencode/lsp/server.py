@@ -84,7 +84,7 @@ def _diagnostic(an: Analysis, lines: Lines, d: Diagnostic) -> lsp.Diagnostic:
     span, message = d.span, d.message
     if span is not None and span.file != an.filename:
         include = _include_of(an, span.file)
-        span, message = (include.path.span if include else None), f"{d.span}: {message}"
+        span, message = (include.span if include else None), f"{d.span}: {message}"
     return lsp.Diagnostic(
         range=lines.range(span),
         message=message,
