@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 
 pytest_lsp = pytest.importorskip("pytest_lsp")
-from frontend_support import write_fake_checkpoint  # noqa: E402
+from frontend_support import catalog, write_fake_checkpoint  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from lsprotocol import types as lsp  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
+from test_fuzz import WORDS  # noqa: E402
+
+from gencode.lsp import completion, hover, navigation, semantic  # noqa: E402
+from gencode.lsp.analysis import Parser, analyse  # noqa: E402
+from gencode.lsp.convert import Lines  # noqa: E402
 
 MODELS = Path(tempfile.mkdtemp(prefix="gencode-lsp-models-"))
 write_fake_checkpoint(MODELS / "my_dunes.safetensors")
@@ -200,3 +207,29 @@ async def test_an_included_files_errors_show_on_the_include_line(client, tmp_pat
     (found,) = client.diagnostics[uri]
     assert found.range == lsp.Range(at(1, 0), at(1, 20))  # the include statement
     assert found.message.startswith(f"{tmp_path / 'broken.gen'}:2:1: unknown op 'difuse'")
+
+
+# ---- the features as functions: any text, any cursor, no exception -----------------------------
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([*WORDS, "🌅", "\\\n", '"du']), max_size=20).map(" ".join))
+def test_every_feature_answers_anywhere_in_any_text(text):
+    an = analyse(Parser(), text, "/tmp/fuzz.gen", Path("/tmp"), catalog())
+    lines = Lines(text)
+    semantic.encode(text, lines)
+    navigation.symbols(an, lines)
+    for row, line in enumerate(lines.lines):
+        for col in range(len(line) + 1):
+            pos = at(row, col)
+            completion.complete(an, lines, pos, catalog(), Path("/tmp"))
+            hover.hover(an, lines, pos, catalog())
+            navigation.definition(an, lines, pos, "file:///tmp/fuzz.gen", Path("/tmp"))
+
+
+def test_positions_count_utf16_code_units():
+    text = 'prompt "🌅 dunes"; difuse 3\n'
+    lines = Lines(text)
+    assert lines.position(1, 19) == at(0, 19)  # 'difuse' starts after the emoji (2 units)
+    assert lines.offset(at(0, 19)) == 18
+    assert Lines(text, "utf-32").position(1, 19) == at(0, 18)
