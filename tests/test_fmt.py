@@ -76,7 +76,7 @@ def test_layout_comments_groups_and_brackets():
         "}\n"
         "z = a + 0.5 * (b - a)\n"
         "\n"
-        "zoom 1 + 0.02 * sin(beat * pi)\n"
+        "zoom 1.0 + 0.02 * sin(beat * pi)\n"
         "x = -(noise seed 3)\n"
         "# end\n"
     )

@@ -7,6 +7,8 @@ equal expression. A list, schedule or tuple written over several lines stays one
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gencode import ast
 from gencode.ops.signatures import SIGNATURES
 from gencode.parse import escape
@@ -19,8 +21,9 @@ _BRACKETS = (ast.List, ast.Schedule, ast.Tuple)
 class ExprPrinter:
     """Prints expressions; takes (pops) the comments it places from `comments`."""
 
-    def __init__(self, comments: dict[int, str]):
+    def __init__(self, comments: dict[int, str], source: Callable[[ast.Node], str] | None = None):
         self.comments = comments
+        self.source = source  # a node's text as written, to keep numbers spelled as they were
 
     def expr(self, e: ast.Expr, level: int = 0, depth: int = 0) -> str:
         """Source for `e`, parenthesised where the surrounding precedence `level` needs it."""
@@ -53,7 +56,7 @@ class ExprPrinter:
     def word(self, e: ast.Expr, depth: int = 0) -> str:
         """Source for a call's word: atoms as they are, anything else in parentheses."""
         if isinstance(e, ast.Number):
-            return number(e.value)
+            return self.number(e)
         if isinstance(e, ast.String):
             return escape(e.value)
         if isinstance(e, ast.Size):
@@ -73,6 +76,14 @@ class ExprPrinter:
         if isinstance(e, ast.BinOp | ast.Neg | ast.Call):
             return f"({self.expr(e, 0, depth)})"
         raise TypeError(f"no printer for {type(e).__name__}")
+
+    def number(self, e: ast.Number) -> str:
+        """A number as written (`1.0`, `2e3`), or plainly when its text is not at hand."""
+        written = self.source(e) if self.source and e.span.line > 0 else ""
+        try:
+            return written if float(written) == e.value else number(e.value)
+        except ValueError:
+            return number(e.value)
 
     def bracket(self, open_: str, close: str, e: ast.Node, items, depth: int) -> str:
         if e.span.line == e.span.end_line or not items:

@@ -19,7 +19,7 @@ class Layout:
     def __init__(self, text: str, comments: dict[int, str]):
         self.lines = text.split("\n")
         self.comments = dict(comments)
-        self.exprs = ExprPrinter(self.comments)
+        self.exprs = ExprPrinter(self.comments, self.source)
         self.out: list[str] = []
         self.last = 0  # the last source line written out
 
