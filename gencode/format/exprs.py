@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from gencode import ast
 from gencode.ops.signatures import SIGNATURES
-from gencode.parse import escape
+from gencode.parse import escape, unescape
 
 INDENT = "  "
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -58,7 +58,7 @@ class ExprPrinter:
         if isinstance(e, ast.Number):
             return self.number(e)
         if isinstance(e, ast.String):
-            return escape(e.value)
+            return self.string(e)
         if isinstance(e, ast.Size):
             return f"{e.width}x{e.height}"
         if isinstance(e, ast.Name):
@@ -84,6 +84,12 @@ class ExprPrinter:
             return written if float(written) == e.value else number(e.value)
         except ValueError:
             return number(e.value)
+
+    def string(self, e: ast.String) -> str:
+        """A string as written (its escapes kept) when that is at hand, else escaped plainly."""
+        written = self.source(e) if self.source and e.span.line > 0 else ""
+        ok = len(written) > 1 and written[0] == written[-1] == '"'
+        return written if ok and unescape(written[1:-1]) == e.value else escape(e.value)
 
     def bracket(self, open_: str, close: str, e: ast.Node, items, depth: int) -> str:
         if e.span.line == e.span.end_line or not items:

@@ -12,7 +12,6 @@ from collections.abc import Collection
 
 from gencode import ast
 from gencode.format.exprs import ExprPrinter
-from gencode.parse import escape
 
 
 class Layout:
@@ -72,7 +71,7 @@ class Layout:
         if isinstance(s, ast.Param):
             return f"param {s.name.id} = {e(s.default)}"
         if isinstance(s, ast.Include):
-            return f"include {escape(s.path.value)}"
+            return f"include {self.exprs.string(s.path)}"
         if isinstance(s, ast.Output):
             return e(s.value) + (f" as {s.alias.id}" if s.alias else "")
         raise TypeError(f"no printer for {type(s).__name__}")
