@@ -233,3 +233,13 @@ def test_positions_count_utf16_code_units():
     assert lines.position(1, 19) == at(0, 19)  # 'difuse' starts after the emoji (2 units)
     assert lines.offset(at(0, 19)) == 18
     assert Lines(text, "utf-32").position(1, 19) == at(0, 18)
+
+
+@ASYNC
+async def test_hover_on_a_checkpoint_path_reads_it_beside_the_script(client, tmp_path):
+    write_fake_checkpoint(tmp_path / "mine.safetensors")
+    uri = await open_doc(client, 'model "mine.safetensors"\n', tmp_path)
+    params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=uri), position=at(0, 10))
+    result = await client.text_document_hover_async(params)
+    assert "**mine** (model, diffusion)" in result.contents.value
+    assert "dunes" in result.contents.value  # the prompt words it knows

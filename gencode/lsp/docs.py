@@ -7,6 +7,8 @@ completion items.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gencode import types as T
 from gencode.check.frame_expr import MATH, VARIABLES
 from gencode.models.catalog import ModelCatalog
@@ -67,9 +69,12 @@ def setting_doc(name: str) -> str:
     return f"**{name}** (setting): {arg_line(arg)}{model}\n\nApplies to every statement after it."
 
 
-def model_doc(catalog: ModelCatalog, name: str, builtin: bool = True) -> str | None:
+def model_doc(
+    catalog: ModelCatalog, name: str, builtin: bool = True, folder: Path | None = None
+) -> str | None:
+    """A model's docs; `name` is a model name, or (builtin=False) a path from `folder`."""
     try:
-        ref = catalog.resolve(name, builtin=builtin)
+        ref = catalog.resolve(name, folder, builtin=builtin)
     except Exception:  # noqa: BLE001 — an unknown or broken model has no docs (the checker says why)
         return None
     lines = [f"**{ref.name}** (model, {ref.family}): sha256 `{ref.sha256[:16]}…`"]

@@ -5,6 +5,8 @@ Input: an `Analysis`, the current text and a cursor. Output: an lsprotocol Hover
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lsprotocol import types as lsp
 
 from gencode.lsp import docs
@@ -33,7 +35,7 @@ def _text(an, lines, ctx, pos, catalog) -> tuple[str | None, int, int]:
             value = unescape(ctx.string.text.strip('"'))
             tok = ctx.string
             return (
-                docs.model_doc(catalog, value, builtin=False),
+                docs.model_doc(catalog, value, builtin=False, folder=Path(an.filename).parent),
                 tok.offset,
                 tok.offset + len(tok.text),
             )
