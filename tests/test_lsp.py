@@ -243,3 +243,17 @@ async def test_hover_on_a_checkpoint_path_reads_it_beside_the_script(client, tmp
     result = await client.text_document_hover_async(params)
     assert "**mine** (model, diffusion)" in result.contents.value
     assert "dunes" in result.contents.value  # the prompt words it knows
+
+
+def test_file_names_complete_inside_include_load_and_model_strings(tmp_path):
+    for name in ("lib.gen", "sky.png", "mine.safetensors", "notes.txt"):
+        (tmp_path / name).write_text("")
+    text = 'include "\nimg = load "\nmodel "\nsave "\n'
+    an = analyse(Parser(), text, str(tmp_path / "t.gen"), tmp_path, catalog())
+    lines = Lines(text)
+
+    def labels(row):
+        col = len(lines.lines[row])
+        return [i.label for i in completion.complete(an, lines, at(row, col), catalog(), tmp_path)]
+
+    assert [labels(r) for r in range(4)] == [["lib.gen"], ["sky.png"], ["mine.safetensors"], []]

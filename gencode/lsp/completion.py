@@ -26,7 +26,7 @@ from gencode.samplers.names import DIFFUSERS_PREFIX, DIFFUSERS_SCHEDULERS
 from gencode.settings import SETTINGS
 
 K = lsp.CompletionItemKind
-PATH_HEADS = ("include", "load", "save")
+PATH_HEADS = ("include", "load", "save", "model")  # the words whose string is a file name
 
 
 def complete(
@@ -89,8 +89,9 @@ def _values(arg: Arg, catalog: ModelCatalog) -> list[lsp.CompletionItem]:
 def _in_string(
     an, ctx: Context, pos, catalog: ModelCatalog, root: Path
 ) -> list[lsp.CompletionItem]:
-    if ctx.head in PATH_HEADS or ctx.setting == "model":
-        return _files(root, ctx.head)
+    path_of = ctx.frame.op if ctx.frame.op in PATH_HEADS else ctx.head
+    if path_of in PATH_HEADS:  # a file name, not prompt words
+        return _files(root, path_of)
     if ctx.setting == "sampler" or ctx.frame.expect_value == "sampler":
         return [
             _item(DIFFUSERS_PREFIX + c, K.EnumMember, "diffusers scheduler")
@@ -103,7 +104,11 @@ def _in_string(
 
 
 def _files(root: Path, head: str | None) -> list[lsp.CompletionItem]:
-    suffixes = {"include": (".gen",), "load": (".png", ".jpg", ".jpeg", ".webp")}.get(head or "")
+    suffixes = {
+        "include": (".gen",),
+        "load": (".png", ".jpg", ".jpeg", ".webp"),
+        "model": (".safetensors",),
+    }.get(head or "")
     if suffixes is None or not root.is_dir():
         return []
     found = sorted(p for p in root.iterdir() if p.suffix.lower() in suffixes)[:200]
