@@ -3,6 +3,7 @@ gencode's tables (so new ops and settings get colours), and the manifest points 
 The grammar's own tests (annotated snippets) run with npm: editors/vscode/build.sh."""
 
 import json
+import re
 import runpy
 from pathlib import Path
 
@@ -26,3 +27,11 @@ def test_manifest_points_at_real_files():
     assert config["comments"]["lineComment"] == "#"
     assert (VSCODE / grammar["path"]).is_file() and (VSCODE / manifest["main"]).is_file()
     assert (VSCODE / "package-lock.json").is_file()
+
+
+def test_grammar_tests_cover_every_scope():
+    grammar = json.loads((VSCODE / "syntaxes" / "gen.tmLanguage.json").read_text())
+    scopes = set(re.findall(r'"name": "([a-z.-]+\.gen)"', json.dumps(grammar, indent=1)))
+    asserted = "\n".join(p.read_text() for p in (VSCODE / "tests").glob("*.gen"))
+    assert len(scopes) > 20
+    assert {s for s in scopes if s not in asserted} == set()

@@ -257,3 +257,12 @@ def test_file_names_complete_inside_include_load_and_model_strings(tmp_path):
         return [i.label for i in completion.complete(an, lines, at(row, col), catalog(), tmp_path)]
 
     assert [labels(r) for r in range(4)] == [["lib.gen"], ["sky.png"], ["mine.safetensors"], []]
+
+
+@ASYNC
+async def test_warnings_are_warnings(client, tmp_path):
+    uri = await open_doc(client, 'diffuse "dunes zebra"\n', tmp_path)
+    (found,) = client.diagnostics[uri]
+    assert found.severity == lsp.DiagnosticSeverity.Warning
+    assert "does not know the word 'zebra'" in found.message
+    assert found.range == lsp.Range(at(0, 8), at(0, 21))
