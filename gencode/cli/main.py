@@ -10,6 +10,8 @@ import click
 # name -> (module, attribute, one-line help). Explicit, so the list is complete and greppable.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("gencode.cli.check", "check", "Check scripts for errors without rendering."),
+    "fmt": ("gencode.cli.fmt", "fmt", "Format scripts in canonical layout (--check for CI)."),
+    "lsp": ("gencode.cli.lsp", "lsp", "Run the language server (stdio) for editors."),
     "graph": ("gencode.cli.graph", "graph", "Print a script's op graph (text, JSON or DOT)."),
     "render": ("gencode.cli.render", "render", "Render a script's outputs."),
     "train": ("gencode.cli.train", "train", "Train a model from a recipe file."),
