@@ -16,6 +16,7 @@ from typing import Any
 
 from gencode import ast
 from gencode.parse import parse
+from gencode.seeds import SEED_MAX
 
 
 class PlanError(Exception):
@@ -41,8 +42,8 @@ def parse_seeds(text: str) -> list[int]:
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
             raise PlanError(f"--seeds: the range '{part}' runs backwards")
-        if hi >= 2**63:
-            raise PlanError(f"--seeds: {hi} is larger than a seed can be (2^63 - 1)")
+        if hi > SEED_MAX:
+            raise PlanError(f"--seeds: {hi} is larger than a seed can be ({SEED_MAX})")
         seeds.extend(range(lo, hi + 1))
     if not seeds:
         raise PlanError("--seeds: no seeds given")
