@@ -22,7 +22,12 @@ from gencode.limits import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NAME_BYTES, MAX_P
 
 
 class FileProblem(Exception):
-    """A file that can't be read as asked: not there, not a regular file, too big, undecodable."""
+    """A file that can't be read as asked: not there, not a regular file, too big, undecodable.
+    `why` is the reason alone (the message names the path too); `missing` when it isn't there."""
+
+    def __init__(self, path: Path, why: str, missing: bool = False):
+        super().__init__(f"{path}: {why}")
+        self.why, self.missing = why, missing
 
 
 def path_text_problem(text: str) -> str | None:
@@ -49,16 +54,16 @@ def open_regular(path: Path, limit: int, what: str = "file") -> Iterator[Any]:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise FileProblem(f"{path}: no such {what}") from None
+        raise FileProblem(path, f"no such {what}", missing=True) from None
     except (OSError, ValueError) as e:
-        raise FileProblem(f"{path}: can't open the {what} ({_why(e)})") from None
+        raise FileProblem(path, f"can't open the {what} ({_why(e)})") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise FileProblem(f"{path}: not a regular file (a folder, FIFO or device); refused")
+            raise FileProblem(path, "not a regular file (a folder, FIFO or device); refused")
         if st.st_size > limit:
             raise FileProblem(
-                f"{path}: the {what} is {st.st_size:,} bytes, more than the {limit:,} allowed"
+                path, f"the {what} is {st.st_size:,} bytes, more than the {limit:,} allowed"
             )
         f = os.fdopen(fd, "rb")
     except BaseException:
@@ -73,7 +78,7 @@ def read_bytes(path: Path, limit: int, what: str = "file") -> bytes:
     with open_regular(path, limit, what) as f:
         data = f.read(limit + 1)
     if len(data) > limit:  # it grew after the check
-        raise FileProblem(f"{path}: the {what} is more than the {limit:,} bytes allowed")
+        raise FileProblem(path, f"the {what} is more than the {limit:,} bytes allowed")
     return data
 
 
@@ -83,7 +88,7 @@ def read_text(path: Path, limit: int, what: str = "file") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise FileProblem(f"{path}: the {what} is not UTF-8 text (byte {e.start})") from None
+        raise FileProblem(path, f"the {what} is not UTF-8 text (byte {e.start})") from None
 
 
 def sha256_file(path: Path, limit: int, what: str = "file") -> str:

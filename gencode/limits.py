@@ -14,6 +14,7 @@ MAX_INCLUDES = 500  # include statements expanded in one check, repeats counted
 MAX_EXPANDED_BYTES = 16 << 20  # script text checked in all, includes expanded
 MAX_IMAGE_BYTES = 256 << 20  # a file `load` reads (hashed at check time)
 MAX_AUDIO_BYTES = 1 << 30  # a soundtrack `save ... audio` muxes
+MAX_CHECKPOINT_BYTES = 64 << 30  # a model's weight file (Stable Diffusion XL is ~7 GB)
 MAX_JSON_BYTES = 100 << 20  # a checkpoint header, a model config, a record
 MAX_JSON_DEPTH = 64  # nesting of JSON objects/arrays in those
 MAX_NAME_BYTES = 255  # one path component (NAME_MAX on Linux and macOS)

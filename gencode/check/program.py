@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from gencode import ast
@@ -40,7 +41,7 @@ def check_file(
     try:
         text = read_text(p, MAX_SCRIPT_BYTES, "script")
     except FileProblem as e:
-        raise GenError.at(None, f"can't read script: {e}") from None
+        raise GenError.at(None, f"{p}: can't read script ({e.why})") from None
     return check_text(text, str(p), p.resolve().parent, overrides, catalog)
 
 
@@ -190,7 +191,7 @@ def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
     if default.type == T.STRING:
         return Const(T.STRING, raw, stmt.span)
     try:
-        return Const(T.NUMBER, float(raw), stmt.span)
+        return Const(T.NUMBER, number_text(raw), stmt.span)
     except ValueError:
         # Reported, but the param keeps its default so later lines check without cascading.
         state.error(
@@ -198,6 +199,18 @@ def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
             f"--set {stmt.name.id}={raw}: '{stmt.name.id}' is a number (default {default.value:g})",
         )
         return default
+
+
+def number_text(raw: str) -> float | int:
+    """A number given on the command line: an int when it is one (a seed keeps every digit), a
+    finite float otherwise; ValueError for anything else, `nan` and `inf` included."""
+    text = raw.strip()
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError(raw)
+    return x
 
 
 def _include(state: State, stmt: ast.Include) -> None:
@@ -235,7 +248,9 @@ def _included(state: State, path: Path, stmt: ast.Include) -> ast.Program:
         try:
             text = read_text(path, MAX_SCRIPT_BYTES, "included file")
         except FileProblem as e:
-            raise state.error(span, f"can't include '{stmt.path.value}': {e}") from None
+            if e.missing:
+                raise state.error(span, f"no such file to include: '{stmt.path.value}'") from None
+            raise state.error(span, f"can't include '{stmt.path.value}': {e.why}") from None
         state.sources[name] = text
         state.files.append(name)
         try:

@@ -241,7 +241,9 @@ def _load(state: State, a: dict, e: ast.Call) -> Value:
     try:
         digest = sha256_file(path, MAX_IMAGE_BYTES, "image file")
     except FileProblem as e:
-        raise state.error(const.span, f"can't load '{const.value}': {e}") from None
+        if e.missing:
+            raise state.error(const.span, f"no such image file: {const.value}") from None
+        raise state.error(const.span, f"can't load '{const.value}': {e.why}") from None
     w, h = state.setting("size")
     rel = path.relative_to(state.root_dir).as_posix()
     return Value("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
