@@ -141,3 +141,26 @@ def _no_constant(name: str) -> Any:
 
 def _why(e: BaseException) -> str:
     return e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+
+
+# A soundtrack's container, told from its first bytes (never its name): ffmpeg is then told
+# that exact demuxer, so a playlist (HLS .m3u8, .m3u, concat lists) dressed up as audio can't
+# make it open other files. ffmpeg format name → a test on the first 12 bytes.
+AUDIO_FORMATS: dict[str, Any] = {
+    "wav": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WAVE",
+    "flac": lambda b: b[:4] == b"fLaC",
+    "ogg": lambda b: b[:4] == b"OggS",
+    "mp3": lambda b: b[:3] == b"ID3" or (len(b) > 1 and b[0] == 0xFF and b[1] & 0xE0 == 0xE0),
+}
+
+
+def audio_format(path: Path, limit: int) -> str:
+    """The ffmpeg demuxer for a soundtrack file (wav, flac, ogg or mp3), read from its bytes."""
+    with open_regular(path, limit, "audio file") as f:
+        head = f.read(12)
+    for name, test in AUDIO_FORMATS.items():
+        if test(head):
+            return name
+    raise FileProblem(
+        path, "not a WAV, FLAC, Ogg or MP3 file (playlists and other containers are refused)"
+    )

@@ -328,7 +328,8 @@ class ToAST(Transformer):
     def number(self, meta, children):
         text = str(children[0])
         # An integer literal stays an int: seeds up to 2^63 - 1 keep every digit.
-        value = int(text) if text.lstrip("-").isdigit() else float(text)
+        exact = text.lstrip("-").isdigit() and len(text) <= 40  # longer: a float (inf, refused)
+        value = int(text) if exact else float(text)
         return ast.Number(value, span=self._span(meta))
 
     def string(self, meta, children):

@@ -69,7 +69,7 @@ def finite(state: State, x: float | int, e: ast.Node) -> Const:
     if isinstance(x, int) and abs(x) > 2**64:
         x = float(x) if abs(x) < 2**1023 else math.inf  # past every seed: plain float arithmetic
     if isinstance(x, float) and not math.isfinite(x):
-        raise state.error(e.span, f"this number is {'not a number' if x != x else 'infinite'}")
+        raise state.error(e.span, "this number is too large" if x == x else "this is not a number")
     return Const(T.NUMBER, x, e.span)
 
 

@@ -12,9 +12,10 @@ from gencode.check.exprs import Typed, evaluate, noise, type_of
 from gencode.check.rules import _plain, conditioning, confined_path, prompt_value
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
-from gencode.files import FileProblem, path_text_problem, read_text
+from gencode.files import FileProblem, audio_format, path_text_problem, read_text
 from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
 from gencode.limits import (
+    MAX_AUDIO_BYTES,
     MAX_ERRORS,
     MAX_EXPANDED_BYTES,
     MAX_INCLUDE_DEPTH,
@@ -368,8 +369,12 @@ def _audio(state: State, audio: object, path: str) -> str | None:
     if not path.lower().endswith(".mp4"):
         raise state.error(audio.span, "a soundtrack goes with an .mp4 output")
     file = confined_path(state, str(audio.value), audio.span)
-    if not file.is_file():
-        raise state.error(audio.span, f"no such audio file: {audio.value}")
+    try:
+        audio_format(file, MAX_AUDIO_BYTES)
+    except FileProblem as e:
+        if e.missing:
+            raise state.error(audio.span, f"no such audio file: {audio.value}") from None
+        raise state.error(audio.span, f"audio '{audio.value}': {e.why}") from None
     return file.relative_to(state.root_dir).as_posix()
 
 
