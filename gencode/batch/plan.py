@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from gencode import ast
+from gencode.limits import MAX_BATCH_ITEMS
 from gencode.parse import parse
 from gencode.seeds import SEED_MAX
 
@@ -44,6 +46,8 @@ def parse_seeds(text: str) -> list[int]:
             raise PlanError(f"--seeds: the range '{part}' runs backwards")
         if hi > SEED_MAX:
             raise PlanError(f"--seeds: {hi} is larger than a seed can be ({SEED_MAX})")
+        if len(seeds) + hi - lo + 1 > MAX_BATCH_ITEMS:  # counted before any list is built
+            raise PlanError(f"--seeds: more than {MAX_BATCH_ITEMS:,} seeds in one batch")
         seeds.extend(range(lo, hi + 1))
     if not seeds:
         raise PlanError("--seeds: no seeds given")
@@ -79,6 +83,9 @@ def _value_names(values: list[str]) -> dict[str, str]:
 def plan(seeds: list[int] | None, sweeps: list[tuple[str, list[str]]]) -> list[Item]:
     """Every combination of seeds and sweep values, in a stable order."""
     names = [_value_names(values) for _, values in sweeps]
+    count = len(seeds or [None]) * math.prod(len(values) for _, values in sweeps)
+    if count > MAX_BATCH_ITEMS:
+        raise PlanError(f"{count:,} combinations: a batch holds at most {MAX_BATCH_ITEMS:,}")
     items = []
     for seed in seeds if seeds else [None]:
         for combo in itertools.product(*(values for _, values in sweeps)):
