@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gencode.models.checkpoint import CheckpointError
-from gencode.samplers.names import SCHEDULE_NAMES, SPACINGS
+from gencode.samplers.names import SAMPLER_NAMES, SCHEDULE_NAMES, SPACINGS, sampler_problem
 from gencode.settings import MAX_SIDE, SETTINGS
 
 FAMILIES = ("diffusion", "gan", "vae", "classifier")
@@ -84,7 +84,15 @@ _SIDE = _int(8, MAX_SIDE)
 _SIZE = _either(_SIDE, _list(_SIDE, 2, 2))
 _STEPS = _int(*(int(x) for x in _arg_range("steps")))
 _GUIDANCE = _number(*_arg_range("guidance"))
-_SAMPLER = _word  # its name is checked like a script's `sampler`, where it is used
+
+
+def _sampler(v: Any) -> str | None:
+    if v in SAMPLER_NAMES or (isinstance(v, str) and not sampler_problem(v)):
+        return None
+    return f'a sampler ({", ".join(SAMPLER_NAMES)}, or "diffusers:NAME")'
+
+
+_SAMPLER = _sampler
 DEFAULTS: dict[str, Check] = {
     "steps": _STEPS,
     "guidance": _GUIDANCE,
