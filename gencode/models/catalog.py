@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
+from gencode.models.schema import GENERATORS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -124,6 +125,11 @@ class ModelCatalog:
             self._refs[key] = folder_ref(path)
         if key not in self._refs:
             info = read_info(path)
+            if info.family not in GENERATORS:
+                raise CheckpointError(
+                    f"{path.name}: a {info.family} model scores images and can't make them; "
+                    f"'model' takes a {', '.join(GENERATORS[:-1])} or {GENERATORS[-1]} model"
+                )
             self._refs[key] = ModelRef(
                 ref if builtin else path.stem, file_sha256(path), info.family, str(path), info.meta
             )

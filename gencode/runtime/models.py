@@ -111,6 +111,16 @@ class PixelDiffusion:
     def image_shape(self, latent_shape: Sequence[int]) -> tuple[int, ...]:
         return (3, *latent_shape[-2:])
 
+    def attention_scores(self, latent_shape: Sequence[int]) -> int:
+        """Attention scores one evaluation holds per latent (heads x tokens^2 at the UNet's
+        lowest resolution): quadratic in the pixels, so it decides whether a big size fits."""
+        net = self.model.net
+        if not net.config.attention:
+            return 0
+        down = 2 ** (len(net.config.channel_mults) - 1)
+        tokens = (int(latent_shape[-2]) // down) * (int(latent_shape[-1]) // down)
+        return int(net.attn.attn.num_heads) * tokens * tokens
+
 
 @dataclass
 class LatentModel:
