@@ -17,8 +17,8 @@ from gencode.models.checkpoint import CheckpointError
 from gencode.samplers.names import SAMPLER_NAMES, SCHEDULE_NAMES, SPACINGS, sampler_problem
 from gencode.settings import MAX_SIDE, SETTINGS
 
-FAMILIES = ("diffusion", "gan", "vae", "classifier")
-GENERATORS = ("diffusion", "gan", "vae")  # what `model` may name; classifiers only score
+FAMILIES = ("diffusion", "gan", "vae", "classifier", "autoencoder")
+GENERATORS = ("diffusion", "gan", "vae")  # what `model` may name; classifiers, autoencoders no
 Check = Callable[[Any], str | None]  # a value → why it is wrong, or None
 
 
@@ -112,7 +112,10 @@ META: dict[str, Check] = {
     "size": _SIZE,
     "timesteps": _int(2, 100_000),
     "schedule": _choice(*SCHEDULE_NAMES),
-    "prediction": _choice("eps", "v"),
+    "prediction": _choice("eps", "v", "flow"),
+    "native_sizes": _list(_SIDE, 1, 8),
+    "shift": _number(0.05, 20.0),
+    "live_steps": _STEPS,
     "defaults": _dict(lambda v: None),  # its keys are checked one by one below
     "directions": _dict(lambda v: None),
     **{f"default_{k}": c for k, c in DEFAULTS.items()},
