@@ -142,9 +142,10 @@ def snowfield(c: Canvas) -> None:
     for k, snow in enumerate(((0.78, 0.84, 0.97), (0.88, 0.92, 1.0), (0.96, 0.97, 1.0))):
         base = c.horizon + k * (1 - c.horizon) * c.u(0.2, 0.3)
         top = base + c.wave(0.025, 0.3, 1.0)
-        col = c.lit(c.color(snow, 0.03)) * slope_shade(c, top, 0.15)
-        col = col * (1 - 0.1 * np.clip(c.y - top, 0, 0.15) / 0.15)
+        col = c.color(snow, 0.03) * c.light**0.4  # snow stays white in coloured light
+        col = col * (1 - 0.12 * np.clip(c.y - top, 0, 0.15) / 0.15)  # blue hollows at each foot
         fill_below(c, top, col)
+        shade_below(c, top, slope_shade(c, top, 0.15), 0.05)
 
 
 def meadow(c: Canvas) -> None:
