@@ -62,7 +62,7 @@ def labelled(
     if not render or render == size:
         images, labels = dataset(name).generate(n, seed, size)
         return R.images_to_tensor(images), C.targets_from_labels(heads, labels)
-    parts = []
+    parts, labels = [], []
     for i in range(0, n, chunk):  # in chunks, so a big pool never holds its full-size paintings
         images, chunk_labels = dataset(name).generate(min(chunk, n - i), seed + i, render or size)
         parts.append(resize(R.images_to_tensor(images), size))
