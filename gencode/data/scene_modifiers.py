@@ -150,7 +150,7 @@ def mist(c: Canvas) -> None:
     fog = c.sky_bottom() * 0.5 + 0.5 * np.float32(0.85) * np.maximum(c.light, 0.45)
     centre = c.horizon + c.u(0.0, 0.08)
     thick = c.u(0.1, 0.2)
-    bank = np.exp(-(((c.y - centre) / thick) ** 2)) * (0.8 + 0.3 * c.noise(3, 2, 8))
+    bank = np.exp(-(((c.y - centre) / thick) ** 2)) * (0.8 + 0.25 * c.noise(8, 2, 2))  # wisps
     c.over(fog, np.clip(bank * c.u(0.75, 0.95) + 0.2, 0, 1))
 
 
@@ -163,8 +163,8 @@ def snow_sky(c: Canvas) -> None:
 def snow_air(c: Canvas) -> None:
     """Snow lying on the land in drifts, and flakes falling in front of everything."""
     white = c.lit(rgb((0.95, 0.96, 1.0)))
-    drifts = np.clip(0.85 + 0.35 * c.noise(5, 2), 0, 1)
-    c.over(white, c.land * drifts * 0.8)
+    drifts = np.clip(0.9 + 0.25 * c.noise(4, 2), 0, 1)
+    c.over(white, c.land * drifts * 0.88)
     k = int(500 * (c.size / 256) ** 1.3) + 15
     ys, xs = c.rng.uniform(0, 1, (2, c.n, k))
     near = c.rng.random((c.n, k)) < 0.2
