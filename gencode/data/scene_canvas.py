@@ -83,6 +83,7 @@ class Canvas:
     sun_x: np.ndarray  # (N, 1, 1)
     autumn: np.ndarray  # (N, 1, 1): 1 where foliage turns
     land: np.ndarray = field(init=False)  # (N, H, W): coverage of ground snow may settle on
+    row0: int = 0  # the first row of the image this canvas shows (a band of a larger one)
 
     def __post_init__(self) -> None:
         self.land = np.zeros(self.img.shape[1:], np.float32)
@@ -91,7 +92,7 @@ class Canvas:
         """A canvas of some of the images (copies); `put` writes its pixels back."""
         sub = Canvas(
             self.img[:, idx], self.y, self.x, self.size, self.rng, self.time, self.horizon[idx],
-            self.light[:, idx], self.sun_x[idx], self.autumn[idx],
+            self.light[:, idx], self.sun_x[idx], self.autumn[idx], self.row0,
         )  # fmt: skip
         sub.land = self.land[idx]
         return sub
@@ -100,11 +101,12 @@ class Canvas:
         """A view of the rows between heights top and bottom (of every image); paint goes through.
 
         Shapes that only cover a strip are drawn on their strip: the work shrinks with its height."""
-        lo = max(0, int(float(np.min(top)) * self.size) - 1)
-        hi = min(self.size, int(np.ceil(float(np.max(bottom)) * self.size)) + 1)
+        rows = self.img.shape[2]
+        lo = min(rows, max(0, int(float(np.min(top)) * self.size) - 1 - self.row0))
+        hi = max(lo, min(rows, int(np.ceil(float(np.max(bottom)) * self.size)) + 1 - self.row0))
         sub = Canvas(
             self.img[:, :, lo:hi], self.y[:, lo:hi], self.x, self.size, self.rng, self.time,
-            self.horizon, self.light, self.sun_x, self.autumn,
+            self.horizon, self.light, self.sun_x, self.autumn, self.row0 + lo,
         )  # fmt: skip
         sub.land = self.land[:, lo:hi]
         return sub
@@ -175,7 +177,8 @@ class Canvas:
         cy, cx, amp = cells, cells_x or cells, 1.0
         for _ in range(octaves):
             lattice = self.rng.uniform(-1, 1, (self.n, cy + 1, cx + 1)).astype(np.float32)
-            out += amp * (interp_matrix(self.size, cy) @ lattice @ interp_matrix(self.size, cx).T)
+            rows = interp_matrix(self.size, cy)[self.row0 : self.row0 + self.img.shape[2]]
+            out += amp * (rows @ lattice @ interp_matrix(self.size, cx).T)
             cy, cx, amp = 2 * cy, 2 * cx, amp * 0.5
         return out
 
@@ -267,7 +270,11 @@ def sky(c: Canvas) -> None:
     low = c.time in ("dawn", "dusk")
     r = c.u(0.035, 0.06)
     sy = c.horizon - (c.u(0.02, 0.1) if low else c.u(0.45, 0.8) * c.horizon)
-    dist = np.sqrt((c.x - c.sun_x) ** 2 + (c.y - sy) ** 2) - r
     sun = rgb(c.palette["sun"])
-    c.img += np.exp(-np.maximum(dist, 0) / c.u(0.08, 0.16)) * sun * 0.4
-    c.over(sun, c.cover(dist))
+    spread = c.u(0.1, 0.2)  # a separable (Gaussian) glow: one product of a column and a row
+    glow = np.exp(-(((c.y - sy) / spread) ** 2)) * (
+        0.4 * np.exp(-(((c.x - c.sun_x) / spread) ** 2))
+    )
+    c.img += glow * sun
+    b = c.band(sy - r, sy + r)
+    b.over(sun, b.cover(np.sqrt((c.x - c.sun_x) ** 2 + (b.y - sy) ** 2) - r))

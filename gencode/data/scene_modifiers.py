@@ -1,9 +1,9 @@
 """Modifiers of the `scenes` dataset: things that compose with any subject (moon, mist, snow, ...).
 
 Input: a Canvas (numpy, see scene_canvas) of the images that carry a modifier. Output: the modifier
-painted in place. Each modifier has a `sky` step (run after the sky, before the subject: the moon,
-the aurora, a rainbow, storm clouds, autumn's turned leaves) and/or an `air` step (run after the
-subject: mist, falling snow and rain, drifting leaves).
+painted in place. Each modifier has a `sky` step (run after the sky, before the subject: the aurora,
+a rainbow, storm clouds, autumn's turned leaves) and/or an `air` step (run after the subject: the
+moon, placed in open sky, mist, falling snow and rain, drifting leaves).
 """
 
 from __future__ import annotations
@@ -19,18 +19,30 @@ Step = Callable[[Canvas], None]
 
 
 def moon(c: Canvas) -> None:
-    """A large moon with darker seas and a halo, away from the sun; pale by day."""
+    """A large moon with darker seas and a halo, in open sky away from the sun; pale by day.
+
+    Painted after the subject, where its row is free of land, so no mountain or wall hides it."""
     r = c.u(0.05, 0.08)
-    mx = np.where(c.sun_x > 0.5, c.u(0.1, 0.4), c.u(0.6, 0.9))
     my = c.horizon * c.u(0.1, 0.3) + 0.02
+    ii = np.arange(c.n)
+    free = np.zeros((c.n, c.size), np.float32)
+    for dy in (-1, 0, 1):
+        row = np.clip(((my + dy * r) * c.size).astype(int)[:, 0, 0], 0, c.size - 1)
+        free = np.maximum(free, c.land[ii, row])  # (N, W)
+    near_sun = np.abs(c.x[0] - c.sun_x[:, 0]) < 0.2  # (N, W)
+    edge = np.abs(c.x[0] - 0.5) > 0.5 - r[:, 0]
+    score = free + near_sun + edge + 0.5 * c.rng.random((c.n, c.size))
+    mx = ((score.argmin(1) + 0.5) / c.size).astype(np.float32)[:, None, None]
+    c = c.band(my - 5 * r, my + 5 * r)
     d = np.hypot(c.x - mx, c.y - my)
     seas = np.clip(c.noise(3, 2) * 1.5, 0, 1)
     face = rgb((0.95, 0.94, 0.86)) * (1 - 0.25 * seas)
+    sky = 1 - c.land
     if c.time == "day":
-        c.over(face, c.cover(d - r) * 0.7)
+        c.over(face, c.cover(d - r) * sky * 0.7)
         return
-    c.img += np.exp(-np.maximum(d - r, 0) / (2.5 * r)) * np.float32(0.25) * face
-    c.over(face, c.cover(d - r))
+    c.img += np.exp(-np.maximum(d - r, 0) / (1.5 * r)) * sky * np.float32(0.25) * face
+    c.over(face, c.cover(d - r) * sky)
 
 
 def aurora(c: Canvas) -> None:
@@ -78,14 +90,14 @@ def rainbow(c: Canvas) -> None:
 
 def storm_sky(c: Canvas) -> None:
     """A sky darkened under low, heavy, grey clouds."""
-    c.img *= np.float32(0.5)
     grey = c.color((0.3, 0.31, 0.34), 0.05) * np.maximum(c.light, 0.35)
-    cloud_layer(c, c.u(0.75, 0.9), 0.0, c.horizon - 0.01, grey, 0.5)
+    c.img += (grey * 0.8 - c.img) * np.float32(0.75)  # overcast: the sky's colour all but gone
+    cloud_layer(c, c.u(0.6, 0.8), 0.0, c.horizon - 0.01, grey, 0.6)
 
 
 def storm_air(c: Canvas) -> None:
     """Slanting rain over everything, the scene dimmed, and sometimes a lightning bolt."""
-    c.img *= np.float32(0.8)
+    c.img *= np.float32(0.7)
     slant = float(c.rng.uniform(-0.35, 0.35))
     streaks(c, int(700 * (c.size / 256) ** 1.3) + 20, 0.06, slant, (0.75, 0.78, 0.85), 0.35)
     bolt = c.rng.random(c.n) < 0.5
@@ -117,13 +129,20 @@ def streaks(c: Canvas, k: int, length: float, slant: float, color, opacity: floa
 
 def lightning(c: Canvas) -> None:
     """A jagged bolt from the clouds towards the horizon, and its flash."""
-    points = max(48, 3 * c.size)
-    ys = np.linspace(0, 1, points, dtype=np.float32)[None, :] * c.horizon[:, :, 0]
-    jag = np.cumsum(c.rng.normal(0, 1.6 / points**0.5, (c.n, points)), 1).astype(np.float32)
-    xs = np.clip(c.u(0.2, 0.8)[:, :, 0] + 0.15 * jag, 0, 0.999)
+    points, segments = max(48, 2 * c.size), 9
+    ys = (
+        np.linspace(0, 1, points, dtype=np.float32)[None, :]
+        * c.horizon[:, :, 0]
+        * c.u(0.7, 1)[:, :, 0]
+    )
+    nodes = np.cumsum(c.rng.normal(0, 0.05, (c.n, segments + 1)), 1) + c.u(0.2, 0.8)[:, :, 0]
+    t = np.linspace(0, segments, points)
+    i = np.minimum(t.astype(int), segments - 1)
+    xs = nodes[:, i] + (nodes[:, i + 1] - nodes[:, i]) * (t - i)  # straight strokes between nodes
+    xs = np.clip(xs, 0, 0.999).astype(np.float32)
     c.img *= np.float32(1.25)
     cols = np.broadcast_to(rgb((0.95, 0.9, 1.0))[..., 0], (3, c.n, points))
-    c.sprites(ys, xs, cols, 1.2 / c.size, 1.0)
+    c.sprites(ys, xs, cols, 1.6 / c.size, 1.0)
 
 
 def mist(c: Canvas) -> None:
@@ -131,7 +150,7 @@ def mist(c: Canvas) -> None:
     fog = c.sky_bottom() * 0.5 + 0.5 * np.float32(0.85) * np.maximum(c.light, 0.45)
     centre = c.horizon + c.u(0.0, 0.08)
     thick = c.u(0.1, 0.2)
-    bank = np.exp(-(((c.y - centre) / thick) ** 2)) * (0.8 + 0.3 * c.noise(3, 2, 8))
+    bank = np.exp(-(((c.y - centre) / thick) ** 2)) * (0.8 + 0.25 * c.noise(8, 2, 2))  # wisps
     c.over(fog, np.clip(bank * c.u(0.75, 0.95) + 0.2, 0, 1))
 
 
@@ -144,8 +163,8 @@ def snow_sky(c: Canvas) -> None:
 def snow_air(c: Canvas) -> None:
     """Snow lying on the land in drifts, and flakes falling in front of everything."""
     white = c.lit(rgb((0.95, 0.96, 1.0)))
-    drifts = np.clip(0.85 + 0.35 * c.noise(5, 2), 0, 1)
-    c.over(white, c.land * drifts * 0.8)
+    drifts = np.clip(0.9 + 0.25 * c.noise(4, 2), 0, 1)
+    c.over(white, c.land * drifts * 0.88)
     k = int(500 * (c.size / 256) ** 1.3) + 15
     ys, xs = c.rng.uniform(0, 1, (2, c.n, k))
     near = c.rng.random((c.n, k)) < 0.2
@@ -176,9 +195,9 @@ SKY_STEPS: dict[str, Step] = {
     "autumn": autumn_sky,
     "aurora": aurora,
     "rainbow": rainbow,
-    "moon": moon,
 }
 AIR_STEPS: dict[str, Step] = {
+    "moon": moon,
     "mist": mist,
     "snow": snow_air,
     "storm": storm_air,

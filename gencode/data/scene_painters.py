@@ -36,13 +36,16 @@ def fill_below(
     return alpha
 
 
-def layer(
-    c: Canvas, top: np.ndarray, col: np.ndarray, shade: np.ndarray, fade: float, below: float = 1.0
-) -> None:
-    """Ground below `top` (N, 1, W) whose flank shading (N, 1, W) fades over `fade` below the ridge,
-    so slopes read as faces rather than as vertical stripes. `below`: where the next layer covers it."""
+def layer(c: Canvas, top: np.ndarray, col: np.ndarray, shade: np.ndarray, fade: float) -> None:
+    """Ground below `top` (N, 1, W) whose flank shading (N, 1, W) fades over `fade` below the ridge."""
     fill_below(c, top, col)
-    b = c.band(top, np.minimum(np.max(top) + 3 * fade, below))
+    shade_below(c, top, shade, fade)
+
+
+def shade_below(c: Canvas, top: np.ndarray, shade: np.ndarray, fade: float) -> None:
+    """Darken or lighten what lies below a ridge by a per-column shade fading over `fade`, so
+    slopes read as faces rather than as vertical stripes."""
+    b = c.band(top, np.max(top) + 3 * fade)
     falloff = np.exp(-np.maximum(b.y - top, 0) / fade)  # (N, h, W)
     b.img *= 1 + (shade - 1) * falloff * b.cover(top - b.y)
 
@@ -89,12 +92,12 @@ def mountains(c: Canvas) -> None:
         height = c.u(0.28, 0.46) * (1 - 0.3 * k)
         base = c.horizon + k * c.u(0.06, 0.12)
         top = base - height * ridge(c)
-        shade = slope_shade(c, top, 0.3, 1.0)
-        layer(c, top, c.haze(c.lit(c.color(rock)), 0.45 - 0.2 * k), shade, 0.12)
+        fill_below(c, top, c.haze(c.lit(c.color(rock)), 0.45 - 0.2 * k))
         snowline = base - height * c.u(0.45, 0.65) + 0.04 * c.noise_1d(8, 2)
-        snow = c.haze(c.lit(c.color((0.95, 0.96, 1.0), 0.03)) * shade, 0.3 - 0.15 * k)
+        snow = c.haze(c.lit(c.color((0.95, 0.96, 1.0), 0.03)), 0.3 - 0.15 * k)
         b = c.band(top, snowline)
         b.over(snow, b.cover(top - b.y) * np.clip((snowline - b.y) * c.size * 0.5, 0, 1))
+        shade_below(c, top, slope_shade(c, top, 0.3, 1.0), 0.07)
     trees = c.horizon + c.u(0.14, 0.22) - 0.05 * np.abs(c.noise_1d(24, 2))
     fill_below(c, trees, c.lit(c.foliage((0.1, 0.25, 0.12))))
     texture(c, c.horizon - 0.46, 1 + 0.1 * c.noise(6, 3))
@@ -106,7 +109,8 @@ def conifer_row(c: Canvas, count: int, base: np.ndarray, height: np.ndarray, col
     cell = c.x * count + c.u(0, 1)  # (N, 1, W)
     idx = np.floor(cell)
     d = np.full(c.land.shape, 1.0, np.float32)
-    for off in (-1.0, 0.0, 1.0):
+    near = np.where(cell - idx < 0.5, -1.0, 1.0)  # the neighbouring tree on this pixel's side
+    for off in (0.0, near):
         k = idx + off
         jit = (np.sin(k * 12.9898 + c.u(0, 100)) * 43758.5453) % 1.0  # per-tree hash in [0, 1)
         cx = (k + 0.2 + 0.6 * jit) / count
@@ -138,9 +142,10 @@ def snowfield(c: Canvas) -> None:
     for k, snow in enumerate(((0.78, 0.84, 0.97), (0.88, 0.92, 1.0), (0.96, 0.97, 1.0))):
         base = c.horizon + k * (1 - c.horizon) * c.u(0.2, 0.3)
         top = base + c.wave(0.025, 0.3, 1.0)
-        col = c.lit(c.color(snow, 0.03)) * slope_shade(c, top, 0.15)
-        col = col * (1 - 0.1 * np.clip(c.y - top, 0, 0.15) / 0.15)
+        col = c.color(snow, 0.03) * c.light**0.4  # snow stays white in coloured light
+        col = col * (1 - 0.12 * np.clip(c.y - top, 0, 0.15) / 0.15)  # blue hollows at each foot
         fill_below(c, top, col)
+        shade_below(c, top, slope_shade(c, top, 0.15), 0.05)
 
 
 def meadow(c: Canvas) -> None:

@@ -22,7 +22,8 @@ CLOUD_TINTS = {
 
 def cloud_layer(c: Canvas, cover, top: float, bottom, tint, dark: float) -> np.ndarray:
     """Billowing clouds between heights top and bottom; returns their opacity (N, H, W)."""
-    field = c.noise(4, 4, 5)  # (N, H, W)
+    c = c.band(top, bottom)
+    field = c.noise(4, 4, 5)  # (N, h, W)
     band = np.clip((c.y - top) / 0.08, 0, 1) * np.clip((bottom - c.y) / 0.12, 0, 1)
     density = np.clip((field + cover - 0.5) * 2.0, 0, 1) * band
     above = np.roll(density, max(1, c.size // 24), axis=1)  # cloud just above shades this pixel
