@@ -184,3 +184,20 @@ def test_the_quality_gate_renders_what_a_users_script_renders(tmp_path, tiny_ldm
     want = render(script, write=False).array("x")
     assert got.shape == (2, 64, 64, 3)
     assert np.array_equal(got[1], want)
+
+
+def test_a_decoder_only_run_keeps_every_latent_and_replaces_the_models_decoder(tmp_path, tiny_ldm):
+    from gencode.models.checkpoint import load_tensors
+    from gencode.train import autoencoder
+
+    r = recipes.load(RECIPES / "tiny-scenes-ae.toml")
+    opts = {**r.options, "init": str(_ae_of(tiny_ldm)), "decoder_only": True, "into": str(tiny_ldm)}
+    r = r.with_overrides(
+        run_dir=str(tmp_path / "dec"), output=str(tmp_path / "out.safetensors"), options=opts
+    )
+    out = autoencoder.train(r, resume=False, progress=False)
+    before, after = load_tensors(tiny_ldm), load_tensors(out)
+    assert before.keys() == after.keys()
+    for k in before:
+        same = torch.equal(before[k], after[k])
+        assert same == (not k.startswith("autoencoder.decoder.")), k

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from gencode.data import dataset
-from gencode.models.autoencoder import Autoencoder, AutoencoderConfig
+from gencode.models.autoencoder import Autoencoder, AutoencoderConfig, load_autoencoder
 from gencode.models.checkpoint import save_checkpoint
 from gencode.train import resumable as R
 
@@ -29,6 +29,9 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "latent_noise": 0.1,  # decoder input noise, relative to the batch's latent std
     "grad_weight": 0.5,
     "eval_images": 64,  # fresh images (another seed) for the PSNR in the checkpoint
+    "init": "",  # an autoencoder checkpoint to start from
+    "decoder_only": False,  # keep the encoder (and so every latent) exactly as in `init`
+    "into": "",  # an "ldm" checkpoint whose autoencoder this run replaces: output is that model
 }
 EVAL_SEED_OFFSET = 7_777_777
 
@@ -66,7 +69,10 @@ def gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def loss_terms(ae: Autoencoder, x: torch.Tensor, opts: dict, g: torch.Generator) -> dict:
     """Reconstruction, edge and latent terms of one batch."""
-    z = ae.encoder(x)  # (B, C, h, w), unscaled while training
+    with torch.set_grad_enabled(
+        ae.encoder.training and any(p.requires_grad for p in ae.encoder.parameters())
+    ):
+        z = ae.encoder(x)  # (B, C, h, w), unscaled while training
     noise = torch.randn(z.shape, generator=g) * z.detach().std() * opts["latent_noise"]
     y = ae.decoder(z + noise)
     (gx, gy), (hx, hy) = gradients(x), gradients(y)
@@ -87,8 +93,13 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     if recipe.size % cfg.factor:
         raise ValueError(f"{recipe.source}: crop size {recipe.size} is not a multiple of 8")
     model = R.init_seeded(recipe.seed, lambda: Autoencoder(cfg))
+    if opts["init"]:
+        model.load_state_dict(load_autoencoder(opts["init"]).state_dict())
+    if opts["decoder_only"]:
+        model.encoder.requires_grad_(False)
     ema = R.EMA(model, recipe.ema_decay)
-    opt = torch.optim.AdamW(model.parameters(), recipe.lr, weight_decay=0.0)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, recipe.lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(recipe.seed)
     pool = pools(recipe, opts, recipe.seed, int(opts["pool"]))
 
@@ -100,7 +111,7 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if recipe.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+            torch.nn.utils.clip_grad_norm_(trained, recipe.grad_clip)
         opt.step()
         ema.update(model)
         return {"loss": loss.item(), "psnr": psnr(t["mse"].item())}
@@ -137,7 +148,8 @@ def finish(recipe: Any, ae: Autoencoder, opts: dict[str, Any]) -> Path:
     """Measure the latent scale and fresh-image PSNR per size; write the checkpoint."""
     ae.eval()
     fresh = pools(recipe, opts, recipe.seed + EVAL_SEED_OFFSET, int(opts["eval_images"]))
-    ae.latent_scale.fill_(measure_scale(ae, fresh[0]))
+    if not opts["decoder_only"]:  # the latents stay those of `init` otherwise
+        ae.latent_scale.fill_(measure_scale(ae, fresh[0]))
     meta = {
         "dataset": recipe.dataset,
         "factor": ae.cfg.factor,
@@ -148,6 +160,28 @@ def finish(recipe: Any, ae: Autoencoder, opts: dict[str, Any]) -> Path:
         },
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
-    path = recipe.output_path
+    own = recipe.run_path / f"{recipe.name}-autoencoder.safetensors" if opts["into"] else None
+    path = own or recipe.output_path
     save_checkpoint(path, ae.state_dict(), "autoencoder", recipe.arch, ae.cfg.to_dict(), meta)
-    return path
+    if not opts["into"]:
+        return path
+    if not Path(opts["into"]).is_file():
+        raise ValueError(
+            f"{recipe.source}: [autoencoder] into: {opts['into']} does not exist yet; train it, "
+            f"then `gencode train {recipe.name} --resume` finishes this run"
+        )
+    return replace_autoencoder(Path(opts["into"]), ae, meta, recipe.output_path)
+
+
+def replace_autoencoder(ldm: Path, ae: Autoencoder, ae_meta: dict[str, Any], out: Path) -> Path:
+    """A copy of a latent diffusion checkpoint with this autoencoder in it (same latents only)."""
+    from gencode.models.checkpoint import load_tensors, read_info
+
+    info = read_info(ldm)
+    if info.config.get("autoencoder") != ae.cfg.to_dict():
+        raise ValueError(f"{ldm}: its autoencoder has another shape; retrain it on this one")
+    tensors = {k: v for k, v in load_tensors(ldm).items() if not k.startswith("autoencoder.")}
+    tensors.update(R.prefixed("autoencoder", ae))
+    meta = {**info.meta, "autoencoder": {**info.meta.get("autoencoder", {}), **ae_meta}}
+    save_checkpoint(out, tensors, info.family, info.arch, info.config, meta)
+    return out
