@@ -98,6 +98,7 @@ def render(
     cancel: threading.Event | None = None,
     signer: Callable[[dict], dict] | None = None,
     cpu_bf16: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Render a script (a .gen path, its text, or a loaded Script) and write its outputs, each
     carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`)."""
@@ -107,7 +108,7 @@ def render(
         chosen = device if device != "auto" else script.program.device
         executor = Executor(chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog)
     executor.add_models(script.catalog.resolved)
-    run = executor.run(script.graph, script.root, progress=progress, cancel=cancel)
+    run = executor.run(script.graph, script.root, progress=progress, cancel=cancel, notice=notice)
     result = RenderResult(script.graph, run.values, run.summary, script.program)
     if write:
         result.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(script.path)

@@ -108,6 +108,7 @@ def render(
             progress=bars,
             signer=signer,
             cpu_bf16=cpu_bf16,
+            notice=None if quiet else lambda text: click.echo(text, err=True),
         )
     except KeyboardInterrupt:
         bars.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gencode import types as T
+from gencode.seeds import SEED_MAX
 
 REQUIRED = object()
 
@@ -55,7 +56,7 @@ SEED_MODES = ("fixed", "iter", "ladder", "alternate", "random")
 # Mirrors gencode.settings.SAMPLER_NAMES (settings imports this module, so it can't be imported here).
 SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
 SAMPLER = (T.SYMBOL, T.STRING)  # a gencode sampler, or "diffusers:NAME" (a diffusers scheduler)
-SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, 2**63 - 1, integer=True)
+SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, SEED_MAX, integer=True)
 FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)
 
 SIGNATURES: dict[str, OpSignature] = {}
@@ -180,7 +181,7 @@ _op(
             *(replace(a, default=FromSetting(a.name)) for a in MOTION),
             Arg("strength", NUMERIC, FromSetting("strength"), 0, 1),
             Arg("noise", NUMERIC, 0.0, 0, 1),
-            Arg("seed", NUMERIC, FromSetting("seed"), 0, 2**63 - 1),
+            Arg("seed", NUMERIC, FromSetting("seed"), 0, SEED_MAX),
             Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
             Arg("guidance", NUMERIC, FromSetting("guidance"), 0, 50),
             Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),

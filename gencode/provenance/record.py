@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -113,13 +114,17 @@ def upstream(node: Node) -> list[Node]:
 
 
 def nearest(node: Node, ops: tuple[str, ...]) -> Node | None:
-    """The closest node upstream (breadth first) whose op is one of `ops`."""
-    queue = [node]
+    """The closest node upstream (breadth first) whose op is one of `ops`; each node is visited
+    once, since shared inputs (`blend i i`) would otherwise double the queue at every level."""
+    queue, seen = deque([node]), {node.key}
     while queue:
-        n = queue.pop(0)
+        n = queue.popleft()
         if n.op in ops:
             return n
-        queue.extend(n.inputs)
+        for i in n.inputs:
+            if i.key not in seen:
+                seen.add(i.key)
+                queue.append(i)
     return None
 
 
