@@ -112,6 +112,7 @@ def test_generated_programs_format_to_a_fixed_point_with_the_same_meaning(progra
     text = with_comments_and_lines(unparse(program), data)
     once = format_text(text)
     assert parse(once) == program, once
+    assert repr(parse(once)) == repr(parse(text))  # repr also tells 2 (an int) from 2.0
     assert format_text(once) == once
     assert sorted(comments(once).values()) == sorted(comments(text).values())
     if any(isinstance(s, ast.Include) for s in program.statements):
