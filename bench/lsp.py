@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -35,7 +36,16 @@ def script(lines: int) -> str:
     return "\n".join(out[:lines]) + "\n"
 
 
-async def measure(lines: int, edits: int) -> tuple[list[float], list[float]]:
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (Linux /proc; NaN elsewhere): a figure load hardly moves."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(lines: int, edits: int) -> tuple[list[float], list[float], tuple[float, float]]:
     client = LanguageClient("bench", "1")
     arrived = asyncio.Event()
 
@@ -56,12 +66,17 @@ async def measure(lines: int, edits: int) -> tuple[list[float], list[float]]:
     row = next(
         i for i, t in enumerate(text.split("\n")) if t.startswith("diffuse") and i > lines // 2
     )
+    cpu = _cpu_seconds(client._server.pid if client._server else 0)
     edit_times = [await _edit(client, arrived, uri, row, k) for k in range(edits)]
+    cpu = (_cpu_seconds(client._server.pid if client._server else 0) - cpu) / edits
+    pid = client._server.pid if client._server else 0
+    cpu_completion = _cpu_seconds(pid)
     completion_times = [await _complete(client, uri, row) for _ in range(edits * 2)]
+    cpu_completion = (_cpu_seconds(pid) - cpu_completion) / (edits * 2)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    return edit_times, completion_times
+    return edit_times, completion_times, (cpu, cpu_completion)
 
 
 async def _edit(
@@ -99,13 +114,14 @@ def main() -> None:
     p.add_argument("--lines", type=int, default=2000)
     p.add_argument("--edits", type=int, default=10)
     args = p.parse_args()
-    edits, completions = asyncio.run(measure(args.lines, args.edits))
+    edits, completions, (cpu, cpu_completion) = asyncio.run(measure(args.lines, args.edits))
     edit_ms = statistics.median(edits) * 1000
     completion_ms = statistics.median(completions) * 1000
     print(f"edits (ms): {', '.join(f'{t * 1000:.0f}' for t in edits)}")
     print(
-        f"{args.lines}-line script: diagnostics {edit_ms:.0f} ms after a change (target 100), "
-        f"completion {completion_ms:.1f} ms (target 50), medians"
+        f"{args.lines}-line script: diagnostics {edit_ms:.0f} ms after a change (target 100; "
+        f"server CPU {cpu * 1000:.0f} ms each), completion {completion_ms:.1f} ms (target 50; "
+        f"server CPU {cpu_completion * 1000:.1f} ms each), medians"
     )
 
 

@@ -81,9 +81,9 @@ async def test_diagnostics_with_exact_ranges_on_open_and_change(client, tmp_path
 
 @ASYNC
 async def test_syntax_errors_and_check_errors_together(client, tmp_path):
-    uri = await open_doc(client, "steps = 4\nnoise seed -1\nsize 64x48\n", tmp_path)
+    uri = await open_doc(client, "steps = 4\nnoise seed -1\nfps 3\n", tmp_path)
     found = sorted(client.diagnostics[uri], key=lambda d: d.range.start.line)
-    assert [d.range.start.line for d in found] == [0, 1]
+    assert [d.range.start.line for d in found] == [0, 1]  # a parse error, then a check error
     assert "'steps' is a setting and can't be assigned" in found[0].message
     assert found[1].range == lsp.Range(at(1, 11), at(1, 13))
 

@@ -62,3 +62,12 @@ def test_analysis_keeps_every_diagnostic():
         ("note", 3),
         ("note", 3),
     ]
+
+
+def test_a_checker_crash_becomes_a_diagnostic(monkeypatch):
+    def crash(program, state):
+        raise ValueError("embedded null byte")
+
+    monkeypatch.setattr("gencode.lsp.analysis.check", crash)
+    (found,) = analyse(Parser(), "seed 1\n", "t.gen", Path("."), catalog()).diagnostics
+    assert found.severity == "error" and "ValueError: embedded null byte" in found.message

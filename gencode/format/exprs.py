@@ -121,5 +121,7 @@ def _function(e: ast.Expr) -> bool:
     return isinstance(e, ast.Call) and e.name.id not in SIGNATURES and len(e.words) == 1
 
 
-def number(x: float) -> str:
+def number(x: float | int) -> str:
+    if isinstance(x, int):
+        return str(x)
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)

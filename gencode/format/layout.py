@@ -53,7 +53,7 @@ class Layout:
                 text = self.statement(s)
                 if not any(n in self.comments for n in inside):
                     return text
-            except TypeError:  # a node this printer does not know: keep it as written
+            except Exception:  # noqa: BLE001 — a node this printer does not know: keep it as written
                 pass
             self.comments.clear()
             self.comments.update(saved)

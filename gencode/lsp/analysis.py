@@ -134,6 +134,11 @@ def analyse(
         found = list(checked.notes)
     except GenError as e:
         found = list(e.diagnostics)
+    except Exception as e:  # noqa: BLE001 — a checker bug must not silence the editor
+        message = (
+            f"gencode's checker failed on this script ({type(e).__name__}: {e}); please report it"
+        )
+        found = [Diagnostic("error", message, None)]
     return Analysis(text, filename, program, errors + found)
 
 

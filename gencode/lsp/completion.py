@@ -143,11 +143,12 @@ def _expression(names: dict[str, ast.Stmt]) -> list[lsp.CompletionItem]:
 
 
 def _names(names: dict[str, ast.Stmt]) -> list[lsp.CompletionItem]:
+    # Many names in a long script: a plain detail line each, no Markdown.
     return [
-        _item(
-            n,
-            K.Constant if isinstance(s, ast.Param) else K.Variable,
-            f"defined on line {s.span.line}",
+        lsp.CompletionItem(
+            label=n,
+            kind=K.Constant if isinstance(s, ast.Param) else K.Variable,
+            detail=f"defined on line {s.span.line}",
         )
         for n, s in names.items()
     ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from lsprotocol import types as lsp
-from pygls.uris import from_fs_path
 
 from gencode import ast
 from gencode.lsp.analysis import Analysis
@@ -47,7 +46,7 @@ def definition(an: Analysis, lines: Lines, pos: lsp.Position, uri: str, root: Pa
         target = (root / unescape(ctx.string.text.strip('"'))).resolve()
         if target.is_file():
             start = lsp.Position(0, 0)
-            return lsp.Location(from_fs_path(str(target)) or uri, lsp.Range(start, start))
+            return lsp.Location(target.as_uri(), lsp.Range(start, start))
         return None
     name = definition_of(an, ctx.word, pos.line + 1) if ctx.word else None
     return lsp.Location(uri, lines.range(name.span)) if name else None
