@@ -1,0 +1,226 @@
+"""The code editor in the watch page, in headless Chromium: typing and Ctrl+Enter write the
+script and a new render shows; an error is underlined with its message on hover; completion
+offers ops and the model's prompt words; an outside edit shows in the editor; Alt+drag on a
+number renders each new value through the fast path and writes the file on release;
+Ctrl+Shift+H hides the code.
+
+Set GENCODE_EDITOR_SCREENSHOT=FILE.png to keep a screenshot of the page (docs/ has one).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from runtime_support import write_script
+from test_watch_browser import CHROMIUM, Chromium, shows, wait_page
+from test_watch_browser import browser as _browser_fixture  # noqa: F401 — the `browser` fixture
+
+from gencode.watch import Live
+
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
+    ),
+    pytest.mark.usefixtures("one_thread"),
+    pytest.mark.timeout(180),
+]
+RED, BLUE = (220, 30, 30), (40, 60, 230)
+SCRIPT = (
+    'model "tiny.safetensors"\n'
+    'a = load "red.png"\n'
+    'b = load "blue.png"\n'
+    "blend a b amount 0.25 as frame\n"
+)
+
+
+def mix(amount: float) -> tuple[int, int, int]:
+    return tuple(round(r * (1 - amount) + b * amount) for r, b in zip(RED, BLUE, strict=True))
+
+
+def until(what: str, fn, timeout: float = 20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def key(browser: Chromium, key: str, code: str, vk: int, modifiers: int = 0) -> None:
+    for kind in ("rawKeyDown", "keyUp"):
+        browser.send(
+            "Input.dispatchKeyEvent",
+            {
+                "type": kind,
+                "key": key,
+                "code": code,
+                "windowsVirtualKeyCode": vk,
+                "modifiers": modifiers,
+            },
+        )
+
+
+def cursor_at(browser: Chromium, needle: str) -> dict:
+    """Put the cursor just after `needle` in the editor; the screen point of that position."""
+    return browser.evaluate(
+        f"""(() => {{
+      const v = window.gencodeEditor.view, pos = v.state.doc.toString().indexOf({needle!r}) + {len(needle)};
+      v.focus(); v.dispatch({{selection: {{anchor: pos}}}});
+      const c = v.coordsAtPos(pos); return {{x: c.left, y: (c.top + c.bottom) / 2}};
+    }})()"""
+    )
+
+
+def editor_text(browser: Chromium) -> str:
+    return browser.evaluate("window.gencodeEditor.view.state.doc.toString()")
+
+
+def test_the_editor_evaluates_underlines_completes_and_drags(
+    tiny_dir: Path, browser: Chromium
+) -> None:
+    Image.new("RGB", (16, 16), RED).save(tiny_dir / "red.png")
+    Image.new("RGB", (16, 16), BLUE).save(tiny_dir / "blue.png")
+    path = write_script(tiny_dir, SCRIPT)
+    with Live(path, debounce=0.05) as live:
+        browser.open(live.url)
+        wait_page(browser, shows(mix(0.25)), "the first render")
+        until(
+            "the editor",
+            lambda: browser.evaluate("!!(window.gencodeEditor && window.gencodeEditor.view)"),
+        )
+        assert editor_text(browser) == SCRIPT
+        styled = browser.evaluate("document.querySelectorAll('#editor .cm-line span').length")
+        assert styled >= 8, "no syntax highlighting"
+
+        # Type a new amount and press Ctrl+Enter: the file changes, and a new render shows it.
+        cursor_at(browser, "amount 0.25")
+        for _ in range(4):
+            key(browser, "Backspace", "Backspace", 8)
+        browser.send("Input.insertText", {"text": "0.75"})
+        key(browser, "Enter", "Enter", 13, modifiers=2)  # Ctrl
+        until("the file written", lambda: "amount 0.75" in path.read_text())
+        wait_page(browser, shows(mix(0.75)), "the evaluated render")
+        renders = live.session.renders
+
+        # An error: underlined where the checker says, its message on hover.
+        cursor_at(browser, "blend a b amount 0.75 as frame\n")
+        browser.send("Input.insertText", {"text": "difuse 3\n"})
+        key(browser, "Enter", "Enter", 13, modifiers=2)
+        mark = until(
+            "an underlined error",
+            lambda: browser.evaluate(
+                """(() => { const r = document.querySelector('#editor .cm-lintRange-error');
+                if (!r) return null; const b = r.getBoundingClientRect();
+                return {x: b.left + b.width / 2, y: b.top + b.height / 2, text: r.textContent}; })()"""
+            ),
+        )
+        assert mark["text"] == "difuse"
+        browser.send(
+            "Input.dispatchMouseEvent", {"type": "mouseMoved", "x": mark["x"], "y": mark["y"]}
+        )
+        tip = until(
+            "the hover message",
+            lambda: browser.evaluate(
+                "(document.querySelector('.cm-tooltip-lint') || {}).textContent || ''"
+            ),
+        )
+        assert "unknown op 'difuse'" in tip and "diffuse" in tip
+        assert live.session.renders == renders  # the broken save rendered nothing
+
+        # Completion: ops outside strings, the model's prompt words inside them.
+        browser.send("Input.insertText", {"text": "diffu"})
+        options = until("op completion", lambda: _completions(browser))
+        assert "diffuse" in options
+        key(browser, "Escape", "Escape", 27)
+        browser.send("Input.insertText", {"text": ' "'})
+        browser.send("Input.insertText", {"text": "du"})
+        key(browser, " ", "Space", 32, modifiers=2)  # Ctrl+Space asks for completion
+        words = until("prompt word completion", lambda: _completions(browser))
+        assert "dunes" in words or "dune" in words, words
+
+        # An outside edit (another editor, git) shows up; the editor's unsaved text is the user's,
+        # so first put it back to the file's text.
+        browser.evaluate(
+            "(() => { const v = window.gencodeEditor.view; "
+            f"v.dispatch({{changes: {{from: 0, to: v.state.doc.length, insert: {path.read_text()!r}}}}}); }})()"
+        )
+        key(browser, "Enter", "Enter", 13, modifiers=2)
+        time.sleep(0.3)
+        fixed = SCRIPT.replace("0.25", "0.5")
+        path.write_text(fixed, encoding="utf-8")
+        until("the outside edit in the editor", lambda: editor_text(browser) == fixed)
+        wait_page(browser, shows(mix(0.5)), "the outside edit's render")
+
+        # Alt+drag the amount: values render while dragging (fast path), the file on release.
+        at = cursor_at(browser, "amount 0.")
+        before = live.server.httpd.editor.rebinds
+        browser.send(
+            "Input.dispatchMouseEvent",
+            {
+                "type": "mousePressed",
+                "x": at["x"] + 4,
+                "y": at["y"],
+                "button": "left",
+                "clickCount": 1,
+                "modifiers": 1,
+            },
+        )
+        for dx in (4, 8, 12):
+            browser.send(
+                "Input.dispatchMouseEvent",
+                {
+                    "type": "mouseMoved",
+                    "x": at["x"] + 4 + dx,
+                    "y": at["y"],
+                    "button": "left",
+                    "modifiers": 1,
+                },
+            )
+            time.sleep(0.15)
+        assert "amount 0.5" in path.read_text()  # not written while dragging
+        browser.send(
+            "Input.dispatchMouseEvent",
+            {
+                "type": "mouseReleased",
+                "x": at["x"] + 16,
+                "y": at["y"],
+                "button": "left",
+                "clickCount": 1,
+                "modifiers": 1,
+            },
+        )
+        until("the dragged value written", lambda: "amount 0.8 " in path.read_text())
+        assert live.server.httpd.editor.rebinds >= before + 3  # each step rendered, no parse
+        assert editor_text(browser) == path.read_text()
+        wait_page(browser, shows(mix(0.8)), "the dragged value's render")
+
+        if shot := os.environ.get("GENCODE_EDITOR_SCREENSHOT"):
+            data = browser.send("Page.captureScreenshot", {"format": "png"})["data"]
+            Path(shot).write_bytes(base64.b64decode(data))
+
+        # Ctrl+Shift+H hides the code, and shows it again.
+        key(browser, "H", "KeyH", 72, modifiers=2 | 8)
+        assert (
+            browser.evaluate("getComputedStyle(document.getElementById('editor')).display")
+            == "none"
+        )
+        key(browser, "H", "KeyH", 72, modifiers=2 | 8)
+        assert (
+            browser.evaluate("getComputedStyle(document.getElementById('editor')).display")
+            != "none"
+        )
+
+
+def _completions(browser: Chromium) -> list[str]:
+    return (
+        browser.evaluate(
+            "[...document.querySelectorAll('.cm-tooltip-autocomplete li')].map(li => li.textContent)"
+        )
+        or []
+    )
