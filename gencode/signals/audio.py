@@ -95,24 +95,32 @@ class AudioFile:
         }
 
 
+class Analyser:
+    """Blocks of samples as they arrive → the envelopes after each block (a live input)."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.buffer = np.zeros(WINDOW)
+        self.env = Envelopes(HOP / rate)
+
+    def feed(self, block: np.ndarray) -> dict[str, float]:
+        self.buffer = np.concatenate([self.buffer, block])[-WINDOW:]
+        levels = band_levels(self.buffer[None, :], self.rate)
+        return self.env.step({n: float(a[0]) for n, a in levels.items()})
+
+
 class AudioDevice:
     """The default input device, analysed as it plays; with no sounddevice or device, a note."""
 
     def __init__(self, bank: Any, rate: int = 44100):
         self.bank, self.stream = bank, None
+        self.analyser = Analyser(rate)
         try:
             import sounddevice as sd
         except (ImportError, OSError) as e:  # OSError: the PortAudio library is missing
-            why = (
-                "install the extra (pip install 'gencode[audio]')"
-                if isinstance(e, ImportError)
-                else str(e)
-            )
-            bank.note(f"audio.* signals read 0: {why}")
+            extra = "install the extra (pip install 'gencode[audio]')"
+            bank.note(f"audio.* signals read 0: {extra if isinstance(e, ImportError) else e}")
             return
-        self.buffer = np.zeros(WINDOW)
-        self.env = Envelopes(HOP / rate)
-        self.rate = rate
         try:
             self.stream = sd.InputStream(
                 samplerate=rate, channels=1, blocksize=HOP, callback=self._block
@@ -123,13 +131,7 @@ class AudioDevice:
             bank.note(f"audio.* signals read 0: no audio input ({e})")
 
     def _block(self, data: np.ndarray, frames: int, time: Any, status: Any) -> None:
-        self.feed(data[:, 0])
-
-    def feed(self, block: np.ndarray) -> None:
-        """One block of samples → the bank (sounddevice's thread, or a test)."""
-        self.buffer = np.concatenate([self.buffer, block])[-WINDOW:]
-        levels = band_levels(self.buffer[None, :], self.rate)
-        for name, v in self.env.step({n: float(a[0]) for n, a in levels.items()}).items():
+        for name, v in self.analyser.feed(data[:, 0]).items():
             self.bank.set(key(f"audio.{name}"), v)
 
     def close(self) -> None:
