@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from runtime_support import write_script
 from test_watch_browser import CHROMIUM, Chromium, shows, wait_page
-from test_watch_browser import browser as _browser_fixture  # noqa: F401 — the `browser` fixture
 
 from gencode.watch import Live
 
@@ -42,6 +43,16 @@ def mix(amount: float) -> tuple[int, int, int]:
     return tuple(round(r * (1 - amount) + b * amount) for r, b in zip(RED, BLUE, strict=True))
 
 
+@pytest.fixture
+def page() -> Iterator[Chromium]:
+    with tempfile.TemporaryDirectory(prefix="gencode-chromium-") as profile:
+        chromium = Chromium(Path(profile))
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def until(what: str, fn, timeout: float = 20):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -52,9 +63,9 @@ def until(what: str, fn, timeout: float = 20):
     raise AssertionError(f"never saw {what}")
 
 
-def key(browser: Chromium, key: str, code: str, vk: int, modifiers: int = 0) -> None:
+def key(page: Chromium, key: str, code: str, vk: int, modifiers: int = 0) -> None:
     for kind in ("rawKeyDown", "keyUp"):
-        browser.send(
+        page.send(
             "Input.dispatchKeyEvent",
             {
                 "type": kind,
@@ -66,9 +77,9 @@ def key(browser: Chromium, key: str, code: str, vk: int, modifiers: int = 0) -> 
         )
 
 
-def cursor_at(browser: Chromium, needle: str) -> dict:
+def cursor_at(page: Chromium, needle: str) -> dict:
     """Put the cursor just after `needle` in the editor; the screen point of that position."""
-    return browser.evaluate(
+    return page.evaluate(
         f"""(() => {{
       const v = window.gencodeEditor.view, pos = v.state.doc.toString().indexOf({needle!r}) + {len(needle)};
       v.focus(); v.dispatch({{selection: {{anchor: pos}}}});
@@ -77,56 +88,56 @@ def cursor_at(browser: Chromium, needle: str) -> dict:
     )
 
 
-def editor_text(browser: Chromium) -> str:
-    return browser.evaluate("window.gencodeEditor.view.state.doc.toString()")
+def editor_text(page: Chromium) -> str:
+    return page.evaluate("window.gencodeEditor.view.state.doc.toString()")
 
 
 def test_the_editor_evaluates_underlines_completes_and_drags(
-    tiny_dir: Path, browser: Chromium
+    tiny_dir: Path, page: Chromium
 ) -> None:
     Image.new("RGB", (16, 16), RED).save(tiny_dir / "red.png")
     Image.new("RGB", (16, 16), BLUE).save(tiny_dir / "blue.png")
     path = write_script(tiny_dir, SCRIPT)
     with Live(path, debounce=0.05) as live:
-        browser.open(live.url)
-        wait_page(browser, shows(mix(0.25)), "the first render")
+        page.open(live.url)
+        wait_page(page, shows(mix(0.25)), "the first render")
         until(
             "the editor",
-            lambda: browser.evaluate("!!(window.gencodeEditor && window.gencodeEditor.view)"),
+            lambda: page.evaluate("!!(window.gencodeEditor && window.gencodeEditor.view)"),
         )
-        assert editor_text(browser) == SCRIPT
-        styled = browser.evaluate("document.querySelectorAll('#editor .cm-line span').length")
+        assert editor_text(page) == SCRIPT
+        styled = page.evaluate("document.querySelectorAll('#editor .cm-line span').length")
         assert styled >= 8, "no syntax highlighting"
 
         # Type a new amount and press Ctrl+Enter: the file changes, and a new render shows it.
-        cursor_at(browser, "amount 0.25")
+        cursor_at(page, "amount 0.25")
         for _ in range(4):
-            key(browser, "Backspace", "Backspace", 8)
-        browser.send("Input.insertText", {"text": "0.75"})
-        key(browser, "Enter", "Enter", 13, modifiers=2)  # Ctrl
+            key(page, "Backspace", "Backspace", 8)
+        page.send("Input.insertText", {"text": "0.75"})
+        key(page, "Enter", "Enter", 13, modifiers=2)  # Ctrl
         until("the file written", lambda: "amount 0.75" in path.read_text())
-        wait_page(browser, shows(mix(0.75)), "the evaluated render")
+        wait_page(page, shows(mix(0.75)), "the evaluated render")
         renders = live.session.renders
 
         # An error: underlined where the checker says, its message on hover.
-        cursor_at(browser, "blend a b amount 0.75 as frame\n")
-        browser.send("Input.insertText", {"text": "difuse 3\n"})
-        key(browser, "Enter", "Enter", 13, modifiers=2)
+        cursor_at(page, "blend a b amount 0.75 as frame\n")
+        page.send("Input.insertText", {"text": "difuse 3\n"})
+        key(page, "Enter", "Enter", 13, modifiers=2)
         mark = until(
             "an underlined error",
-            lambda: browser.evaluate(
+            lambda: page.evaluate(
                 """(() => { const r = document.querySelector('#editor .cm-lintRange-error');
                 if (!r) return null; const b = r.getBoundingClientRect();
                 return {x: b.left + b.width / 2, y: b.top + b.height / 2, text: r.textContent}; })()"""
             ),
         )
         assert mark["text"] == "difuse"
-        browser.send(
+        page.send(
             "Input.dispatchMouseEvent", {"type": "mouseMoved", "x": mark["x"], "y": mark["y"]}
         )
         tip = until(
             "the hover message",
-            lambda: browser.evaluate(
+            lambda: page.evaluate(
                 "(document.querySelector('.cm-tooltip-lint') || {}).textContent || ''"
             ),
         )
@@ -134,33 +145,33 @@ def test_the_editor_evaluates_underlines_completes_and_drags(
         assert live.session.renders == renders  # the broken save rendered nothing
 
         # Completion: ops outside strings, the model's prompt words inside them.
-        browser.send("Input.insertText", {"text": "diffu"})
-        options = until("op completion", lambda: _completions(browser))
+        page.send("Input.insertText", {"text": "diffu"})
+        options = until("op completion", lambda: _completions(page))
         assert "diffuse" in options
-        key(browser, "Escape", "Escape", 27)
-        browser.send("Input.insertText", {"text": ' "'})
-        browser.send("Input.insertText", {"text": "du"})
-        key(browser, " ", "Space", 32, modifiers=2)  # Ctrl+Space asks for completion
-        words = until("prompt word completion", lambda: _completions(browser))
+        key(page, "Escape", "Escape", 27)
+        page.send("Input.insertText", {"text": ' "'})
+        page.send("Input.insertText", {"text": "du"})
+        key(page, " ", "Space", 32, modifiers=2)  # Ctrl+Space asks for completion
+        words = until("prompt word completion", lambda: _completions(page))
         assert "dunes" in words or "dune" in words, words
 
         # An outside edit (another editor, git) shows up; the editor's unsaved text is the user's,
         # so first put it back to the file's text.
-        browser.evaluate(
+        page.evaluate(
             "(() => { const v = window.gencodeEditor.view; "
             f"v.dispatch({{changes: {{from: 0, to: v.state.doc.length, insert: {path.read_text()!r}}}}}); }})()"
         )
-        key(browser, "Enter", "Enter", 13, modifiers=2)
+        key(page, "Enter", "Enter", 13, modifiers=2)
         time.sleep(0.3)
         fixed = SCRIPT.replace("0.25", "0.5")
         path.write_text(fixed, encoding="utf-8")
-        until("the outside edit in the editor", lambda: editor_text(browser) == fixed)
-        wait_page(browser, shows(mix(0.5)), "the outside edit's render")
+        until("the outside edit in the editor", lambda: editor_text(page) == fixed)
+        wait_page(page, shows(mix(0.5)), "the outside edit's render")
 
         # Alt+drag the amount: values render while dragging (fast path), the file on release.
-        at = cursor_at(browser, "amount 0.")
+        at = cursor_at(page, "amount 0.")
         before = live.server.httpd.editor.rebinds
-        browser.send(
+        page.send(
             "Input.dispatchMouseEvent",
             {
                 "type": "mousePressed",
@@ -172,7 +183,7 @@ def test_the_editor_evaluates_underlines_completes_and_drags(
             },
         )
         for dx in (4, 8, 12):
-            browser.send(
+            page.send(
                 "Input.dispatchMouseEvent",
                 {
                     "type": "mouseMoved",
@@ -184,7 +195,7 @@ def test_the_editor_evaluates_underlines_completes_and_drags(
             )
             time.sleep(0.15)
         assert "amount 0.5" in path.read_text()  # not written while dragging
-        browser.send(
+        page.send(
             "Input.dispatchMouseEvent",
             {
                 "type": "mouseReleased",
@@ -197,29 +208,27 @@ def test_the_editor_evaluates_underlines_completes_and_drags(
         )
         until("the dragged value written", lambda: "amount 0.8 " in path.read_text())
         assert live.server.httpd.editor.rebinds >= before + 3  # each step rendered, no parse
-        assert editor_text(browser) == path.read_text()
-        wait_page(browser, shows(mix(0.8)), "the dragged value's render")
+        assert editor_text(page) == path.read_text()
+        wait_page(page, shows(mix(0.8)), "the dragged value's render")
 
         if shot := os.environ.get("GENCODE_EDITOR_SCREENSHOT"):
-            data = browser.send("Page.captureScreenshot", {"format": "png"})["data"]
+            data = page.send("Page.captureScreenshot", {"format": "png"})["data"]
             Path(shot).write_bytes(base64.b64decode(data))
 
         # Ctrl+Shift+H hides the code, and shows it again.
-        key(browser, "H", "KeyH", 72, modifiers=2 | 8)
+        key(page, "H", "KeyH", 72, modifiers=2 | 8)
         assert (
-            browser.evaluate("getComputedStyle(document.getElementById('editor')).display")
-            == "none"
+            page.evaluate("getComputedStyle(document.getElementById('editor')).display") == "none"
         )
-        key(browser, "H", "KeyH", 72, modifiers=2 | 8)
+        key(page, "H", "KeyH", 72, modifiers=2 | 8)
         assert (
-            browser.evaluate("getComputedStyle(document.getElementById('editor')).display")
-            != "none"
+            page.evaluate("getComputedStyle(document.getElementById('editor')).display") != "none"
         )
 
 
-def _completions(browser: Chromium) -> list[str]:
+def _completions(page: Chromium) -> list[str]:
     return (
-        browser.evaluate(
+        page.evaluate(
             "[...document.querySelectorAll('.cm-tooltip-autocomplete li')].map(li => li.textContent)"
         )
         or []

@@ -11,7 +11,7 @@ import { build } from "esbuild";
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, "..", "gencode", "watch", "static", "editor.js");
 
-// The files the bundle is made from (keep in step with SOURCES in gencode/watch/bundle.py).
+// The files the bundle is made from (tests/test_editor_bundle.py hashes the same list).
 function sources() {
   const src = readdirSync(join(here, "src")).filter((f) => f.endsWith(".js")).map((f) => `src/${f}`);
   return ["build.mjs", "package.json", "package-lock.json", ...src].sort();

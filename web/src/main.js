@@ -34,7 +34,7 @@ function toDiagnostics(doc, list) {
     const from = at(d.line, d.col);
     let to = d.end_line ? at(d.end_line, d.end_col) : from;
     if (to <= from) to = Math.min(from + 1, doc.length);
-    return { from, to, severity: d.severity === "error" ? "error" : "warning", message: d.message };
+    return { from, to, severity: d.severity, message: d.message };
   });
 }
 
@@ -140,6 +140,10 @@ async function start(root) {
     }
     if (r.same) return;
     sha = r.sha;
+    if (view.state.doc.toString() === r.text) {
+      saved = r.text; // our own write (a slider's release), seen before its reply
+      return;
+    }
     if (view.state.doc.toString() !== saved) {
       say("the file changed outside; your unsaved edits are kept (Ctrl+Enter overwrites it)", true);
       saved = r.text;
