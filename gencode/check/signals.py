@@ -44,12 +44,12 @@ def _argument(
 
     v = evaluate(state, words[0])
     if d.arg == "number":
-        ok = isinstance(v, Const) and v.type == T.NUMBER and float(v.value).is_integer()
-        if not ok or not d.lo <= float(v.value) <= d.hi:  # type: ignore[union-attr]
+        x = float(v.value) if isinstance(v, Const) and v.type == T.NUMBER else None
+        if x is None or not x.is_integer() or not d.lo <= x <= d.hi:
             raise state.error(
                 words[0].span, f"'{d.name}' takes a whole number from {d.lo} to {d.hi}"
             )
-        return float(v.value)  # type: ignore[union-attr]
+        return x
     if not (isinstance(v, Const) and v.type == T.STRING and str(v.value).startswith("/")):
         raise state.error(words[0].span, f"'{d.name}' takes an address string like \"/x\"")
     return str(v.value)

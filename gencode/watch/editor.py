@@ -29,7 +29,9 @@ Reply = tuple[int, dict[str, Any]]
 
 
 class EditorApi:
-    """The editor routes of one watch session (`session` has `.path`, `.sets`, `.evaluate`)."""
+    """The editor routes of one session: `.path`, `.sets`, and `.evaluate(script)` (watch) or
+    `.set_number(line, col, value) -> error text | None` (the live engine's per-frame fast path,
+    called instead of check, compile and `evaluate`; the file is still written here on release)."""
 
     def __init__(self, session: Any):
         self.session = session
@@ -125,7 +127,10 @@ class EditorApi:
                 return 409, {"error": "the script has syntax errors: fix them, then drag"}
             if body.get("final"):
                 self._write(new_text)
-        error = self._render(new_text, new_program)
+        if hasattr(self.session, "set_number"):  # the live engine: its own per-frame fast path
+            error = self.session.set_number(line, col, float(literal))
+        else:
+            error = self._render(new_text, new_program)
         return 200, {"ok": error is None, "error": error, "text": new_text, "sha": _sha(new_text)}
 
     def _parsed(self) -> tuple[str, ast.Program]:

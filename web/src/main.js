@@ -122,6 +122,7 @@ async function start(root) {
           ...defaultKeymap,
           ...historyKeymap,
         ]),
+        EditorView.lineWrapping,
         EditorView.theme({}, { dark: true }),
       ],
     }),
