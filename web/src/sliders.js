@@ -1,5 +1,6 @@
 // Alt+drag on a number: the number follows the mouse, each new value goes to the server at once
 // (POST /api/number, the fast path that rebinds one literal), and the file is written on release.
+import { syntaxTree } from "@codemirror/language";
 import { EditorView } from "@codemirror/view";
 
 const LITERAL = /(\d+\.\d+|\d+|\.\d+)/g;
@@ -22,6 +23,11 @@ export function numberAt(doc, pos) {
   return null;
 }
 
+function isNumberToken(state, num) {
+  const digit = num.text.startsWith("-") ? num.from + 1 : num.from;
+  return syntaxTree(state).resolveInner(digit, 1).name === "number";
+}
+
 function decimals(text) {
   const dot = text.indexOf(".");
   return dot < 0 ? 0 : text.length - dot - 1;
@@ -33,7 +39,7 @@ export function sliders(post) {
       if (!event.altKey || event.button !== 0) return false;
       const pos = view.posAtCoords({ x: event.clientX, y: event.clientY });
       const num = pos == null ? null : numberAt(view.state.doc, pos);
-      if (!num) return false;
+      if (!num || !isNumberToken(view.state, num)) return false; // not in a string or a comment
       event.preventDefault();
       drag(view, num, event.clientX, post);
       return true;
