@@ -19,7 +19,7 @@ const POLL_MS = 500; // how often the page looks for an edit made outside
 async function api(path, body) {
   const init = body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
   const reply = await fetch(path, init);
-  const data = await reply.json();
+  const data = await reply.json().catch(() => ({ error: `${reply.status} ${reply.statusText}` }));
   if (!reply.ok) throw new Error(data.error || reply.statusText);
   return data;
 }
