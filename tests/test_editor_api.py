@@ -92,8 +92,10 @@ def test_posts_from_another_site_are_refused(api: EditorApi) -> None:
     server.start()
     try:
         data = json.dumps({"text": "seed 1\n"}).encode()
-        for origin, want in (("http://evil.example", 403), (server.url.rstrip("/"), 200)):
-            req = urllib.request.Request(server.url + "api/check", data, {"Origin": origin})
+        own = server.url.rstrip("/")
+        for origin, want in (("http://evil.example", 403), ("null", 403), (own, 200), (None, 200)):
+            headers = {"Origin": origin} if origin else {}  # a tool sends none
+            req = urllib.request.Request(server.url + "api/check", data, headers)
             try:
                 code = urllib.request.urlopen(req, timeout=10).status
             except urllib.error.HTTPError as e:

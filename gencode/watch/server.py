@@ -2,7 +2,8 @@
 
 Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/events`
 server-sent events (`status` on every change, `progress` during renders), and
-`/frames/<generation>/<output>/<frame>.png`, served from memory. A frame URL names its
+`/frames/<generation>/<output>/<frame>.png`, served from memory, and `/api/...`, the code
+editor's JSON routes (gencode/watch/editor.py; a POST from another site's page is refused). A frame URL names its
 generation, so a browser may cache it forever and a page never shows half of two renders.
 """
 
@@ -63,7 +64,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 — the http.server name
         """The editor's writes (see gencode/watch/editor.py); JSON in, JSON out."""
-        if not self._host_ok() or self.headers.get("Origin", "null") not in self._origins():
+        origin = self.headers.get(
+            "Origin"
+        )  # absent from tools (curl); a sandboxed frame sends "null"
+        if not self._host_ok() or (origin is not None and origin not in self._origins()):
             self._send(403, b"forbidden\n", "text/plain")
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -80,7 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _origins(self) -> tuple[str, ...]:
         """A POST comes from our own page (or a tool that sends no Origin): never another site."""
         port = self.server.server_address[1]
-        return ("null", f"http://{HOST}:{port}", f"http://localhost:{port}")
+        return (f"http://{HOST}:{port}", f"http://localhost:{port}")
 
     def _api(self, reply: tuple[int, dict] | None) -> None:
         if reply is None:
