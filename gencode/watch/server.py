@@ -1,10 +1,11 @@
 """Server: a session's state → the live preview over HTTP, on 127.0.0.1 only.
 
 Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/events`
-server-sent events (`status` on every change, `progress` during renders), and
+server-sent events (`status` on every change, `progress` during renders),
 `/frames/<generation>/<output>/<frame>.png`, served from memory, and `/api/...`, the code
-editor's JSON routes (gencode/watch/editor.py; a POST from another site's page is refused). A frame URL names its
-generation, so a browser may cache it forever and a page never shows half of two renders.
+editor's JSON routes (gencode/watch/editor.py; a POST from another site's page is refused).
+A frame URL names its generation, so a browser may cache it forever and a page never shows
+half of two renders.
 """
 
 from __future__ import annotations
