@@ -201,3 +201,34 @@ def test_bad_signals_are_check_errors(text: str, message: str) -> None:
 def test_a_signal_name_is_not_bindable() -> None:
     with pytest.raises(GenError, match="'audio.bass' is a signal"):
         check_text("audio.bass = 3\n")
+
+
+def test_the_signals_command_prints_osc_values() -> None:
+    import socket
+    import threading
+
+    from click.testing import CliRunner
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from gencode.cli.main import cli
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def send() -> None:
+        client = SimpleUDPClient("127.0.0.1", port)
+        for _ in range(20):
+            time.sleep(0.05)
+            client.send_message("/fader", 0.8)
+
+    threading.Thread(target=send, daemon=True).start()
+    args = ["signals", "osc /fader", "--osc-port", str(port), "--seconds", "1.5"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    values = [
+        float(line.split("= ")[1]) for line in result.output.splitlines() if "osc /fader" in line
+    ]
+    assert values[0] == 0.0 and values[-1] > 0.75, result.output
+    bad = CliRunner().invoke(cli, ["signals", "audio.bas"])
+    assert bad.exit_code == 2 and "did you mean 'audio.bass'" in bad.output

@@ -37,8 +37,8 @@ class SignalBank:
         self._raw: dict[str, float] = {}
         self._followers: dict[str, Follower] = {}
         self._shown: dict[str, float] = {}
+        self.sources: list[Any] = []  # started sources (OscServer.port says where OSC listens)
         self._pull: list[PullSource] = []
-        self._closers: list[Callable[[], None]] = []
         self._last_time: float | None = None
         self._lock = threading.Lock()
 
@@ -51,10 +51,9 @@ class SignalBank:
 
     def add(self, source: Any) -> None:
         """A started source: pulled at each read if it has `values`, closed with the bank."""
+        self.sources.append(source)
         if hasattr(source, "values"):
             self._pull.append(source)
-        if hasattr(source, "close"):
-            self._closers.append(source.close)
 
     def note(self, text: str) -> None:
         """Say something once (a missing device or extra), never twice."""
@@ -87,9 +86,11 @@ class SignalBank:
         return self
 
     def close(self) -> None:
-        for close in self._closers:
-            close()
-        self._closers.clear()
+        for source in self.sources:
+            if hasattr(source, "close"):
+                source.close()
+        self.sources.clear()
+        self._pull.clear()
 
     # ---- reading ----------------------------------------------------------------------------
 
