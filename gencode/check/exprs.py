@@ -12,6 +12,7 @@ from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched, Value
 from gencode.ops.signatures import SIGNATURES
 from gencode.settings import SETTINGS
+from gencode.signals.names import is_signal_word
 
 Typed = Const | Value | Sched | FrameExpr
 
@@ -44,6 +45,10 @@ def evaluate(
         return Const(T.LIST, tuple(evaluate(state, x) for x in e.items), e.span)
     if isinstance(e, ast.Schedule):
         return schedule(state, e)
+    if isinstance(e, ast.Name | ast.Call) and _is_signal(state, e):
+        from gencode.check.signals import signal
+
+        return signal(state, e)
     if isinstance(e, ast.Name):
         return name(state, e, expect, latent_ok)
     if isinstance(e, ast.Neg):
@@ -71,6 +76,11 @@ def finite(state: State, x: float | int, e: ast.Node) -> Const:
     if isinstance(x, float) and not math.isfinite(x):
         raise state.error(e.span, "this number is too large" if x == x else "this is not a number")
     return Const(T.NUMBER, x, e.span)
+
+
+def _is_signal(state: State, e: ast.Name | ast.Call) -> bool:
+    word = e.id if isinstance(e, ast.Name) else e.name.id
+    return is_signal_word(word) and word not in state.bindings
 
 
 def beats_to_frames(state: State, beats: float) -> float:

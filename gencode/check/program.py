@@ -27,8 +27,9 @@ from gencode.models.checkpoint import CheckpointError
 from gencode.ops.signatures import SIGNATURES
 from gencode.parse import parse
 from gencode.settings import SETTINGS
+from gencode.signals.names import SIGNALS
 
-RESERVED = set(SETTINGS) | set(SIGNATURES) | {"t", "beat", "pi"}
+RESERVED = set(SETTINGS) | set(SIGNATURES) | set(SIGNALS) | {"t", "beat", "pi"}
 
 
 def check_file(
@@ -108,9 +109,17 @@ def _statement(state: State, stmt: ast.Stmt) -> None:
 
 
 def _bindable(state: State, name: ast.Name) -> None:
-    if name.id in RESERVED:
+    if name.id in RESERVED or "." in name.id:
         kind = (
-            "a setting" if name.id in SETTINGS else "an op" if name.id in SIGNATURES else "reserved"
+            "a setting"
+            if name.id in SETTINGS
+            else "an op"
+            if name.id in SIGNATURES
+            else "a signal"
+            if name.id in SIGNALS
+            else "not a name (a dot belongs to signals like midi.cc)"
+            if "." in name.id
+            else "reserved"
         )
         raise state.error(name.span, f"'{name.id}' is {kind}; choose another name")
 

@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("gencode.cli.data", "data", "Procedural datasets: preview and export."),
     "models": ("gencode.cli.models", "models", "List the built-in models."),
     "watch": ("gencode.cli.watch", "watch", "Re-render on every save, with a live preview page."),
+    "signals": (
+        "gencode.cli.signals",
+        "signals",
+        "Show MIDI, OSC and audio signals as they change.",
+    ),
     "batch": (
         "gencode.cli.batch",
         "batch",
