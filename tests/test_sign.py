@@ -131,7 +131,7 @@ def test_render_sign_signs_every_file_and_keeps_the_private_key_out(
     )
     res = run("verify", str(out))
     assert res.exit_code == 0 and "ok: 4 files verified" in res.output
-    assert f"signed by {describe().key_id} (default): 4 files" in res.output
+    assert f"signed by {describe().key_id} (default, trusted): 4 files" in res.output
     assert "signature valid" in run("inspect", str(out / "face.png")).output
 
 
@@ -153,7 +153,7 @@ def test_verify_key_and_require_signature_policies(tiny_dir: Path, home: Path) -
     res = run("verify", str(out / "face.png"), "--key", other.key_id)
     assert (
         res.exit_code == 1
-        and f"signed by key {mine.key_id}, which is not a key you trust" in res.output
+        and f"signed by key {mine.key_id}, which is not one of the --key given" in res.output
     )
     unsigned = tiny_dir / "plain"
     run("render", str(tiny_dir / "sketch.gen"), "-o", str(unsigned), "-q")

@@ -243,8 +243,8 @@ def sidecar_path(path: Path) -> Path:
 # ---- reading records back --------------------------------------------------------------------
 
 
-def read_record(path: Path) -> dict | None:
-    """The record embedded in a file written here, or None when it carries none."""
+def record_text(path: Path) -> str | None:
+    """The text of the record slot of a file written here (None when empty); not yet parsed."""
     path = Path(path)
     if path.suffix.lower() == ".mp4":
         text = mp4_tags(path).get("comment")
@@ -255,8 +255,15 @@ def read_record(path: Path) -> dict | None:
                 text = img.getexif().get(_EXIF_DESCRIPTION)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    return text or None
+
+
+def read_record(path: Path) -> dict | None:
+    """The record embedded in a file written here, or None when it carries none (unvalidated:
+    readers of files from elsewhere use `gencode.provenance.schema.load`)."""
+    text = record_text(path)
     try:
         record = json.loads(text) if text else None
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return None  # a comment from some other tool
     return record if isinstance(record, dict) else None
