@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -114,12 +115,14 @@ def upstream(node: Node) -> list[Node]:
 
 def nearest(node: Node, ops: tuple[str, ...]) -> Node | None:
     """The closest node upstream (breadth first) whose op is one of `ops`."""
-    queue = [node]
-    while queue:
-        n = queue.pop(0)
+    queue, seen = deque([node]), {node.key}
+    while queue:  # each node once: shared inputs (x + x, forty deep) must not multiply the walk
+        n = queue.popleft()
         if n.op in ops:
             return n
-        queue.extend(n.inputs)
+        fresh = [i for i in n.inputs if i.key not in seen]
+        seen.update(i.key for i in fresh)
+        queue.extend(fresh)
     return None
 
 
