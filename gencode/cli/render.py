@@ -138,6 +138,8 @@ def _add_credentials(paths: list[Path], credentials) -> None:
 
 def _summary(result, seconds: float) -> None:
     """The files written, then time per op and cache hits."""
+    for path in result.swept:
+        click.echo(f"removed {path}, a temp file left by an interrupted write")
     for path in result.written:
         click.echo(f"wrote {path}")
     click.echo(result.summary.format())

@@ -128,9 +128,9 @@ def verify_file(path: Path, report: Report, policy: Policy, c2pa: bool = False) 
         report.problem(path, "carries no gencode record")
         return None
     _check_name(path, record, report)
-    for message in container.problems(path, record):
-        report.problem(path, message)
-    _check_pixels(path, record, report)
+    if _check_pixels(path, record, report):  # a truncated file is said once, here
+        for message in container.problems(path, record):
+            report.problem(path, message)
     _check_signature(path, record, report, policy)
     _check_companions(path, record, report)
     _check_c2pa(path, record, report, policy, c2pa)
@@ -149,13 +149,14 @@ def _check_name(path: Path, record: dict, report: Report) -> None:
         report.problem(path, f"the record is of the file '{want}', not this one (renamed or swapped?)")  # fmt: skip
 
 
-def _check_pixels(path: Path, record: dict, report: Report) -> None:
+def _check_pixels(path: Path, record: dict, report: Report) -> bool:
+    """Whether the pixels decode; a problem when they differ from the record's."""
     want = record.get("pixels") or {}
     try:
         pixels = decode_file(path)
     except UnreadableImage as e:
         report.problem(path, f"pixels unreadable: the file is truncated or corrupt ({e})")
-        return
+        return False
     if list(pixels.shape) != want.get("shape"):
         report.problem(path, f"pixel shape {list(pixels.shape)} differs from the record's {want.get('shape')}")  # fmt: skip
     elif (got := pixel_sha256(pixels)) != want.get("sha256"):
@@ -164,6 +165,7 @@ def _check_pixels(path: Path, record: dict, report: Report) -> None:
             f"pixels changed: their sha256 is {got[:12]}…, the record says "
             f"{str(want.get('sha256'))[:12]}…",
         )
+    return True
 
 
 def _check_signature(path: Path, record: dict, report: Report, policy: Policy) -> None:

@@ -62,15 +62,19 @@ def _writer_alive(name: str) -> bool:
     m = _WRITER.search(name)
     if m is None:
         return False  # written before temp names carried a process id: orphaned long ago
-    pid = int(m.group(1))
+    return process_alive(int(m.group(1)))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (this one, always)."""
     if pid == os.getpid():
-        return True  # this process is writing it now (another thread)
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError, OSError):
-        return True  # alive, another user's; or unknowable: keep it
+        return True  # alive, another user's; or unknowable: assume it runs
     return True
 
 

@@ -224,14 +224,19 @@ def write_animation(
     suffix = Path(path).suffix.lower()
     if audio is not None and suffix != ".mp4":
         raise OutputError(f"{path}: a soundtrack goes with an .mp4, not a {suffix} file")
+    side = sidecar_path(path) if sidecar and record is not None else None
+    if side is not None:
+        # The old sidecar goes first: a crash before the new one lands leaves an animation
+        # without a sidecar (verify says so), never one beside a stale sidecar.
+        side.unlink(missing_ok=True)
     if suffix == ".gif":
         written = write_gif(path, frames, fps, record)
     elif suffix == ".mp4":
         written = write_mp4(path, frames, fps, record, audio)
     else:
         raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
-    if sidecar and record is not None:
-        write_bytes_atomic(sidecar_path(written), (canonical(record) + "\n").encode())
+    if side is not None and record is not None:
+        write_bytes_atomic(side, (canonical(record) + "\n").encode())
     return written
 
 

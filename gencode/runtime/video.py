@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 from gencode.graph import canonical
 from gencode.runtime.atomic import atomic_path
 from gencode.runtime.ops_image import OpError
+from gencode.runtime.scratch import scratch_dir
 
 MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
 AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
@@ -61,7 +61,7 @@ def write_mp4(
     # yuv420p needs even sides: repeat the last row/column instead of rescaling the picture.
     h, w = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    with tempfile.TemporaryDirectory(prefix="gencode-mp4-") as scratch:
+    with scratch_dir() as scratch:
         meta = _ffmetadata(Path(scratch), record)
         cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, meta, audio, len(frames))
         with atomic_path(Path(path)) as tmp:
