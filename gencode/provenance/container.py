@@ -133,7 +133,7 @@ def gif(path: Path, record: dict) -> list[str]:
             if label == 0xFE:
                 comments += 1
             elif label == 0xFF:
-                apps.append(data[i + 3 : i + 3 + data[i + 2]].decode("latin-1"))
+                apps.append(data[i + 3 : i + 11].decode("latin-1"))  # the 8-byte identifier
             i = _skip_blocks(data, i + 2)
         elif data[i] == 0x2C:  # image: descriptor, local table, LZW size, sub-blocks
             flags = data[i + 9] if i + 9 < len(data) else 0
@@ -142,7 +142,7 @@ def gif(path: Path, record: dict) -> list[str]:
         else:
             return ["the GIF's blocks are corrupt"]
     found = [f"{comments} comment blocks: other readers may show a forged record"] if comments > 1 else []  # fmt: skip
-    extra = sorted({a for a in apps if a not in ("NETSCAPE2.0", "C2PA_GIF")})
+    extra = sorted({a for a in apps if a not in ("NETSCAPE", "C2PA_GIF")})
     if extra:
         found.append(f"application blocks gencode does not write: {', '.join(extra)}")
     if i + 1 < len(data):
