@@ -206,12 +206,15 @@ def test_a_temp_file_alone_no_longer_fails_verify_for_good(batch: Path) -> None:
 # ---- batches whose catalog or files were deleted -----------------------------------------------
 
 
-def test_a_folder_with_a_manifest_is_a_batch_without_its_catalog(batch: Path) -> None:
+def test_a_folder_with_a_manifest_is_a_batch_without_its_catalog(batch: Path, finished: Path) -> None:  # fmt: skip
     shutil.rmtree(batch / "seed-0003")
     for p in batch.glob(f"{CATALOG_NAME}*"):
         p.unlink()
     found = problems(batch)
     assert f"FAIL {batch / CATALOG_NAME}: missing: the manifest says this batch holds 4 files; each file present is checked on its own" in found  # fmt: skip
+    res = CliRunner().invoke(cli, ["batch", str(finished.parent / "sketch.gen"), "-o", str(batch), "--seeds", "0-3", "-q"])  # fmt: skip
+    assert res.exit_code == 1 and "catalog (catalog.sqlite) is missing, so it can't be resumed" in res.output, res.output  # fmt: skip
+    assert (batch / "manifest.json").is_file()
 
 
 def test_resume_restores_a_deleted_file_and_its_row(batch: Path, finished: Path) -> None:

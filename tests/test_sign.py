@@ -278,6 +278,7 @@ def test_inspect_shows_c2pa_credentials_and_verify_can_require_them(tiny_dir: Pa
     res = run("render", str(write_script(tiny_dir, GAN)), "-o", str(out), "-q", "--c2pa-cert", str(chain), "--c2pa-key", str(key))  # fmt: skip
     assert res.exit_code == 0, res.output
     res = run("inspect", str(out / "face.png"))
+    assert "signature no gencode key signature (C2PA credentials below)" in res.output
     assert "c2pa      signed by artist (issued by gencode tests), valid; carries this record" in res.output  # fmt: skip
     assert run("verify", str(out), "--require-c2pa", "--c2pa-trust", str(ca)).exit_code == 0
     from gencode.provenance.pixels import decode_file

@@ -97,6 +97,8 @@ def run_batch(spec: BatchSpec) -> BatchResult:
 def _make_folder(out: Path) -> None:
     """The batch folder, made if needed; refused when it holds something else or can't be."""
     others = out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir())
+    if others and not (out / CATALOG_NAME).is_file() and (out / MANIFEST_NAME).is_file():
+        raise BatchError(f"{out}: the batch's catalog ({CATALOG_NAME}) is missing, so it can't be resumed; `gencode verify {out}` checks what is left")  # fmt: skip
     if others and not (out / CATALOG_NAME).is_file():
         raise BatchError(f"{out} holds other files and no batch catalog; use a new folder")
     try:

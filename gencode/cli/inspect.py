@@ -118,7 +118,11 @@ def inspect(file: str, as_json: bool, source: bool) -> None:
         )
         return
     click.echo(f"{printable(file)}: gencode record ({printable(str(record.get('schema')))})")
-    for label, text in lines(record) + c2pa_lines(path, record):
+    credentials = c2pa_lines(path, record)
+    rows = lines(record)
+    if credentials and rows[-1] == ("signature", "none (unsigned)"):
+        rows[-1] = ("signature", "no gencode key signature (C2PA credentials below)")
+    for label, text in rows + credentials:
         click.echo(f"  {label:<10}{printable(text)}")
     if source:
         click.echo(
