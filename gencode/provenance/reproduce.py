@@ -193,9 +193,12 @@ def render_recorded(
     px = to_uint8(run.values[out.name])
     if out.node.type == "image" and px.ndim == 4 and len(px) == 1:
         px = px[0]  # as the writer does for a still that arrived as a batch of one
-    fresh = recorder(loaded, run.summary)(out, out_rec.get("frame"), px if out_rec.get("frame") is None else px[out_rec["frame"]])  # fmt: skip
-    if out_rec.get("frame") is not None:
-        px = px[out_rec["frame"]]
+    frame = out_rec.get("frame")
+    if frame is not None:
+        if px.ndim != 4 or frame >= len(px):
+            raise ReproduceError(f"the record names frame {frame}, and the recorded output has {len(px) if px.ndim == 4 else 'no'} frames")  # fmt: skip
+        px = px[frame]
+    fresh = recorder(loaded, run.summary)(out, frame, px)
     return px, environment(run.summary.device, run.summary.dtype), fresh
 
 

@@ -69,6 +69,7 @@ SCHEMA: dict[str, Any] = {
                 "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
                 "audio": _OPT_STR,
             },
+            "dependentRequired": {"frames": ["fps"]},
         },
         "tiles": {
             "type": "array",
@@ -78,7 +79,7 @@ SCHEMA: dict[str, Any] = {
         "seeds": {"type": "array", "items": _INT},
         "model": {"anyOf": [{"type": "null"}, _MODEL]},
         "models": {"type": "array", "items": _MODEL},
-        "inputs": {"type": "array", "items": {"type": "object"}},
+        "inputs": {"type": "array", "items": {"type": "object", "required": ["file", "sha256"]}},
         "prompt": _OPT_STR,
         "negative": _OPT_STR,
         "sampler": _OPT_STR,
@@ -86,10 +87,7 @@ SCHEMA: dict[str, Any] = {
         "guidance": {"anyOf": [{"type": "null"}, _NUM, {"type": "array", "items": _NUM}]},
         "strength": {"type": ["number", "null"]},
         "size": {"type": "array", "items": _NAT, "minItems": 2, "maxItems": 2},
-        "environment": {
-            "type": "object",
-            "additionalProperties": {"type": ["string", "integer", "null"]},
-        },  # fmt: skip
+        "environment": {"type": "object"},
         "batch": {
             "type": "object",
             "properties": {

@@ -200,7 +200,7 @@ def _check_companions(path: Path, record: dict, report: Report) -> None:
         else:
             try:
                 same = json.loads(side.read_text(encoding="utf-8")) == record
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 same = False
             if not same:
                 report.problem(side, f"sidecar disagrees with the record embedded in {path.name}")
