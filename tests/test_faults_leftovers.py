@@ -150,8 +150,9 @@ def test_batch_started_in_the_background_stops_on_ctrl_c(tiny_dir: Path) -> None
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while not (out / "seed-0000").is_dir() and time.monotonic() < deadline and proc.poll() is None:  # fmt: skip
+        while not (out / "catalog.sqlite").is_file() and time.monotonic() < deadline and proc.poll() is None:  # fmt: skip
             time.sleep(0.1)
+        time.sleep(1)  # into the items
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
         assert b"interrupted: finished items are kept" in proc.stderr.read()
