@@ -220,6 +220,8 @@ class Recorder:
         }
         if pixels.ndim == 4:
             record["output"] |= {"frames": int(len(pixels)), "fps": out.fps}
+            if out.audio and file.lower().endswith(".mp4"):
+                record["output"]["audio"] = out.audio  # verify: the one soundtrack it may hold
         if self.extra:
             record |= self.extra
         return self.signer(record) if self.signer else record
