@@ -1,4 +1,5 @@
-"""Frame expressions: numbers that vary per frame, written with `t` (the frame) and `beat`.
+"""Frame expressions: numbers that vary per frame, written with `t` (the frame), `time`
+(seconds), `beat` and live signals (`signal("midi.cc.1", 0.5)`).
 
     zoom 1.0 + 0.02 * sin(beat * pi)
 
@@ -31,7 +32,8 @@ MATH: dict[str, tuple[int, Callable[..., float]]] = {
     "pow": (2, math.pow),
     "clamp": (3, lambda x, lo, hi: min(max(x, lo), hi)),
 }
-VARIABLES = ("t", "beat")
+VARIABLES = ("t", "time", "beat")
+SIGNAL = "signal"  # `signal("name")` or `signal("name", default)`: a live input, 0 by default
 _BINARY: dict[str, Callable[[float, float], float]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
@@ -39,7 +41,9 @@ _BINARY: dict[str, Callable[[float, float], float]] = {
     "/": lambda a, b: a / b,
 }
 
-Tree = tuple[Any, ...]  # ("var", name) | ("num", x) | ("bin", op, l, r) | ("fn", name, args)
+# ("var", name) | ("num", x) | ("bin", op, l, r) | ("fn", name, args) | ("sig", name, default)
+Tree = tuple[Any, ...]
+Signals = dict[str, float]
 
 
 class FrameExprError(ValueError):
@@ -48,16 +52,18 @@ class FrameExprError(ValueError):
 
 @dataclass(frozen=True)
 class FrameExpr:
-    """A number per frame; `beat` = t × bpm / (60 × fps) with the fps and bpm in force."""
+    """A number per frame; `time` = t / fps and `beat` = t × bpm / (60 × fps) with the fps and
+    bpm in force; signals read from `signals` (their default when absent)."""
 
     tree: Tree
     fps: float
     bpm: float
     span: Span = NOSPAN
 
-    def at(self, frame: float) -> float:
+    def at(self, frame: float, signals: Signals | None = None) -> float:
+        env = {"t": frame, "time": frame / self.fps, "beat": frame * self.bpm / (60.0 * self.fps)}
         try:
-            value = float(_eval(self.tree, frame, frame * self.bpm / (60.0 * self.fps)))
+            value = float(_eval(self.tree, env, signals or {}))
         except (ArithmeticError, ValueError) as e:
             raise FrameExprError(f"this expression fails at frame {frame:g} ({e})") from None
         if not math.isfinite(value):
@@ -65,16 +71,29 @@ class FrameExpr:
         return value
 
 
-def _eval(tree: Tree, t: float, beat: float) -> float:
+def _eval(tree: Tree, env: dict[str, float], signals: Signals) -> float:
     kind = tree[0]
     if kind == "num":
         return tree[1]
     if kind == "var":
-        return t if tree[1] == "t" else beat
+        return env[tree[1]]
+    if kind == "sig":
+        return float(signals.get(tree[1], tree[2]))
     if kind == "bin":
-        return _BINARY[tree[1]](_eval(tree[2], t, beat), _eval(tree[3], t, beat))
-    args = [_eval(a, t, beat) for a in tree[2]]
+        return _BINARY[tree[1]](_eval(tree[2], env, signals), _eval(tree[3], env, signals))
+    args = [_eval(a, env, signals) for a in tree[2]]
     return MATH[tree[1]][1](*args)
+
+
+def signal_names(tree: Tree) -> set[str]:
+    """The names of the signals an expression reads."""
+    if tree[0] == "sig":
+        return {tree[1]}
+    if tree[0] == "bin":
+        return signal_names(tree[2]) | signal_names(tree[3])
+    if tree[0] == "fn":
+        return set().union(*(signal_names(a) for a in tree[2]))
+    return set()
 
 
 def as_tree(v: Any) -> Tree:
