@@ -56,6 +56,17 @@ class Stepper:
         self.anchor = self.last
         self.swap = Swap(frame, float(program.settings["crossfade"]), self.last)
 
+    def adopt(self, program: Program) -> None:
+        """`program` goes on from here as a continuation (a number moved): no new anchor, no fade."""
+        self.executor.add_models(program.catalog.resolved)
+
+    def state(self) -> tuple:
+        return (self.last, self.anchor, self.swap)
+
+    def restore(self, state: tuple) -> None:
+        """Back to a saved state: a new program that failed on its first frame leaves no trace."""
+        self.last, self.anchor, self.swap = state
+
     def step(self, program: Program, frame: int, signals: dict[str, float]) -> Shown:
         """The picture of `frame` (raises RenderError or GenError; the state is then unchanged)."""
         pictures = {"previous": _key(self.last), "anchor": _key(self.anchor)}
