@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("gencode.cli.data", "data", "Procedural datasets: preview and export."),
     "models": ("gencode.cli.models", "models", "List the built-in models."),
     "watch": ("gencode.cli.watch", "watch", "Re-render on every save, with a live preview page."),
+    "live": ("gencode.cli.live", "live", "Stream a script in real time; saves hot-swap in."),
+    "replay": ("gencode.cli.replay", "replay", "Re-render a recorded live set, frame for frame."),
     "batch": (
         "gencode.cli.batch",
         "batch",

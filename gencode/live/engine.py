@@ -73,7 +73,9 @@ class Engine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._t0: float | None = None
-        self.log = SetLog(str(self.path.name), 0.0, sets=self.sets, forced=self.forced)
+        self.log = SetLog(
+            self.path.name, str(self.path.resolve().parent), 0.0, sets=self.sets, forced=self.forced
+        )
         self.recorder = Recorder(record, 1.0) if record else None
         self.compiler = Compiler(self._load, lambda: self.frame, self._failed)
         self._thread = threading.Thread(target=self._run, name="gencode-live", daemon=True)
@@ -81,6 +83,12 @@ class Engine:
     # ---- control ---------------------------------------------------------------------------
 
     def start(self) -> Engine:
+        import torch
+
+        from gencode.provenance.record import environment
+
+        env = environment(str(self.executor.device), self.executor.dtype_name)
+        self.log.environment = {**env, "threads": torch.get_num_threads()}
         self.compiler.request()
         self._thread.start()
         return self
@@ -207,10 +215,10 @@ class Engine:
     def _begin(self, ready: Ready, frame: int) -> bool:
         p = ready.program
         if self.fps is None:
-            self.fps = float(p.settings["fps"])
-            self.log.fps = self.fps
-            if self.recorder is not None:
-                self.recorder.fps = self.fps
+            self.fps = float(p.settings["fps"])  # the clock keeps the first program's fps
+        self.log.fps = self.fps
+        if self.recorder is not None:
+            self.recorder.fps = self.fps
         saved = (self.current, self.stepper.state())
         if ready.kind == "save":
             self.stepper.begin(p, frame)
@@ -223,7 +231,11 @@ class Engine:
             self.stepper.restore(saved[1])
             return False
         self.programs = p.number
-        self.log.program(p.number, frame, self._seconds(frame), p.sources(), p.numbers)
+        models = {m.sha256: m.as_param() for m in p.catalog.resolved}
+        self.log.program(
+            p.number, frame, self._seconds(frame), p.sources(), p.numbers,
+            kind=ready.kind, models=list(models.values()),
+        )  # fmt: skip
         if ready.kind == "number":
             self.log.event(frame, "numbers", numbers=[[*k, v] for k, v in p.numbers.items()])
         self.say("info", f"program {p.number} live at frame {frame}")

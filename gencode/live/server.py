@@ -118,7 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
         while not self.server.closing.is_set():
             with engine.shown:
                 engine.shown.wait_for(
-                    lambda: engine.frame != seen or self.server.closing.is_set(), timeout=1.0
+                    lambda seen=seen: engine.frame != seen or self.server.closing.is_set(),
+                    timeout=1.0,
                 )
                 shown, jpeg = engine.latest, engine.jpeg
             if shown is None or jpeg is None or shown.frame == seen:

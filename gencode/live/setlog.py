@@ -23,7 +23,8 @@ FORMAT = "gencode-set/1"
 class SetLog:
     """A performance's log; thread-safe appends, written atomically by `save`."""
 
-    script: str
+    script: str  # the script's file name
+    root: str  # its folder (images and models a replay reads from there)
     fps: float
     environment: dict[str, Any] = field(default_factory=dict)
     sets: dict[str, str] = field(default_factory=dict)
@@ -34,11 +35,14 @@ class SetLog:
     errors: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def program(self, number: int, frame: int, time: float, sources: dict, numbers: dict) -> None:
+    def program(
+        self, number: int, frame: int, time: float, sources: dict, numbers: dict, **extra: Any
+    ) -> None:
         entry = {
             "number": number,
             "frame": frame,
             "time": round(time, 3),
+            **extra,
             "sources": sources,
             "numbers": [[line, col, v] for (line, col), v in sorted(numbers.items())],
         }
@@ -63,6 +67,7 @@ class SetLog:
             return {
                 "format": FORMAT,
                 "script": self.script,
+                "root": self.root,
                 "fps": self.fps,
                 "environment": self.environment,
                 "sets": self.sets,
