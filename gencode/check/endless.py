@@ -61,6 +61,7 @@ def endless_animate(state: State, a: dict, e: ast.Call) -> Value:
         shape=noise(state, 0, e.span).params["shape"],
         frame=frame_number(state, e.span),
     )
+    _note_endless(state, e)
     cond = conditioning(state, model, a["prompt"], None, e.span)
     uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
     inputs = (picture(state, "previous", e.span), picture(state, "anchor", e.span), cond, uncond)
@@ -70,6 +71,7 @@ def endless_animate(state: State, a: dict, e: ast.Call) -> Value:
 @rule("wander")
 def _wander(state: State, a: dict, e: ast.Call) -> Value:
     """The latent at frame t of a smooth walk through seeded noises, one every `every` frames."""
+    _note_endless(state, e)
     shape = noise(state, 0, e.span).params["shape"]
     params = {
         "seed": int(_plain(a["seed"])),
@@ -78,6 +80,14 @@ def _wander(state: State, a: dict, e: ast.Call) -> Value:
         "at": frame_number(state, e.span),
     }
     return Value("wander", T.LATENT, params, (), None, e.span)
+
+
+def _note_endless(state: State, e: ast.Call) -> None:
+    state.note(
+        e.span,
+        f"'{e.name.id}' here is endless: `gencode live` streams it; `gencode render` writes its "
+        "first frame, or N frames with --frames N (or --seconds S)",
+    )
 
 
 def is_endless(v: Value) -> bool:
