@@ -38,7 +38,7 @@ def test_a_signal_reads_the_live_value_else_its_default():
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ('guidance signal(3)', 'signal("name")'),
+        ("guidance signal(3)", 'signal("name")'),
         ('guidance signal("a", "b")', "a signal's default is a number"),
     ],
 )
@@ -49,9 +49,11 @@ def test_signal_mistakes_are_named(bad, message):
 
 
 def test_a_looping_schedule_repeats_and_wraps_round_to_its_first_key():
-    s = check('guidance {0: 2, 6: 8, loop: 12}\ndiffuse "dunes"').outputs[0].value.params[
-        "guidance"
-    ]
+    s = (
+        check('guidance {0: 2, 6: 8, loop: 12}\ndiffuse "dunes"')
+        .outputs[0]
+        .value.params["guidance"]
+    )
     assert isinstance(s, Sched) and s.period == 12
     assert [s.at(f) for f in (0, 3, 6, 9, 12, 15, 24)] == [2, 5, 8, 5, 2, 5, 2]
 
@@ -87,7 +89,9 @@ def test_an_endless_animate_refuses_from():
 
 def test_wander_is_a_latent_walk_at_the_frame():
     w = node("wander seed 3 every 2b", "wander", 7)
-    assert w.params["at"] == 7 and w.params["every"] == 12  # 2 beats at 120 bpm, 12 fps and w.params["seed"] == 3
+    assert (
+        w.params["at"] == 7 and w.params["every"] == 12
+    )  # 2 beats at 120 bpm, 12 fps and w.params["seed"] == 3
     assert node("wander seed 3", "diffuse", 7).inputs[0].op == "wander"
 
 

@@ -188,7 +188,8 @@ def schedule(state: State, e: ast.Schedule) -> Sched:
         raise state.error(e.span, "a schedule needs at least one keyframe, like {0: 3}")
     if period is not None and keys[-1][0] >= period:
         raise state.error(
-            keys[-1][2].at.span, f"a keyframe at {keys[-1][0]:g} is past the loop's end ({period:g})"
+            keys[-1][2].at.span,
+            f"a keyframe at {keys[-1][0]:g} is past the loop's end ({period:g})",
         )
     return Sched(tuple((f, v) for f, v, _ in keys), period)
 

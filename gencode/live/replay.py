@@ -9,7 +9,6 @@ the same stepper as the stream, so at the recording's own settings every hash ma
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -107,19 +106,26 @@ def replay(
 
 
 def _program(entry: dict, doc: dict, scratch: Path, forced: dict[str, Any]) -> Program:
-    """A recorded program version, checked from its recorded sources (never today's files)."""
-    folder = scratch / f"program-{entry['number']}"
-    _materialize(folder, entry["sources"], Path(doc["root"]))
+    """A recorded program version, checked from its recorded text in the script's folder (its
+    includes, images and models read from there), or from a copy of its sources when that
+    folder is gone (another machine)."""
+    sources: dict[str, str] = entry["sources"]
+    name = str(doc["script"])
+    root = Path(doc["root"])
+    if not root.is_dir():
+        root = scratch / f"program-{entry['number']}"
+        _materialize(root, sources)
     numbers = {(int(a), int(b)): float(v) for a, b, v in entry.get("numbers", [])}
-    script = folder / str(doc["script"])
-    program = load(script, doc.get("sets") or {}, numbers, forced)
+    program = load(root / name, doc.get("sets") or {}, numbers, forced, sources[name])
+    for rel, text in program.sources().items():
+        if rel in sources and sources[rel] != text:
+            raise ValueError(f"{root / rel} changed since the set was recorded")
     program.number = int(entry["number"])
     return program
 
 
-def _materialize(folder: Path, sources: dict[str, str], root: Path) -> None:
-    """The recorded files in `folder`, and links to everything else of the script's folder
-    (the images and models it reads) when that folder still exists."""
+def _materialize(folder: Path, sources: dict[str, str]) -> None:
+    """The recorded files, at their places relative to the script, in `folder`."""
     folder.mkdir(parents=True)
     for rel, text in sources.items():
         target = (folder / rel).resolve()
@@ -127,11 +133,6 @@ def _materialize(folder: Path, sources: dict[str, str], root: Path) -> None:
             raise ValueError(f"the set log names a file outside its folder: {rel}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    if root.is_dir():
-        for entry in root.iterdir():
-            link = folder / entry.name
-            if not link.exists():
-                os.symlink(entry, link)
 
 
 def _write(out_dir: Path, name: str, shown: list[Shown], fps: float) -> list[Path]:
