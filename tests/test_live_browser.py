@@ -13,7 +13,9 @@ from test_watch_browser import CHROMIUM, browser  # noqa: F401 — the shared fi
 from gencode.live.session import LiveSession
 
 pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
+    ),
     pytest.mark.usefixtures("one_thread"),
     pytest.mark.timeout(180),
 ]

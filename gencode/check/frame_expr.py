@@ -78,7 +78,8 @@ def _eval(tree: Tree, env: dict[str, float], signals: Signals) -> float:
     if kind == "var":
         return env[tree[1]]
     if kind == "sig":
-        return float(signals.get(tree[1], tree[2]))
+        value = signals.get(tree[1])
+        return float(tree[2] if value is None else value)
     if kind == "bin":
         return _BINARY[tree[1]](_eval(tree[2], env, signals), _eval(tree[3], env, signals))
     args = [_eval(a, env, signals) for a in tree[2]]

@@ -87,4 +87,6 @@ def _fit(pixels: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
     from PIL import Image
 
     assert shape is not None
-    return np.asarray(Image.fromarray(pixels).resize((shape[1], shape[0]), Image.BILINEAR))
+    return np.asarray(
+        Image.fromarray(pixels).resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
+    )

@@ -115,12 +115,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _frames(self):
         """Each new frame (Shown, JPEG) as it is shown, until the client or the server goes."""
         engine, seen = self.server.engine, -2
-        while not self.server.closing.is_set():
+        closing = self.server.closing
+
+        def new(last: int) -> Callable[[], bool]:
+            return lambda: engine.frame != last or closing.is_set()
+
+        while not closing.is_set():
             with engine.shown:
-                engine.shown.wait_for(
-                    lambda seen=seen: engine.frame != seen or self.server.closing.is_set(),
-                    timeout=1.0,
-                )
+                engine.shown.wait_for(new(seen), timeout=1.0)
                 shown, jpeg = engine.latest, engine.jpeg
             if shown is None or jpeg is None or shown.frame == seen:
                 continue

@@ -80,7 +80,8 @@ class Compiler:
                     self._cond.wait()
                 if self._stopped:
                     return
-                kind, self._wanted = self._wanted, None
+                kind: str = self._wanted or "save"
+                self._wanted = None
                 self.busy = True
             try:
                 program = self._load()

@@ -66,7 +66,8 @@ def feedback(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Te
         z = torch.randn([int(s) for s in p["shape"]], generator=ctx.generator(seed))
         return _diffuse(ctx, p, seed, "txt2img", z.to(ctx.device), cond, uncond)
     w, h = previous.shape[-1], previous.shape[-2]
-    move = camera_matrix(*(float(p[k]) for k in CAMERA), w, h)
+    zoom, angle, tx, ty = (float(p[k]) for k in CAMERA)
+    move = camera_matrix(zoom, angle, tx, ty, int(w), int(h))
     x = _op(
         ctx,
         "warp",
