@@ -69,6 +69,7 @@ class Engine:
         self.jpeg: bytes | None = None
         self.shown = threading.Condition()  # notified on every new frame
         self._times: deque[float] = deque()
+        self.step_seconds: deque[float] = deque(maxlen=4096)  # time to make each frame
         self._pending: list[tuple[str, Any]] = []  # signal changes, applied at the next frame
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -105,7 +106,10 @@ class Engine:
         return self.recorder.close(self.log)
 
     def changed(self, paths: set[Path] | None = None) -> None:
-        """A save (or a rename, a delete): check the script again in the background."""
+        """A save (or a rename, a delete): check the script again in the background. The file is
+        the truth again: number overrides are dropped (an editor saves its sliders' values)."""
+        with self._lock:
+            self.numbers.clear()
         self.compiler.request("save")
 
     def set_number(self, line: int, column: int, value: float) -> None:
@@ -259,6 +263,7 @@ class Engine:
     def _step(self, f: int, first: bool = False) -> Shown | None:
         """Make and show frame f; on failure report it and show nothing (the old picture stays)."""
         assert self.current is not None
+        t0 = time.perf_counter()
         try:
             shown = self.stepper.step(self.current, f, dict(self.signals))
         except (RenderError, GenError, Cancelled, ValueError) as e:
@@ -268,6 +273,7 @@ class Engine:
                 f"{self.path.name}: {what} at frame {f}: {text}", "check" if first else "frame"
             )
             return None
+        self.step_seconds.append(time.perf_counter() - t0)
         self._show(shown)
         self.frame_error = None
         if first:
