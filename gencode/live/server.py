@@ -9,8 +9,6 @@ page uses: one connection per tab, outside the browser's six-per-host limit), an
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import struct
 import threading
@@ -22,6 +20,7 @@ from urllib.parse import urlsplit
 
 from gencode.live.engine import Engine
 from gencode.runtime.atomic import write_bytes_atomic
+from gencode.watch import websocket
 
 LOOPBACK = "127.0.0.1"
 STATIC = Path(__file__).parent / "static"
@@ -32,7 +31,7 @@ TYPES = {
     ".json": "application/json",
 }
 BOUNDARY = "gencodeframe"
-WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
+BRIEF = ("session", "ok", "error", "fps", "dropped")  # what each frame's header carries
 Endpoint = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -144,26 +143,16 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _websocket(self) -> None:
-        """RFC 6455, server to client only: each message is a frame's header and its JPEG."""
-        key = self.headers.get("Sec-WebSocket-Key")
-        if self.headers.get("Upgrade", "").lower() != "websocket" or not key:
-            self._send(400, b"a WebSocket upgrade is expected\n", "text/plain")
+        """Each message: a u32 header length, the frame's JSON header, its JPEG."""
+        if not websocket.handshake(self):
             return
-        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-        self.send_response(101)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", accept)
-        self.end_headers()
-        self.close_connection = True
         engine = self.server.engine
         try:
             for shown, jpeg in self._frames():
-                status = engine.status()
-                head = json.dumps(
-                    {"frame": shown.frame, "program": shown.program, **_brief(status)}
-                ).encode()
-                self.wfile.write(ws_message(struct.pack(">I", len(head)) + head + jpeg))
+                brief = {k: v for k, v in engine.status().items() if k in BRIEF}
+                head = json.dumps({**brief, "frame": shown.frame, "program": shown.program})
+                data = struct.pack(">I", len(head.encode())) + head.encode() + jpeg
+                self.wfile.write(websocket.message(data))
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass
@@ -197,23 +186,6 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def _brief(status: dict[str, Any]) -> dict[str, Any]:
-    keys = ("session", "ok", "error", "fps", "dropped")
-    return {k: status[k] for k in keys}
-
-
-def ws_message(payload: bytes) -> bytes:
-    """One unmasked binary WebSocket frame (a server never masks)."""
-    n = len(payload)
-    if n < 126:
-        head = struct.pack(">BB", 0x82, n)
-    elif n < 1 << 16:
-        head = struct.pack(">BBH", 0x82, 126, n)
-    else:
-        head = struct.pack(">BBQ", 0x82, 127, n)
-    return head + payload
 
 
 class LiveServer:

@@ -1,7 +1,8 @@
 """Server: a session's state → the live preview over HTTP, on 127.0.0.1 only.
 
-Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/events`
-server-sent events (`status` on every change, `progress` during renders), and
+Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/ws` the
+page's WebSocket and `/events` server-sent events (both: `status` on every change, `progress`
+during renders), and
 `/frames/<generation>/<output>/<frame>.png`, served from memory. A frame URL names its
 generation, so a browser may cache it forever and a page never shows half of two renders.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gencode.watch import websocket
 from gencode.watch.session import Session
 
 HOST = "127.0.0.1"  # never another interface: a performer's laptop is on a venue's network
@@ -50,6 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body, "application/json")
         elif path == "/events":
             self._events()
+        elif path == "/ws":
+            self._websocket()
         elif m := FRAME.match(path):
             self._frame(*(int(g) for g in m.groups()))
         else:
@@ -100,6 +104,32 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the page went away
         finally:
             hub.unsubscribe(q)
+
+    def _websocket(self) -> None:
+        """The page's one connection: the status, then every event, as JSON text messages
+        `{"event": NAME, "data": ...}` (not an event stream: see `websocket`)."""
+        if not websocket.handshake(self):
+            return
+        hub = self.server.session.hub
+        q = hub.subscribe()
+        try:
+            self._ws("status", json.dumps(self.server.session.status(), separators=(",", ":")))
+            while not hub.closed.is_set():
+                try:
+                    name, text = q.get(timeout=KEEPALIVE)
+                except queue.Empty:
+                    self._ws("keepalive", "{}")
+                    continue
+                self._ws(name, text)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass
+        finally:
+            hub.unsubscribe(q)
+
+    def _ws(self, name: str, text: str) -> None:
+        data = f'{{"event":{json.dumps(name)},"data":{text}}}'.encode()
+        self.wfile.write(websocket.message(data, websocket.TEXT))
+        self.wfile.flush()
 
     def _event(self, name: str, text: str, prefix: str = "") -> None:
         self.wfile.write(f"{prefix}event: {name}\ndata: {text}\n\n".encode())
