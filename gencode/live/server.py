@@ -13,7 +13,7 @@ import json
 import struct
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from gencode.live.engine import Engine
 from gencode.runtime.atomic import write_bytes_atomic
 from gencode.watch import websocket
+from gencode.watch.server import ClosingServer
 
 LOOPBACK = "127.0.0.1"
 STATIC = Path(__file__).parent / "static"
@@ -35,8 +36,7 @@ BRIEF = ("session", "ok", "error", "fps", "dropped")  # what each frame's header
 Endpoint = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(ClosingServer):
     engine: Engine
     endpoints: dict[str, Endpoint]
     names: set[str]  # the host names requests may be addressed to
@@ -221,6 +221,7 @@ class LiveServer:
             self.httpd.engine.shown.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.close_connections()
         self._thread.join(timeout=5)
 
 

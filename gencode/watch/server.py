@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,8 +29,37 @@ FRAME = re.compile(r"^/frames/(\d+)/(\d+)/(\d+)\.png$")
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so proxies keep it open
 
 
-class _Server(ThreadingHTTPServer):
+class ClosingServer(ThreadingHTTPServer):
+    """A threading server that also closes its open connections when it stops: a browser's
+    keep-alive connection must not go on talking to a stopped session (a restarted watcher on
+    the same port would seem to serve the old session's 404s)."""
+
     daemon_threads = True  # open event streams must not keep the process alive at exit
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            for conn in self._open:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class _Server(ClosingServer):
     session: Session
 
 
@@ -174,4 +204,5 @@ class PreviewServer:
         self.session.hub.close()
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.close_connections()
         self._thread.join(timeout=5)

@@ -44,9 +44,14 @@ setPerform(new URLSearchParams(location.search).get("view") === "perform");
 // ---- frames ---------------------------------------------------------------------------------
 
 function loadImage(url) {
-  const img = new Image();
-  img.src = url;
-  return img.decode().then(() => img);
+  // onload, not img.decode(): decode() rejects in a tab that is not in front (EncodingError),
+  // which left a background tab on a restarted session's old frames.
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error(`could not load ${url}`));
+    img.src = url;
+  });
 }
 
 async function showGeneration(status) {
@@ -56,10 +61,18 @@ async function showGeneration(status) {
   let items;
   try {
     items = await Promise.all(
-      status.items.map(async (it) => ({ ...it, images: await Promise.all(it.frames.map(loadImage)) })),
+      // The session in the URL: a restarted watcher's generation 1 is not the cached old one.
+      status.items.map(async (it) => ({
+        ...it,
+        images: await Promise.all(it.frames.map((u) => loadImage(`${u}?session=${status.session}`))),
+      })),
     );
   } catch (err) {
-    if (wanted === gen) wanted = shown; // replaced while loading: the next status retries
+    window.__lastLoadError = String(err);
+    if (wanted === gen) {
+      wanted = shown; // a failed load (a restart, a hidden tab): try again shortly
+      setTimeout(() => last && last.generation === gen && showGeneration(last), 500);
+    }
     return;
   }
   if (gen !== wanted) return; // a newer render is loading; it will be shown instead
