@@ -210,3 +210,29 @@ class _Recorder:
     def stop(self) -> None:
         self.stopped = True
         self.thread.join(timeout=5)
+
+
+def test_a_check_that_hangs_is_abandoned_and_later_saves_still_swap(tiny_dir, monkeypatch):
+    import os
+
+    import gencode.live.swap
+
+    script = write_script(tiny_dir, FLIGHT)
+    engine = Engine(script, fps=8, device="cpu").start()
+    try:
+        run_until(engine, lambda s: s["program"] == 1)
+        monkeypatch.setattr(gencode.live.swap, "CHECK_SECONDS", 1.0)
+        script.unlink()
+        os.mkfifo(script)  # reading it blocks until someone writes
+        engine.changed()
+        s = run_until(engine, lambda s: "abandoned" in (s["error"] or ""))
+        run_until(engine, lambda s, f=s["frame"]: s["frame"] >= f + 3)  # the stream goes on
+        fd = os.open(script, os.O_WRONLY | os.O_NONBLOCK)  # let the stuck reader go
+        os.close(fd)
+        script.unlink()
+        script.write_text(FLIGHT.replace('"ocean"', '"forest"'), encoding="utf-8")
+        monkeypatch.setattr(gencode.live.swap, "CHECK_SECONDS", 30.0)
+        engine.changed()
+        run_until(engine, lambda s: s["program"] == 2 and s["ok"])
+    finally:
+        engine.stop()
