@@ -215,13 +215,13 @@ class _Recorder:
 def test_a_check_that_hangs_is_abandoned_and_later_saves_still_swap(tiny_dir, monkeypatch):
     import os
 
-    import gencode.live.swap
+    from gencode.watch import bounded
 
     script = write_script(tiny_dir, FLIGHT)
     engine = Engine(script, fps=8, device="cpu").start()
     try:
         run_until(engine, lambda s: s["program"] == 1)
-        monkeypatch.setattr(gencode.live.swap, "CHECK_SECONDS", 1.0)
+        monkeypatch.setattr(bounded, "CHECK_SECONDS", 1.0)
         script.unlink()
         os.mkfifo(script)  # reading it blocks until someone writes
         engine.changed()
@@ -231,7 +231,7 @@ def test_a_check_that_hangs_is_abandoned_and_later_saves_still_swap(tiny_dir, mo
         os.close(fd)
         script.unlink()
         script.write_text(FLIGHT.replace('"ocean"', '"forest"'), encoding="utf-8")
-        monkeypatch.setattr(gencode.live.swap, "CHECK_SECONDS", 30.0)
+        monkeypatch.setattr(bounded, "CHECK_SECONDS", 30.0)
         engine.changed()
         run_until(engine, lambda s: s["program"] == 2 and s["ok"])
     finally:

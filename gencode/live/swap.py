@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from gencode.errors import GenError
 from gencode.live.program import Program
-from gencode.watch.session import CHECK_SECONDS
+from gencode.watch import bounded
 
 
 class Unchanged(Exception):
@@ -74,26 +74,6 @@ class Compiler:
             self._cond.notify()
         self._thread.join(timeout=5)
 
-    def _bounded_load(self) -> Program:
-        """`load` on a worker thread, given up after CHECK_SECONDS: a check that hangs must not
-        stop later saves from being checked."""
-        box: dict = {}
-
-        def work() -> None:
-            try:
-                box["program"] = self._load()
-            except BaseException as e:  # noqa: BLE001 — handed to the waiting thread
-                box["error"] = e
-
-        worker = threading.Thread(target=work, name="gencode-live-check", daemon=True)
-        worker.start()
-        worker.join(CHECK_SECONDS)
-        if worker.is_alive():
-            raise TimeoutError()
-        if "error" in box:
-            raise box["error"]
-        return box["program"]
-
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -105,14 +85,14 @@ class Compiler:
                 self._wanted = None
                 self.busy = True
             try:
-                program = self._bounded_load()
+                program = bounded.within(self._load, bounded.CHECK_SECONDS, "gencode-live-check")
             except Unchanged:
                 continue
             except GenError as e:
                 self._on_error("\n".join(d.format(e.sources) for d in e.errors) or str(e))
             except TimeoutError:
                 self._on_error(
-                    f"checking the script took longer than {CHECK_SECONDS:g}s and was abandoned "
+                    f"checking the script took longer than {bounded.CHECK_SECONDS:g}s and was abandoned "
                     "(a FIFO where a file should be? a pathological script?); still playing"
                 )
             except Exception as e:  # noqa: BLE001 — the stream must outlive any bug here

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import GenError
+from gencode.watch import bounded
 from gencode.watch.frames import Snapshot, locate, non_finite
 from gencode.watch.hub import Hub
 
 Log = Callable[[str, str], None]  # (level: "info" | "warning" | "error", text)
 PROGRESS_INTERVAL = 0.05  # seconds between progress events: steps can be far faster than pages
-CHECK_SECONDS = 10.0  # a check that takes longer is abandoned (the session stays responsive)
 RENDER_SECONDS = 600.0  # a render that takes longer is stopped at its next step
 
 
@@ -52,7 +52,7 @@ class Session:
         device: str | None = None,
         cache: str | Path | None = None,
         cpu_bf16: bool = False,
-        check_seconds: float = CHECK_SECONDS,
+        check_seconds: float = bounded.CHECK_SECONDS,
         render_seconds: float = RENDER_SECONDS,
     ):
         self.path = Path(script)
@@ -197,31 +197,18 @@ class Session:
         return script
 
     def _bounded_check(self) -> Any:
-        """load_script on a worker thread, given up after `check_seconds` (TimeoutError): a
-        hanging check (a FIFO, a pathological script) must not wedge the session."""
+        """load_script, given up after `check_seconds` (TimeoutError): a hanging check (a FIFO,
+        a pathological script) must not wedge the session."""
         from gencode.render import load_script
 
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                box["script"] = load_script(self.path, self.sets)
-            except BaseException as e:  # noqa: BLE001 — handed to the waiting thread
-                box["error"] = e
-
-        worker = threading.Thread(target=work, name="gencode-check", daemon=True)
         self.checking = True
         self._publish()
         try:
-            worker.start()
-            worker.join(self.check_seconds)
+            return bounded.within(
+                lambda: load_script(self.path, self.sets), self.check_seconds, "gencode-check"
+            )
         finally:
             self.checking = False
-        if worker.is_alive():
-            raise TimeoutError()
-        if "error" in box:
-            raise box["error"]
-        return box["script"]
 
     def _track(self, files: set[Path]) -> None:
         files = files | {self.path.resolve()}
