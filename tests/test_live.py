@@ -236,3 +236,31 @@ def test_a_check_that_hangs_is_abandoned_and_later_saves_still_swap(tiny_dir, mo
         run_until(engine, lambda s: s["program"] == 2 and s["ok"])
     finally:
         engine.stop()
+
+
+def test_the_cli_renders_the_stream_and_replays_a_set(tiny_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from gencode.cli.main import cli
+
+    script = write_script(tiny_dir, FLIGHT)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["render", str(script), "--frames", "3", "-o", str(tmp_path / "r")])
+    assert out.exit_code == 0, out.output
+    assert sorted(p.name for p in (tmp_path / "r" / "frames").iterdir()) == [
+        "0000.png", "0001.png", "0002.png",
+    ]  # fmt: skip
+    engine = Engine(script, fps=8, device="cpu", record=tmp_path / "set").start()
+    try:
+        run_until(engine, lambda s: s["frame"] >= 4)
+    finally:
+        engine.stop()
+    out = runner.invoke(cli, ["replay", str(tmp_path / "set.set.json"), "-o", str(tmp_path / "p")])
+    assert out.exit_code == 0 and "equal the recorded ones" in out.output, out.output
+    log = json.loads((tmp_path / "set.set.json").read_text())
+    log["frames"][-1][1] = "0" * 64  # a frame that no longer matches: replay says which
+    (tmp_path / "bad.set.json").write_text(json.dumps(log))
+    out = runner.invoke(cli, ["replay", str(tmp_path / "bad.set.json"), "-o", str(tmp_path / "q")])
+    assert out.exit_code == 2 and f"first: frame {log['frames'][-1][0]}" in out.output
+    bad = runner.invoke(cli, ["replay", str(script), "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 1 and "not a readable set log" in bad.output
