@@ -88,8 +88,3 @@ def _note_endless(state: State, e: ast.Call) -> None:
         f"'{e.name.id}' here is endless: `gencode live` streams it; `gencode render` writes its "
         "first frame, or N frames with --frames N (or --seconds S)",
     )
-
-
-def is_endless(v: Value) -> bool:
-    """Whether a value changes with the stream's frame (so it renders frame by frame)."""
-    return v.op in ("feedback", "wander") or any(is_endless(i) for i in v.inputs)

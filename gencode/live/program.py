@@ -15,7 +15,6 @@ from typing import Any
 
 from gencode import ast
 from gencode import types as T
-from gencode.check.endless import is_endless
 from gencode.check.program import check
 from gencode.check.state import State
 from gencode.compile import compile_program
@@ -44,16 +43,6 @@ class Program:
     @property
     def root(self) -> Path:
         return self.path.resolve().parent
-
-    @property
-    def endless(self) -> bool:
-        """Whether the shown output changes frame by frame on its own (`animate`, `wander`)."""
-        return is_endless(self.checked.outputs[-1].value)
-
-    @property
-    def length(self) -> int | None:
-        """Frames of the shown output when it is a finite sequence (the stream loops it)."""
-        return self.checked.outputs[-1].value.length
 
     def graph(
         self, frame: int, signals: dict[str, float], pictures: dict[str, str | None]
