@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from gencode import types as T
@@ -17,10 +18,20 @@ from gencode.ir import CheckedProgram, Sched, Value
 from gencode.models.catalog import ModelRef
 
 
-def compile_program(program: CheckedProgram) -> Graph:
-    """The graph of a checked program; identical values under the same settings share a node."""
+def compile_program(
+    program: CheckedProgram,
+    frame: float = 0,
+    signals: dict[str, float] | None = None,
+    pictures: dict[str, str | None] | None = None,
+) -> Graph:
+    """The graph of a checked program; identical values under the same settings share a node.
+
+    A live stream compiles once per frame: single values take their schedules and frame
+    expressions at `frame` with the live `signals`; `pictures` names the content of each
+    `picture` leaf (the stream's previous frame, by hash), so keys stay content keys."""
     graph = Graph()
     memo: dict[int, Node] = {}
+    at = Moment(frame, signals or {})
 
     def lower(top: Value) -> Node:
         # Post-order with an explicit stack: a chain of thousands of bindings needs no recursion,
@@ -36,9 +47,11 @@ def compile_program(program: CheckedProgram) -> Graph:
                 continue
             inputs = tuple(memo[id(i)] for i in v.inputs)
             if v.op == "mix" and "schedule" in v.params:
-                params = _mix_params(v)
+                params = _mix_params(v, at)
             else:
-                params = {k: _param(x, v) for k, x in v.params.items()}
+                params = {k: _param(x, v, at) for k, x in v.params.items()}
+            if v.op == "picture":
+                params["of"] = (pictures or {}).get(str(v.params["slot"]))
             memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length))
         return memo[id(top)]
 
@@ -55,15 +68,27 @@ def compile_program(program: CheckedProgram) -> Graph:
     return graph
 
 
-def _param(x: Any, v: Value) -> Any:
+@dataclass(frozen=True)
+class Moment:
+    """Where single values take their schedules: a frame of the stream, and its live signals."""
+
+    frame: float
+    signals: dict[str, float]
+
+    def value(self, x: Sched | FrameExpr, f: float | None = None) -> Any:
+        frame = self.frame if f is None else f
+        return x.at(frame, self.signals) if isinstance(x, FrameExpr) else x.at(frame)
+
+
+def _param(x: Any, v: Value, at: Moment) -> Any:
     """A param as plain JSON: model refs by name and hash, schedules per frame."""
     if isinstance(x, ModelRef):
         return x.as_param()
     if isinstance(x, Sched | FrameExpr):
         try:
             if not v.length:
-                return float(x.at(0))
-            return [round(float(x.at(f)), 6) for f in range(v.length)]
+                return float(at.value(x))
+            return [round(float(at.value(x, f)), 6) for f in range(v.length)]
         except FrameExprError as e:
             raise GenError.at(x.span if isinstance(x, FrameExpr) else v.span, str(e)) from None
     if isinstance(x, float) and x.is_integer():
@@ -71,12 +96,13 @@ def _param(x: Any, v: Value) -> Any:
     return x
 
 
-def _mix_params(v: Value) -> dict[str, Any]:
+def _mix_params(v: Value, moment: Moment) -> dict[str, Any]:
     """Per-frame weights over the schedule's distinct prompts (a cross-fade of conditionings)."""
     sched: Sched = v.params["schedule"]
     texts: list[str] = v.params["texts"]
     weights = []
-    for f in range(v.length or 1):
+    frames = range(v.length) if v.length else [moment.frame]
+    for f in frames:
         at = sched.at(f)
         row = [0.0] * len(texts)
         if isinstance(at, tuple):

@@ -22,13 +22,20 @@ class Const:
 
 @dataclass(frozen=True)
 class Sched:
-    """Keyframes (frame, value), interpolated per frame by `compile` (numbers linearly)."""
+    """Keyframes (frame, value), interpolated per frame by `compile` (numbers linearly); with a
+    `period` (`loop: 16b`), the schedule repeats every `period` frames."""
 
     keyframes: tuple[tuple[float, Any], ...]
+    period: float | None = None
 
     def at(self, frame: float) -> Any:
         """The value at a frame: linear between keys, held before the first and after the last."""
         keys = self.keyframes
+        if self.period:
+            # One lap: the last key interpolates round to the first key of the next lap.
+            frame = frame % self.period
+            (f0, v0), (fn, vn) = keys[0], keys[-1]
+            keys = ((fn - self.period, vn), *keys, (f0 + self.period, v0))
         if frame <= keys[0][0]:
             return keys[0][1]
         for (f0, v0), (f1, v1) in zip(keys, keys[1:], strict=False):

@@ -16,15 +16,22 @@ def hash_seed(text: str) -> int:
 def seed_sequence(mode: str, seed: int, frames: int, every: int = 1) -> list[int]:
     """The seed of each frame: fixed, iter (+1 every `every` frames), ladder (+2, −1, ...),
     alternate (seed, seed+1, ...), or random (drawn from a generator seeded with `seed`)."""
-    if mode == "fixed":
-        return [seed] * frames
-    if mode == "iter":
-        return [seed + i // every for i in range(frames)]
-    if mode == "ladder":
-        return [seed + (i + 1) // 2 + (i % 2) for i in range(frames)]
-    if mode == "alternate":
-        return [seed + (i % 2) for i in range(frames)]
     if mode == "random":
         rng = random.Random(seed)
         return [seed] + [rng.randrange(2**32) for _ in range(frames - 1)]
+    return [seed_at(mode, seed, i, every) for i in range(frames)]
+
+
+def seed_at(mode: str, seed: int, i: int, every: int = 1) -> int:
+    """The seed of frame i alone (a live stream asks frame by frame)."""
+    if mode == "fixed":
+        return seed
+    if mode == "iter":
+        return seed + i // every
+    if mode == "ladder":
+        return seed + (i + 1) // 2 + (i % 2)
+    if mode == "alternate":
+        return seed + (i % 2)
+    if mode == "random":
+        return seed_sequence(mode, seed, i + 1, every)[i]
     raise ValueError(f"unknown seed mode {mode!r}")

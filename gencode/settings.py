@@ -27,6 +27,10 @@ SETTINGS: dict[str, Arg] = {
     "eta": Arg("eta", (T.NUMBER,), 0.0, 0, 1),
     "strength": Arg("strength", (T.NUMBER, T.SCHEDULE), 0.6, 0, 1),
     **{a.name: a for a in MOTION},
+    # Live: a new program goes live on a multiple of `quantize` frames (`1b`: on the beat), and
+    # cross-fades from the picture on screen over `crossfade` frames.
+    "quantize": Arg("quantize", (T.NUMBER,), 0, 0, 100000),
+    "crossfade": Arg("crossfade", (T.NUMBER,), 0, 0, 100000),
 }
 
 # Settings whose default comes from the model's metadata (key in meta["defaults"]).

@@ -99,7 +99,43 @@ def cases(folder: Path) -> dict[str, tuple[Node, list[torch.Tensor], tuple[int, 
                      [image(3, 8, 8)], (3, 8, 8)),
         "stack": (Node.make("stack", {}, (img, img, img), "images", 3),
                   [image(3, 8, 8, seed=s) for s in range(3)], (3, 3, 8, 8)),
+        "picture": (Node.make("picture", {"slot": "previous", "size": [8, 6], "of": None}, (), "image"),
+                    [], (3, 6, 8)),
+        "wander": (Node.make("wander", {"seed": 2, "every": 12, "shape": [3, 16, 16], "at": 5.5}, (),
+                             "latent"), [], (3, 16, 16)),
+        "feedback": (feedback_node(U), [image(3, 16, 16), image(3, 16, 16, seed=1), rand(16),
+                                        rand(16, seed=1)], (3, 16, 16)),
     }  # fmt: skip
+
+
+def feedback_node(model_param: dict) -> Node:
+    """One step of an endless animate from a picture on screen (keyed 'abc')."""
+    pic = Node.make("picture", {"slot": "previous", "size": [16, 16], "of": "abc"}, (), "image")
+    anchor = Node.make("picture", {"slot": "anchor", "size": [16, 16], "of": "abc"}, (), "image")
+    p = {
+        "model": model_param,
+        "steps": 3,
+        "sampler": "ddim",
+        "eta": 0.0,
+        "guidance": 3.0,
+        "zoom": 1.05,
+        "rotate": 2.0,
+        "pan_x": 0.0,
+        "pan_y": 1.0,
+        "strength": 0.5,
+        "noise": 0.02,
+        "contrast": 1.1,
+        "sharpen": 0.0,
+        "seed": 4,
+        "seed_mode": "iter",
+        "seed_every": 1,
+        "cadence": 1,
+        "coherence": "lab",
+        "border": "replicate",
+        "shape": [3, 16, 16],
+        "frame": 3,
+    }
+    return Node.make("feedback", p, (pic, anchor, leaf("cond"), leaf("cond", name="u")), "image")
 
 
 def test_every_registered_op_honours_the_contract(tiny_dir: Path) -> None:

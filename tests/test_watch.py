@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -123,10 +124,57 @@ def test_truncate_then_write_ignores_the_empty_read(live: Live) -> None:
 def test_delete_then_recreate(live: Live) -> None:
     path = live.session.path
     path.unlink()
-    wait_for(lambda: live.session.skipped >= 1)  # the script is missing: nothing happens
-    assert live.session.failures == 0 and live.session.status()["ok"]
+    wait_for(lambda: live.session.skipped >= 1)  # the script is missing: it says so
+    status = live.session.status()
+    assert not status["ok"] and "renamed or deleted" in status["error"]
+    assert near(colour(live), RED)  # the last good frames stay
     path.write_text(script_for("green.png"), encoding="utf-8")
     renders_to(live, 2, GREEN)
+    assert live.session.status()["ok"]
+
+
+def test_a_rename_is_followed(live: Live) -> None:
+    path = live.session.path
+    moved = path.with_name("renamed.gen")
+    path.rename(moved)
+    wait_for(lambda: live.session.path.name == "renamed.gen")
+    wait_for(lambda: live.session.renders == 2)  # the renamed script, as it is
+    moved.write_text(script_for("green.png"), encoding="utf-8")
+    renders_to(live, 3, GREEN)
+    assert live.session.status()["ok"]
+
+
+def test_an_include_in_a_folder_made_after_the_error_recovers(live: Live) -> None:
+    path = live.session.path
+    path.write_text('include "later/look.gen"\n' + path.read_text(encoding="utf-8"), "utf-8")
+    wait_for(lambda: not live.session.status()["ok"])
+    assert "no such file to include" in live.session.status()["error"]
+    (path.parent / "later").mkdir()
+    time.sleep(0.4)  # the new folder is seen and watched before the file appears in it
+    (path.parent / "later" / "look.gen").write_text("seed 3\n", encoding="utf-8")
+    wait_for(lambda: live.session.status()["ok"])  # without saving the script again
+
+
+def test_a_hanging_check_is_abandoned_and_the_session_goes_on(live: Live, monkeypatch) -> None:
+    import gencode.render
+
+    real = gencode.render.load_script
+    gate = threading.Event()
+
+    def hang(path, sets=None):
+        if "hang" in Path(path).read_text(encoding="utf-8"):
+            gate.wait(30)  # a check that never returns (a FIFO, a pathological script)
+        return real(path, sets)
+
+    monkeypatch.setattr(gencode.render, "load_script", hang)
+    live.session.check_seconds = 0.5
+    path = live.session.path
+    path.write_text(script_for("blue.png", "# hang\n"), encoding="utf-8")
+    wait_for(lambda: "abandoned" in (live.session.status()["error"] or ""))
+    path.write_text(script_for("green.png"), encoding="utf-8")
+    renders_to(live, 2, GREEN)  # the next save still renders
+    assert live.session.status()["ok"]
+    gate.set()
 
 
 def test_unchanged_and_empty_saves_are_ignored(live: Live) -> None:

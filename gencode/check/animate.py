@@ -71,6 +71,10 @@ def cond_at(state: State, model: ModelRef, prompt: Typed | Any, f: int, span) ->
 
 @rule("animate")
 def _animate(state: State, a: dict, e: ast.Call) -> Value:
+    if a["frames"] is None:
+        from gencode.check.endless import endless_animate
+
+        return endless_animate(state, a, e)
     model = _need_family(state, e, "diffusion")
     n = int(_plain(a["frames"]))
     w, h = state.setting("size")

@@ -37,7 +37,7 @@ def call(state: State, e: ast.Call) -> Typed:
         hint = did_you_mean(head, list(SIGNATURES) + list(SETTINGS) + list(state.bindings))
         raise state.error(e.name.span, f"unknown op '{head}'{hint}")
     args = bind_arguments(state, sig, e)
-    from gencode.check import animate  # noqa: F401 — registers the animate rule
+    from gencode.check import animate, endless  # noqa: F401 — registers their rules
     from gencode.check.rules import RULES
 
     return RULES[head](state, args, e)
@@ -90,10 +90,11 @@ def _bind_positional(state, sig, e, positional, given) -> dict[str, Typed | None
             symbol_slot is None
             and not arg.required
             and len(slots) > 1
-            and isinstance(w, ast.String)
+            and isinstance(w, ast.String | ast.Schedule)
             and T.STRING not in arg.types
         ):
-            slots.remove(arg)  # an optional leading value was left out: `save "x.png"`
+            # An optional leading value was left out: `save "x.png"`, `animate {0: "dunes"}`.
+            slots.remove(arg)
             arg = slots[0]
         slots.remove(arg)
         values[arg.name] = check_value(

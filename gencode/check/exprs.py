@@ -6,7 +6,7 @@ import math
 
 from gencode import ast
 from gencode import types as T
-from gencode.check.frame_expr import MATH, VARIABLES, FrameExpr, as_tree
+from gencode.check.frame_expr import MATH, SIGNAL, VARIABLES, FrameExpr, as_tree
 from gencode.check.state import Abort, State, derive_seed
 from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched, Value
@@ -15,6 +15,7 @@ from gencode.settings import SETTINGS
 from gencode.signals.names import is_signal_word
 
 Typed = Const | Value | Sched | FrameExpr
+LOOP = "loop"  # `{0: "dunes", 8b: "ocean", loop: 16b}`: a schedule that repeats
 
 
 def type_of(v: Typed) -> str:
@@ -62,6 +63,8 @@ def evaluate(
     if isinstance(e, ast.Call):
         if e.name.id in MATH and e.name.id not in state.bindings:
             return math_call(state, e)
+        if e.name.id == SIGNAL and e.name.id not in state.bindings:
+            return signal_call(state, e)
         from gencode.check.calls import call
 
         return call(state, e)
@@ -114,6 +117,20 @@ def math_call(state: State, e: ast.Call) -> Typed:
             raise state.error(e.span, f"'{e.name.id}' fails here ({err})") from None
     fe = frame_exprs[0]
     return FrameExpr(("fn", e.name.id, trees), fe.fps, fe.bpm, e.span)
+
+
+def signal_call(state: State, e: ast.Call) -> FrameExpr:
+    """`signal("midi.cc.1")` or `signal("osc./x", 0.5)`: a live input's value (its default, 0
+    unless given, when nothing sends it — and in offline renders)."""
+    words = e.words[0].items if len(e.words) == 1 and isinstance(e.words[0], ast.Tuple) else e.words
+    usage = 'signal("name") or signal("name", default)'
+    if not 1 <= len(words) <= 2 or not isinstance(words[0], ast.String) or not words[0].value:
+        raise state.error(e.span, f"write {usage}")
+    default = evaluate(state, words[1]) if len(words) == 2 else Const(T.NUMBER, 0.0)
+    if not (isinstance(default, Const) and default.type == T.NUMBER):
+        raise state.error(words[1].span, f"a signal's default is a number: {usage}")
+    fps, bpm = float(state.setting("fps")), float(state.setting("bpm"))
+    return FrameExpr(("sig", words[0].value, float(default.value)), fps, bpm, e.span)
 
 
 def name(state: State, e: ast.Name, expect: tuple[str, ...], latent_ok: bool) -> Typed:
@@ -169,8 +186,11 @@ def as_latent(state: State, v: Typed, span) -> Value:
 def schedule(state: State, e: ast.Schedule) -> Sched:
     if not e.keyframes:
         raise state.error(e.span, "a schedule needs at least one keyframe, like {0: 3}")
-    keys = []
+    keys, period = [], None
     for kf in e.keyframes:
+        if isinstance(kf.at, ast.Name) and kf.at.id == LOOP and LOOP not in state.bindings:
+            period = _period(state, kf, period)
+            continue
         at, value = evaluate(state, kf.at), evaluate(state, kf.value)
         if not (isinstance(at, Const) and at.type == T.NUMBER and at.value >= 0):
             raise state.error(kf.at.span, "a keyframe is a frame number (0 or more)")
@@ -185,7 +205,24 @@ def schedule(state: State, e: ast.Schedule) -> Sched:
     for (a, _, _), (b, _, kf) in zip(keys, keys[1:], strict=False):
         if a == b:
             raise state.error(kf.at.span, f"frame {a:g} has two keyframes")
-    return Sched(tuple((f, v) for f, v, _ in keys))
+    if not keys:
+        raise state.error(e.span, "a schedule needs at least one keyframe, like {0: 3}")
+    if period is not None and keys[-1][0] >= period:
+        raise state.error(
+            keys[-1][2].at.span,
+            f"a keyframe at {keys[-1][0]:g} is past the loop's end ({period:g})",
+        )
+    return Sched(tuple((f, v) for f, v, _ in keys), period)
+
+
+def _period(state: State, kf: ast.Keyframe, seen: float | None) -> float:
+    """`loop: 16b` in a schedule: it repeats every 16 beats (a count of frames or beats)."""
+    if seen is not None:
+        raise state.error(kf.at.span, "a schedule has one 'loop'")
+    length = evaluate(state, kf.value)
+    if not (isinstance(length, Const) and length.type == T.NUMBER and length.value > 0):
+        raise state.error(kf.value.span, "'loop' takes a length in frames or beats, like loop: 16b")
+    return float(length.value)
 
 
 def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:

@@ -1,5 +1,6 @@
-"""Frame expressions: numbers that vary per frame, written with `t` (the frame) and `beat`,
-and live signals (`midi.cc 1`, `osc "/x"`, `audio.bass`: see gencode/signals/names.py).
+"""Frame expressions: numbers that vary per frame, written with `t` (the frame), `time`
+(seconds), `beat` and live signals (`midi.cc 1`, `osc "/x"`, `audio.bass`: see
+gencode/signals/names.py; or any bank key as `signal("midi.cc 1", 0.5)`).
 
     zoom 1.0 + 0.02 * sin(beat * pi) + 0.1 * audio.bass
 
@@ -35,7 +36,8 @@ MATH: dict[str, tuple[int, Callable[..., float]]] = {
     "pow": (2, math.pow),
     "clamp": (3, lambda x, lo, hi: min(max(x, lo), hi)),
 }
-VARIABLES = ("t", "beat")
+VARIABLES = ("t", "time", "beat")
+SIGNAL = "signal"  # `signal("name")` or `signal("name", default)`: a live input, 0 by default
 _BINARY: dict[str, Callable[[float, float], float]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
@@ -43,8 +45,9 @@ _BINARY: dict[str, Callable[[float, float], float]] = {
     "/": lambda a, b: a / b,
 }
 
-Tree = tuple[Any, ...]  # ("var", name) | ("num", x) | ("bin", op, l, r) | ("fn", name, args)
-#                        | ("sig", key): a live signal by its bank key, e.g. "midi.cc 1"
+# ("var", name) | ("num", x) | ("bin", op, l, r) | ("fn", name, args)
+# | ("sig", key, default): a live signal by its bank key (e.g. "midi.cc 1"), default when unset
+Tree = tuple[Any, ...]
 NO_SIGNALS: Mapping[str, float] = {}
 
 
@@ -54,17 +57,18 @@ class FrameExprError(ValueError):
 
 @dataclass(frozen=True)
 class FrameExpr:
-    """A number per frame; `beat` = t × bpm / (60 × fps) with the fps and bpm in force."""
+    """A number per frame; `time` = t / fps and `beat` = t × bpm / (60 × fps) with the fps and
+    bpm in force; signals read from `signals` (their default when absent)."""
 
     tree: Tree
     fps: float
     bpm: float
     span: Span = NOSPAN
 
-    def at(self, frame: float, signals: Mapping[str, float] = NO_SIGNALS) -> float:
-        beat = frame * self.bpm / (60.0 * self.fps)
+    def at(self, frame: float, signals: Mapping[str, float] | None = None) -> float:
+        env = {"t": frame, "time": frame / self.fps, "beat": frame * self.bpm / (60.0 * self.fps)}
         try:
-            value = float(_eval(self.tree, frame, beat, signals))
+            value = float(_eval(self.tree, env, signals or NO_SIGNALS))
         except (ArithmeticError, ValueError) as e:
             raise FrameExprError(f"this expression fails at frame {frame:g} ({e})") from None
         if not math.isfinite(value):
@@ -87,17 +91,18 @@ def _signals(tree: Tree):
             yield from _signals(a)
 
 
-def _eval(tree: Tree, t: float, beat: float, signals: Mapping[str, float]) -> float:
+def _eval(tree: Tree, env: dict[str, float], signals: Mapping[str, float]) -> float:
     kind = tree[0]
     if kind == "num":
         return tree[1]
-    if kind == "sig":
-        return signals.get(tree[1], 0.0)
     if kind == "var":
-        return t if tree[1] == "t" else beat
+        return env[tree[1]]
+    if kind == "sig":
+        value = signals.get(tree[1])
+        return float(tree[2] if value is None else value)
     if kind == "bin":
-        return _BINARY[tree[1]](_eval(tree[2], t, beat, signals), _eval(tree[3], t, beat, signals))
-    args = [_eval(a, t, beat, signals) for a in tree[2]]
+        return _BINARY[tree[1]](_eval(tree[2], env, signals), _eval(tree[3], env, signals))
+    args = [_eval(a, env, signals) for a in tree[2]]
     return MATH[tree[1]][1](*args)
 
 

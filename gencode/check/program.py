@@ -9,6 +9,7 @@ from gencode import ast
 from gencode import types as T
 from gencode.check.calls import check_value
 from gencode.check.exprs import Typed, evaluate, noise, type_of
+from gencode.check.frame_expr import SIGNAL, VARIABLES
 from gencode.check.rules import _plain, conditioning, confined_path, prompt_value
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
@@ -29,7 +30,7 @@ from gencode.parse import parse
 from gencode.settings import SETTINGS
 from gencode.signals.names import SIGNALS
 
-RESERVED = set(SETTINGS) | set(SIGNATURES) | set(SIGNALS) | {"t", "beat", "pi"}
+RESERVED = set(SETTINGS) | set(SIGNATURES) | set(SIGNALS) | set(VARIABLES) | {"pi", SIGNAL}
 
 
 def check_file(

@@ -27,7 +27,7 @@ def signal(state: State, e: ast.Name | ast.Call) -> FrameExpr:
         raise state.error(name.span, f"unknown signal '{name.id}'{hint}")
     arg = _argument(state, d, name, words)
     fps, bpm = float(state.setting("fps")), float(state.setting("bpm"))
-    return FrameExpr(("sig", key(d.name, arg)), fps, bpm, e.span)
+    return FrameExpr(("sig", key(d.name, arg), 0.0), fps, bpm, e.span)
 
 
 def _argument(

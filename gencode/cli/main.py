@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "signals",
         "Show MIDI, OSC and audio signals as they change.",
     ),
+    "live": ("gencode.cli.live", "live", "Stream a script in real time; saves hot-swap in."),
+    "replay": ("gencode.cli.replay", "replay", "Re-render a recorded live set, frame for frame."),
     "batch": (
         "gencode.cli.batch",
         "batch",

@@ -69,6 +69,18 @@ class Bars:
 @SIGN_OPTIONS
 @C2PA_OPTIONS
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, notes or summary.")
+@click.option(
+    "--frames",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Render the first N frames of the script's live stream (`gencode live`) exactly.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0, 86_400, min_open=True),
+    default=None,
+    help="The same, for S seconds at the script's fps.",
+)
 def render(
     file: str,
     out_dir: str | None,
@@ -81,6 +93,8 @@ def render(
     c2pa_cert: str | None,
     c2pa_key: str | None,
     quiet: bool,
+    frames: int | None,
+    seconds: float | None,
 ) -> None:
     """Render a script's outputs: PNG stills, frame folders, GIF and MP4 animations, each
     carrying a provenance record (see `gencode inspect`)."""
@@ -88,6 +102,9 @@ def render(
     from gencode.render import render as render_script
     from gencode.runtime.device import DeviceError
 
+    if frames is not None or seconds is not None:
+        _render_stream(Path(file), out_dir, parse_sets(sets), device, cpu_bf16, frames, seconds)
+        return
     signer = load_signer(key) if sign else None
     credentials = load_credentials(c2pa_cert, c2pa_key)
     try:
@@ -123,6 +140,36 @@ def render(
         _add_credentials(result.written, credentials)
     if not quiet:
         _summary(result, time.perf_counter() - t0)
+
+
+def _render_stream(
+    path: Path,
+    out_dir: str | None,
+    sets: dict[str, str],
+    device: str,
+    cpu_bf16: bool,
+    frames: int | None,
+    seconds: float | None,
+) -> None:
+    """What `gencode live` would show for N frames (or S seconds), frame by frame."""
+    from gencode.live.program import load
+    from gencode.live.replay import render_frames
+    from gencode.render import default_out_dir
+    from gencode.runtime.execute import RenderError
+
+    try:
+        if frames is None:
+            assert seconds is not None
+            frames = max(1, round(seconds * float(load(path, sets).settings["fps"])))
+        out = Path(out_dir) if out_dir is not None else default_out_dir(path)
+        written = render_frames(path, frames, out, sets, device, cpu_bf16)
+    except GenError as e:
+        fail(e)
+        return
+    except RenderError as e:
+        click.echo(f"{path}: error: {e}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {len(written) - 1} frames to {out}/frames/ and {written[-1]}")
 
 
 def _add_credentials(paths: list[Path], credentials) -> None:

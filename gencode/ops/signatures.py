@@ -173,7 +173,7 @@ _op(
         "animate",
         "a feedback animation: each frame the previous one warped by the camera and re-diffused",
         positional=(
-            FRAMES,
+            replace(FRAMES, default=None),  # none: endless, frame by frame (gencode live)
             Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE), FromSetting("prompt")),
         ),
         keywords=(
@@ -188,6 +188,13 @@ _op(
             Arg("negative", (T.STRING,), FromSetting("negative")),
             Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
         ),
+    )
+)
+_op(
+    OpSignature(
+        "wander",
+        "an endless smooth noise walk from a seed: the latent at the current frame",
+        keywords=(SEED, Arg("every", (T.NUMBER,), 12, 1, 100000)),
     )
 )
 _op(

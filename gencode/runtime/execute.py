@@ -22,7 +22,13 @@ import torch
 from gencode.graph import Graph, Node
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.models.checkpoint import CheckpointError
-from gencode.runtime import ops_diffuse, ops_gen, ops_image, ops_motion  # noqa: F401 — fill IMPLS
+from gencode.runtime import (  # noqa: F401 — fill IMPLS
+    ops_diffuse,
+    ops_gen,
+    ops_image,
+    ops_live,
+    ops_motion,
+)
 from gencode.runtime.budget import LONG_RENDER_SECONDS, estimate
 from gencode.runtime.cache import DiskCache, MemoryCache
 from gencode.runtime.device import (

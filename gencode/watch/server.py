@@ -1,11 +1,10 @@
 """Server: a session's state → the live preview over HTTP, on 127.0.0.1 only.
 
-Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/events`
-server-sent events (`status` on every change, `progress` during renders),
-`/frames/<generation>/<output>/<frame>.png`, served from memory, and `/api/...`, the code
-editor's JSON routes (gencode/watch/editor.py; a POST from another site's page is refused).
-A frame URL names its generation, so a browser may cache it forever and a page never shows
-half of two renders.
+Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/ws` the
+page's WebSocket and `/events` server-sent events (both: `status` on every change, `progress`
+during renders), and
+`/frames/<generation>/<output>/<frame>.png`, served from memory. A frame URL names its
+generation, so a browser may cache it forever and a page never shows half of two renders.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from gencode.watch.editor import EditorApi
+from gencode.watch import websocket
 from gencode.watch.session import Session
 
 HOST = "127.0.0.1"  # never another interface: a performer's laptop is on a venue's network
@@ -30,8 +31,37 @@ KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so proxies
 MAX_BODY = 1 << 20  # bytes: a script posted by the editor
 
 
-class _Server(ThreadingHTTPServer):
+class ClosingServer(ThreadingHTTPServer):
+    """A threading server that also closes its open connections when it stops: a browser's
+    keep-alive connection must not go on talking to a stopped session (a restarted watcher on
+    the same port would seem to serve the old session's 404s)."""
+
     daemon_threads = True  # open event streams must not keep the process alive at exit
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.discard(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            for conn in self._open:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class _Server(ClosingServer):
     session: Session
     editor: EditorApi
 
@@ -55,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body, "application/json")
         elif path == "/events":
             self._events()
+        elif path == "/ws":
+            self._websocket()
         elif m := FRAME.match(path):
             self._frame(*(int(g) for g in m.groups()))
         elif path.startswith("/api/"):
@@ -140,6 +172,32 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             hub.unsubscribe(q)
 
+    def _websocket(self) -> None:
+        """The page's one connection: the status, then every event, as JSON text messages
+        `{"event": NAME, "data": ...}` (not an event stream: see `websocket`)."""
+        if not websocket.handshake(self):
+            return
+        hub = self.server.session.hub
+        q = hub.subscribe()
+        try:
+            self._ws("status", json.dumps(self.server.session.status(), separators=(",", ":")))
+            while not hub.closed.is_set():
+                try:
+                    name, text = q.get(timeout=KEEPALIVE)
+                except queue.Empty:
+                    self._ws("keepalive", "{}")
+                    continue
+                self._ws(name, text)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass
+        finally:
+            hub.unsubscribe(q)
+
+    def _ws(self, name: str, text: str) -> None:
+        data = f'{{"event":{json.dumps(name)},"data":{text}}}'.encode()
+        self.wfile.write(websocket.message(data, websocket.TEXT))
+        self.wfile.flush()
+
     def _event(self, name: str, text: str, prefix: str = "") -> None:
         self.wfile.write(f"{prefix}event: {name}\ndata: {text}\n\n".encode())
         self.wfile.flush()
@@ -184,4 +242,5 @@ class PreviewServer:
         self.session.hub.close()
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.httpd.close_connections()
         self._thread.join(timeout=5)

@@ -13,19 +13,23 @@ script). One Executor lives as long as the session, so an edit re-runs only the 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gencode.errors import GenError
+from gencode.watch import bounded
 from gencode.watch.frames import Snapshot, locate, non_finite
 from gencode.watch.hub import Hub
 
 Log = Callable[[str, str], None]  # (level: "info" | "warning" | "error", text)
 PROGRESS_INTERVAL = 0.05  # seconds between progress events: steps can be far faster than pages
+RENDER_SECONDS = 600.0  # a render that takes longer is stopped at its next step
 
 
 @dataclass
@@ -48,8 +52,13 @@ class Session:
         device: str | None = None,
         cache: str | Path | None = None,
         cpu_bf16: bool = False,
+        check_seconds: float = bounded.CHECK_SECONDS,
+        render_seconds: float = RENDER_SECONDS,
     ):
         self.path = Path(script)
+        self.id = uuid.uuid4().hex[:12]  # pages tell a restarted session from this one
+        self.check_seconds, self.render_seconds = check_seconds, render_seconds
+        self.checking = False
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.sets = dict(sets or {})
         self.hub = hub or Hub()
@@ -100,6 +109,8 @@ class Session:
         """A (debounced) burst of saves touched `paths`: check the script and, if it changed,
         supersede the render in progress."""
         with self._submit_lock:
+            if not self.path.exists() and not self._follow(paths):
+                return
             fingerprint = self._read()
             if fingerprint is None or not self._news(fingerprint, paths):
                 self.skipped += 1
@@ -116,6 +127,28 @@ class Session:
         with self._submit_lock:
             self._seq += 1
             self._supersede(self._seq, script)
+
+    def _follow(self, paths: set[Path]) -> bool:
+        """The script is gone: follow a rename when one new script appeared beside it in the same
+        burst (True), else say so (the last good frames stay) and wait for it to come back."""
+        folder = self.path.resolve().parent
+        moved = [
+            p for p in paths
+            if p.suffix == ".gen" and p.parent == folder and p.is_file() and p not in self.files
+            and not p.name.startswith(".")
+        ]  # fmt: skip
+        if len(moved) == 1:
+            self.log("info", f"{self.path.name} was renamed to {moved[0].name}: following it")
+            self.files = (self.files - {self.path.resolve()}) | {moved[0]}
+            self.path = moved[0] if self.path.is_absolute() else Path(os.path.relpath(moved[0]))
+            return True
+        self.skipped += 1
+        text = (
+            f"{self.path}: the script was renamed or deleted — still showing the last good "
+            "frames; save it again under this name (or rename it back) to go on"
+        )
+        self._fail(Problem("check", text, self._seq + 1))
+        return False
 
     def _read(self) -> tuple | None:
         """A fingerprint of every tracked file, or None while a save is under way (the script
@@ -141,13 +174,21 @@ class Session:
 
     def _check(self, seq: int) -> Any:
         """The loaded script, or None after reporting its errors (a running render goes on)."""
-        from gencode.render import load_script
-
         try:
-            script = load_script(self.path, self.sets)
+            script = self._bounded_check()
+        except TimeoutError:
+            self._front_error = True
+            text = (
+                f"{self.path}: checking took longer than {self.check_seconds:g}s and was "
+                "abandoned; still showing the last good frames"
+            )
+            self._fail(Problem("check", text, seq))
+            return None
         except GenError as e:
             self._front_error = True
             self._track({Path(f).resolve() for f in e.sources})
+            # A missing include may be in a folder made later: watch where includes point.
+            self.on_files(self.files | _include_targets(e.sources))
             # Errors only: a performer needs the culprit, not the notes the checker adds.
             text = "\n".join(d.format(e.sources) for d in e.errors) or str(e)
             self._fail(Problem("check", text, seq))
@@ -160,6 +201,20 @@ class Session:
             for note in notes:
                 self.log("warning", note)
         return script
+
+    def _bounded_check(self) -> Any:
+        """load_script, given up after `check_seconds` (TimeoutError): a hanging check (a FIFO,
+        a pathological script) must not wedge the session."""
+        from gencode.render import load_script
+
+        self.checking = True
+        self._publish()
+        try:
+            return bounded.within(
+                lambda: load_script(self.path, self.sets), self.check_seconds, "gencode-check"
+            )
+        finally:
+            self.checking = False
 
     def _track(self, files: set[Path]) -> None:
         files = files | {self.path.resolve()}
@@ -201,17 +256,32 @@ class Session:
         from gencode.render import render
         from gencode.runtime.registry import Cancelled
 
+        late = threading.Event()
+
+        def too_long() -> None:
+            late.set()
+            cancel.set()
+
+        timer = threading.Timer(self.render_seconds, too_long)
+        timer.daemon = True
+        timer.start()
         try:
             ex = self._executor(script)
             result = render(script, executor=ex, write=False, progress=self._step, cancel=cancel)
         except Cancelled:
             self.cancelled += 1
-            self.log("info", "superseded by a newer save: render stopped")
+            if late.is_set():
+                text = f"{self.path}: the render took longer than {self.render_seconds:g}s and was stopped"
+                self._fail(Problem("render", text, seq))
+            else:
+                self.log("info", "superseded by a newer save: render stopped")
             return
         except Exception as e:  # RenderError, DeviceError, out of memory, a bad file...
             node = getattr(e, "node", None)
             self._fail(Problem("render", locate(script, _message(e), node), seq))
             return
+        finally:
+            timer.cancel()
         bad = non_finite(result)
         if bad is not None:
             text = f"output '{bad}' has NaN or infinite values; keeping the last good frames"
@@ -279,6 +349,9 @@ class Session:
             snap, problem = self.snapshot, self.problem
             items = snap.describe() if snap is not None else []
             return {
+                "session": self.id,
+                "time": time.time(),  # the server's clock: every page's loops in step
+                "checking": self.checking,
                 "renders": self.renders,
                 "ok": problem is None,
                 "error": problem.text if problem else None,
@@ -321,6 +394,23 @@ def _files_of(script: Any) -> set[Path]:
         if node.op == "load":
             files.add((script.root / str(node.params["path"])).resolve())
     return files
+
+
+def _include_targets(sources: dict[str, str]) -> set[Path]:
+    """Where the includes of these files point (existing or not), for the watcher."""
+    from gencode import ast
+    from gencode.parse import parse
+
+    out = set()
+    for name, text in sources.items():
+        try:
+            program = parse(text, name)
+        except GenError:
+            continue
+        for stmt in program.statements:
+            if isinstance(stmt, ast.Include):
+                out.add((Path(name).resolve().parent / stmt.path.value).resolve())
+    return out
 
 
 def _message(e: BaseException) -> str:

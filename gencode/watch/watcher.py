@@ -73,8 +73,10 @@ class _Handler(FileSystemEventHandler):
         self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory or event.event_type not in CHANGES:
+        if event.event_type not in CHANGES:
             return
+        if event.is_directory and event.event_type not in ("created", "moved"):
+            return  # a new folder may be where a missing include is about to appear
         # A rename names two paths: vim's temp file (src) and the script (dest).
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw:

@@ -1,13 +1,18 @@
-// The live preview: server-sent status events → a grid of canvases, sequences looping at their
-// fps. A new render's frames are all loaded before they replace the old ones, so the screen never
-// shows a half-loaded render; on an error the old frames stay and an overlay names the problem.
+// The live preview: status events over one WebSocket → a grid of canvases, sequences looping at
+// their fps. A new render's frames are all loaded before they replace the old ones, so the screen
+// never shows a half-loaded render; on an error the old frames stay and an overlay names the
+// problem (in the perform view, a small dot). Loops run on the server's clock, so every page —
+// the normal view on a laptop, the perform view on a projector — shows the same frame.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const grid = $("grid");
 const tiles = new Map(); // output name → {el, canvas, ctx, label, images, fps, drawn}
-const clock0 = performance.now(); // one clock for every loop: outputs stay in step, and an
-// updated sequence keeps its phase instead of jumping back to frame 0 on each save
+// One clock for every loop, the server's: outputs and pages stay in step, and an updated
+// sequence keeps its phase instead of jumping back to frame 0 on each save.
+let offset = null; // server time − Date.now(), in ms (the largest seen: the least delayed)
+const clock = () => Date.now() + (offset ?? 0);
+let session = null; // a restarted watcher is a new session: its generations start again at 1
 let shown = 0; // generation on screen
 let wanted = 0; // newest generation being loaded
 let last = null; // the last status received
@@ -39,9 +44,14 @@ setPerform(new URLSearchParams(location.search).get("view") === "perform");
 // ---- frames ---------------------------------------------------------------------------------
 
 function loadImage(url) {
-  const img = new Image();
-  img.src = url;
-  return img.decode().then(() => img);
+  // onload, not img.decode(): decode() rejects in a tab that is not in front (EncodingError),
+  // which left a background tab on a restarted session's old frames.
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error(`could not load ${url}`));
+    img.src = url;
+  });
 }
 
 async function showGeneration(status) {
@@ -51,10 +61,18 @@ async function showGeneration(status) {
   let items;
   try {
     items = await Promise.all(
-      status.items.map(async (it) => ({ ...it, images: await Promise.all(it.frames.map(loadImage)) })),
+      // The session in the URL: a restarted watcher's generation 1 is not the cached old one.
+      status.items.map(async (it) => ({
+        ...it,
+        images: await Promise.all(it.frames.map((u) => loadImage(`${u}?session=${status.session}`))),
+      })),
     );
   } catch (err) {
-    if (wanted === gen) wanted = shown; // replaced while loading: the next status retries
+    window.__lastLoadError = String(err);
+    if (wanted === gen) {
+      wanted = shown; // a failed load (a restart, a hidden tab): try again shortly
+      setTimeout(() => last && last.generation === gen && showGeneration(last), 500);
+    }
     return;
   }
   if (gen !== wanted) return; // a newer render is loading; it will be shown instead
@@ -99,7 +117,7 @@ function swap(items, gen) {
 function draw(tile, now) {
   const n = tile.images.length;
   if (n === 0) return;
-  const i = n === 1 ? 0 : Math.floor(((now - clock0) / 1000) * tile.fps) % n;
+  const i = n === 1 ? 0 : Math.floor((clock() / 1000) * tile.fps) % n;
   if (i === tile.drawn) return;
   tile.ctx.drawImage(tile.images[i], 0, 0);
   tile.drawn = i;
@@ -114,10 +132,17 @@ requestAnimationFrame(tick);
 // ---- status ---------------------------------------------------------------------------------
 
 function onStatus(status) {
+  if (status.session !== session) {
+    session = status.session; // a new session: forget the old one's generations
+    shown = wanted = 0;
+  }
+  const ahead = status.time * 1000 - Date.now();
+  if (offset === null || ahead > offset) offset = ahead;
   last = status;
   $("script").textContent = status.script;
   document.body.classList.toggle("error", !status.ok);
   $("overlay").hidden = status.ok;
+  $("indicator").hidden = status.ok;
   $("error").textContent = status.error || "";
   const state = $("state");
   state.className = status.ok ? "ok" : "bad";
@@ -135,14 +160,23 @@ function onProgress(p) {
   $("state").textContent = `rendering ${p.label} ${p.done}/${p.total}`;
 }
 
-const events = new EventSource("/events");
-events.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
-events.addEventListener("progress", (e) => onProgress(JSON.parse(e.data)));
-events.addEventListener("error", () => {
-  const state = $("state");
-  state.className = "bad";
-  state.textContent = "disconnected — is gencode watch still running?";
-});
+// One WebSocket per page: unlike an event stream, it is not one of the browser's six
+// connections per host, so a seventh tab loads too. It reconnects when the watcher restarts.
+function connect() {
+  const ws = new WebSocket(`ws://${location.host}/ws`);
+  ws.onmessage = (e) => {
+    const { event, data } = JSON.parse(e.data);
+    if (event === "status") onStatus(data);
+    else if (event === "progress") onProgress(data);
+  };
+  ws.onclose = () => {
+    const state = $("state");
+    state.className = "bad";
+    state.textContent = "disconnected — is gencode watch still running?";
+    setTimeout(connect, 500);
+  };
+}
+connect();
 
 // For tests and the curious: what the page shows.
 window.gencodePreview = { shown: () => shown, status: () => last };

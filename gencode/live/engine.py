@@ -1,0 +1,314 @@
+"""Engine: a live script → a continuous stream of frames at the script's fps, hot-swapped.
+
+Input: the script path and options; saves (from a watcher), number edits and signals, any time.
+Output: the picture on screen (`latest`, its JPEG), `status()`, and optionally a recording.
+
+Real time is real time: frame t is due at t / fps seconds after the stream started; when a frame
+is late the clock's frames in between are dropped (the picture stays up) and never caught up.
+A good save goes live at the next frame (or on its `quantize` grid), carrying the picture over;
+a broken one, or one that fails on its first frame, leaves the old program playing.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gencode.errors import GenError
+from gencode.live.program import Numbers, Program, load
+from gencode.live.recorder import Recorder
+from gencode.live.setlog import SetLog
+from gencode.live.stepper import Shown, Stepper
+from gencode.live.swap import Compiler, Ready, Unchanged
+from gencode.runtime.execute import Executor, RenderError
+from gencode.runtime.registry import Cancelled
+
+Log = Callable[[str, str], None]  # (level, text)
+LIVE_CACHE = 512 << 20  # the stream's own values age fast: a small cache keeps memory flat
+
+
+class Engine:
+    """Streams a script; `start()`, then `changed()` on saves, `stop()` at the end."""
+
+    def __init__(
+        self,
+        script: str | Path,
+        sets: dict[str, str] | None = None,
+        fps: float | None = None,
+        size: tuple[int, int] | None = None,
+        device: str = "auto",
+        cpu_bf16: bool = False,
+        record: str | Path | None = None,
+        log: Log | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.path = Path(script)
+        self.sets = dict(sets or {})
+        self.forced: dict[str, Any] = {"size": list(size)} if size else {}
+        self.fps = fps
+        self.clock = clock
+        self.say: Log = log or (lambda level, text: None)
+        self.executor = Executor(device, cache_bytes=LIVE_CACHE, cpu_bf16=cpu_bf16)
+        self.stepper = Stepper(self.executor)
+        self.numbers: Numbers = {}
+        self.signals: dict[str, float] = {}
+        self.session = uuid.uuid4().hex[:12]
+        self.current: Program | None = None
+        self.programs = 0
+        self.frame = -1  # the last frame shown
+        self.dropped = 0
+        self.check_error: str | None = None
+        self.frame_error: str | None = None
+        self.latest: Shown | None = None
+        self.jpeg: bytes | None = None
+        self.shown = threading.Condition()  # notified on every new frame
+        self._times: deque[float] = deque()
+        self.step_seconds: deque[float] = deque(maxlen=4096)  # time to make each frame
+        self._pending: list[tuple[str, Any]] = []  # signal changes, applied at the next frame
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._t0: float | None = None
+        self.log = SetLog(
+            self.path.name, str(self.path.resolve().parent), 0.0, sets=self.sets, forced=self.forced
+        )
+        self.recorder = Recorder(record, 1.0) if record else None
+        self.compiler = Compiler(self._load, lambda: self.frame, self._failed)
+        self._thread = threading.Thread(target=self._run, name="gencode-live", daemon=True)
+
+    # ---- control ---------------------------------------------------------------------------
+
+    def start(self) -> Engine:
+        import torch
+
+        from gencode.provenance.record import environment
+
+        env = environment(str(self.executor.device), self.executor.dtype_name)
+        self.log.environment = {**env, "threads": torch.get_num_threads()}
+        self.compiler.request()
+        self._thread.start()
+        return self
+
+    def stop(self) -> list[Path]:
+        """Stop the stream; finish the recording (the files written)."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self.compiler.stop()
+        if self.recorder is None:
+            return []
+        if self.latest is not None:
+            self.recorder.write(self.latest.pixels)
+        return self.recorder.close(self.log)
+
+    def changed(self, paths: set[Path] | None = None) -> None:
+        """A save (or a rename, a delete): check the script again in the background. The file is
+        the truth again: number overrides are dropped (an editor saves its sliders' values)."""
+        with self._lock:
+            self.numbers.clear()
+        self.compiler.request("save")
+
+    def set_number(self, line: int, column: int, value: float) -> None:
+        """Rebind the number literal at (line, column) of the script from the next frame on."""
+        with self._lock:
+            self.numbers[(int(line), int(column))] = float(value)
+        self.compiler.request("number")
+
+    def set_signal(self, name: str, value: float) -> None:
+        """A live input's new value (MIDI, OSC, audio), read by `signal("name")` next frame."""
+        with self._lock:
+            self._pending.append((str(name), float(value)))
+
+    # ---- status ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        now = self.clock()
+        with self._lock:
+            while self._times and now - self._times[0] > 1.0:
+                self._times.popleft()
+            fps = len(self._times)
+        p = self.current
+        return {
+            "session": self.session,
+            "frame": self.frame,
+            "fps": fps,
+            "target_fps": self.fps,
+            "program": self.programs,
+            "ok": self.error is None,
+            "error": self.error,
+            "dropped": self.dropped,
+            "compiling": self.compiler.busy,
+            "size": list(self.latest.pixels.shape[1::-1]) if self.latest is not None else None,
+            "files": list(p.checked.files) if p else [],
+            "signals": dict(self.signals),
+        }
+
+    # ---- the stream ------------------------------------------------------------------------
+
+    def _load(self) -> Program:
+        with self._lock:
+            numbers = dict(self.numbers)
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise GenError.at(
+                None,
+                f"{self.path}: the script is gone (renamed or deleted); still playing"
+                " the last program — save it again under this name to go on",
+            ) from None
+        except (OSError, UnicodeDecodeError):
+            text = None  # load() reports it
+        if text is not None and not text.strip():
+            raise Unchanged()  # an editor's truncate-then-write: the real save follows
+        p = self.current
+        if p is not None and text == p.checked.sources.get(str(self.path)) and numbers == p.numbers:
+            if len(p.checked.files) == 1:
+                raise Unchanged()
+        return load(self.path, self.sets, numbers, self.forced, text)
+
+    @property
+    def error(self) -> str | None:
+        """What is wrong now: the newest save that did not go live, else a failing frame."""
+        return self.check_error or self.frame_error
+
+    def _failed(self, message: str, kind: str = "check") -> None:
+        if kind == "check":
+            self.check_error = message
+        else:
+            self.frame_error = message
+        self.log.error(self.frame, message)
+        self.say("error", message)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            f = self._due()
+            if f is None:
+                continue
+            try:
+                self._frame(f)
+            except Exception as e:  # noqa: BLE001 — nothing may stop the stream
+                self._failed(f"internal error at frame {f}: {e!r}", "frame")
+                self._stop.wait(0.05)
+
+    def _due(self) -> int | None:
+        """The frame the clock says is due now, after waiting for it; None to look again."""
+        if self.current is None and not self._take(self.frame + 1 if self.frame >= 0 else 0):
+            self._stop.wait(0.02)  # no good program yet: wait for a save
+            return None
+        if self._t0 is None:
+            return self.frame + 1
+        assert self.fps is not None
+        due = int((self.clock() - self._t0) * self.fps)
+        if due <= self.frame:
+            wait = self._t0 + (self.frame + 1) / self.fps - self.clock()
+            self._stop.wait(max(wait, 0.0))
+            return None
+        return due
+
+    def _take(self, frame: int) -> bool:
+        """Swap in a ready program if it is due at `frame`; False when none went live."""
+        ready = self.compiler.take(frame)
+        if ready is None:
+            return False
+        return self._begin(ready, frame)
+
+    def _begin(self, ready: Ready, frame: int) -> bool:
+        p = ready.program
+        if self.fps is None:
+            self.fps = float(p.settings["fps"])  # the clock keeps the first program's fps
+        self.log.fps = self.fps
+        if self.recorder is not None:
+            self.recorder.fps = self.fps
+        saved = (self.current, self.stepper.state())
+        if ready.kind == "save":
+            self.stepper.begin(p, frame)
+        else:
+            self.stepper.adopt(p)
+        p.number = self.programs + 1
+        self.current = p
+        if self._step(frame, first=True) is None:
+            self.current = saved[0]
+            self.stepper.restore(saved[1])
+            return False
+        self.programs = p.number
+        models = {m.sha256: m.as_param() for m in p.catalog.resolved}
+        self.log.program(
+            p.number, frame, self._seconds(frame), p.sources(), p.numbers,
+            kind=ready.kind, models=list(models.values()),
+        )  # fmt: skip
+        if ready.kind == "number":
+            self.log.event(frame, "numbers", numbers=[[*k, v] for k, v in p.numbers.items()])
+        self.say("info", f"program {p.number} live at frame {frame}")
+        return True
+
+    def _frame(self, f: int) -> None:
+        self._signals(f)
+        ready = self.compiler.take(f)
+        if ready is not None and self._begin(ready, f):
+            return
+        self._step(f)
+
+    def _signals(self, f: int) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for name, value in pending:
+            if self.signals.get(name) != value:
+                self.signals[name] = value
+                self.log.event(f, "signal", name=name, value=value)
+
+    def _step(self, f: int, first: bool = False) -> Shown | None:
+        """Make and show frame f; on failure report it and show nothing (the old picture stays)."""
+        assert self.current is not None
+        t0 = time.perf_counter()
+        try:
+            shown = self.stepper.step(self.current, f, dict(self.signals))
+        except (RenderError, GenError, Cancelled, ValueError) as e:
+            text = e.format() if isinstance(e, GenError) else str(e)
+            what = "not swapped in" if first and self.programs else "frame failed"
+            self._failed(
+                f"{self.path.name}: {what} at frame {f}: {text}", "check" if first else "frame"
+            )
+            return None
+        self.step_seconds.append(time.perf_counter() - t0)
+        self._show(shown)
+        self.frame_error = None
+        if first:
+            self.check_error = None
+        return shown
+
+    def _show(self, shown: Shown) -> None:
+        if self.frame >= 0:
+            self.dropped += max(shown.frame - self.frame - 1, 0)
+        if self.recorder is not None and self.latest is not None:
+            self.recorder.write(self.latest.pixels, shown.frame - self.latest.frame)
+        jpeg = encode_jpeg(shown.pixels)
+        with self.shown:
+            self.latest, self.jpeg, self.frame = shown, jpeg, shown.frame
+            self.shown.notify_all()
+        with self._lock:
+            self._times.append(self.clock())
+        self.log.shown(shown.frame, shown.sha256)
+        if self._t0 is None:
+            assert self.fps is not None
+            self._t0 = self.clock() - shown.frame / self.fps  # the clock starts when frame 0 is up
+
+    def _seconds(self, frame: int) -> float:
+        return frame / self.fps if self.fps else 0.0
+
+    def wait_frame(self, after: int, timeout: float = 5.0) -> Shown | None:
+        """The first frame shown after frame `after` (None on timeout)."""
+        with self.shown:
+            self.shown.wait_for(lambda: self.frame > after or self._stop.is_set(), timeout)
+            return self.latest if self.frame > after else None
+
+
+def encode_jpeg(pixels, quality: int = 90) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
