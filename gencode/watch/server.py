@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from gencode.watch.editor import EditorApi
 from gencode.watch import websocket
+from gencode.watch.editor import EditorApi
 from gencode.watch.session import Session
 
 HOST = "127.0.0.1"  # never another interface: a performer's laptop is on a venue's network
