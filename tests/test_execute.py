@@ -150,3 +150,14 @@ def test_a_long_chain_runs_without_deep_recursion() -> None:
     g.outputs.append(Output("z", z, "z.png", 12.0))
     result = Executor("cpu").run(g)
     assert result.summary.runs["scale"] == 3000 and result.values["z"].shape == (4,)
+
+
+def test_one_default_chunk_for_the_executor_the_op_context_and_the_docs() -> None:
+    import inspect
+
+    from gencode.runtime.registry import DEFAULT_CHUNK, OpContext
+
+    assert inspect.signature(Executor).parameters["chunk"].default == DEFAULT_CHUNK
+    assert OpContext(torch.device("cpu")).chunk == DEFAULT_CHUNK
+    docs = (Path(__file__).parent.parent / "docs/stable-diffusion.md").read_text()
+    assert f"({DEFAULT_CHUNK} frames per batch by default)" in docs

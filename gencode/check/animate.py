@@ -17,7 +17,7 @@ from gencode import types as T
 from gencode.camera import camera_matrix, compose, invert
 from gencode.check.exprs import Typed, noise
 from gencode.check.frame_expr import FrameExpr, FrameExprError
-from gencode.check.rules import _need_family, _plain, prompt_value, rule
+from gencode.check.rules import _need_family, _plain, prompt_value, rule, sampler_params
 from gencode.check.state import State
 from gencode.ir import Const, Sched, Value
 from gencode.models.catalog import ModelRef
@@ -96,8 +96,7 @@ def _animate(state: State, a: dict, e: ast.Call) -> Value:
     base = {
         "model": model,
         "steps": int(_plain(a["steps"])),
-        "sampler": str(_plain(a["sampler"])),
-        "eta": float(_plain(a["eta"])),
+        **sampler_params(state, str(_plain(a["sampler"])), a["eta"], e.span),
     }
     uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
 

@@ -8,7 +8,13 @@ from gencode import ast
 from gencode import types as T
 from gencode.check.calls import check_value
 from gencode.check.exprs import Typed, evaluate, noise, type_of
-from gencode.check.rules import _plain, conditioning, confined_path, prompt_value
+from gencode.check.rules import (
+    _plain,
+    conditioning,
+    confined_path,
+    prompt_value,
+    sampler_params,
+)
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
 from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
@@ -283,8 +289,7 @@ def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> 
         "model": model,
         "steps": int(state.setting("steps")),
         "guidance": state.setting("guidance"),
-        "sampler": str(state.setting("sampler")),
-        "eta": float(state.setting("eta")),
+        **sampler_params(state, str(state.setting("sampler")), state.setting("eta"), span),
         "seed": int(state.setting("seed")),
         "mode": "txt2img",
     }

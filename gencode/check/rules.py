@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,11 @@ from gencode import ast
 from gencode import types as T
 from gencode.check.exprs import Typed, as_latent, noise, type_of
 from gencode.check.state import State
+from gencode.data.words import unknown_words
 from gencode.ir import Const, Sched, Value
 from gencode.models.catalog import ModelRef
+from gencode.samplers.names import sampler_options
 
-STOPWORDS = frozenset("a an the at in on of with and by under over from to into near".split())
 MAX_OUTPUT_SIDE = 4096
 Rule = Callable[[State, dict, ast.Call], Value]
 RULES: dict[str, Rule] = {}
@@ -27,6 +27,14 @@ def rule(name: str) -> Callable[[Rule], Rule]:
         return fn
 
     return register
+
+
+def sampler_params(state: State, sampler: str, eta: Any, span) -> dict[str, Any]:
+    """The sampler and the options it runs with; an option it would ignore is an error."""
+    try:
+        return {"sampler": sampler, **sampler_options(sampler, {"eta": _plain(eta)})}
+    except ValueError as err:
+        raise state.error(getattr(eta, "span", None) or span, str(err)) from None
 
 
 def _plain(v: Typed | object) -> Any:
@@ -80,21 +88,11 @@ def _length(state: State, e: ast.Call, *values: object) -> int | None:
     return lengths.pop() if lengths else None
 
 
-def _knows(model: ModelRef, vocab: set[str], word: str) -> bool:
-    """A word the model understands: in its vocabulary, an alias, a filler, or a plural/singular."""
-    aliases = model.meta.get("aliases", {})
-    fillers = set(model.meta.get("ignored_words", ()))
-    forms = {word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")}
-    return any(f in vocab or f in aliases or f in fillers for f in forms)
-
-
 def prompt_value(state: State, model: ModelRef, text: str, span) -> Value:
     """The conditioning of a prompt, warning once about words the model does not know."""
     vocab = set(model.vocabulary)
     if vocab:
-        words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS]
-        unknown = [w for w in words if not _knows(model, vocab, w)]
-        for w in unknown:
+        for w in unknown_words(text, model.meta):
             if (w, model.name) not in state.warned_words:
                 state.warned_words.add((w, model.name))
                 state.note(
@@ -151,8 +149,7 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
         "model": model,
         "steps": int(_plain(a["steps"])),
         "guidance": _plain(a["guidance"]),
-        "sampler": str(_plain(a["sampler"])),
-        "eta": float(_plain(a["eta"])),
+        **sampler_params(state, str(_plain(a["sampler"])), a["eta"], e.span),
         "seed": int(_plain(a["seed"])),
         "mode": "img2img" if img2img else "txt2img",
     }

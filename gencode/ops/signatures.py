@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gencode import types as T
+from gencode.samplers.names import SAMPLER_NAMES
 
 REQUIRED = object()
 
@@ -63,8 +64,6 @@ EASE_CURVES: dict[str, Callable[[Any, Callable[[Any], Any]], Any]] = {
 }
 EASES = tuple(EASE_CURVES)
 SEED_MODES = ("fixed", "iter", "ladder", "alternate", "random")
-# Mirrors gencode.settings.SAMPLER_NAMES (settings imports this module, so it can't be imported here).
-SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
 SAMPLER = (T.SYMBOL, T.STRING)  # a gencode sampler, or "diffusers:NAME" (a diffusers scheduler)
 SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, 2**63 - 1, integer=True)
 FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)

@@ -34,7 +34,7 @@ from gencode.runtime.device import (
 )
 from gencode.runtime.frames import FrameKeys, is_framewise, subset
 from gencode.runtime.models import ModelStore
-from gencode.runtime.registry import IMPLS, OpContext
+from gencode.runtime.registry import DEFAULT_CHUNK, IMPLS, OpContext
 
 GiB = 1 << 30
 # Cheap ops are not worth a disk write (an fsync costs more than recomputing them).
@@ -98,7 +98,7 @@ class Executor:
         device: str = "auto",
         cache_bytes: int = 2 * GiB,
         disk_cache: str | Path | None = None,
-        chunk: int = 16,
+        chunk: int = DEFAULT_CHUNK,
         cpu_bf16: bool = False,
         catalog: ModelCatalog | None = None,
         memory_limit: int | None = None,

@@ -21,6 +21,7 @@ from gencode.runtime.models import GuidedDenoiser
 from gencode.runtime.ops_gen import frame_seed, model_of, per_frame
 from gencode.runtime.registry import OpContext, implements
 from gencode.samplers import get_sampler
+from gencode.samplers.names import SAMPLER_SPECS
 from gencode.samplers.schedules import img2img_sigmas
 
 
@@ -127,7 +128,9 @@ def _run_sampler(
     seed = int(node.params["seed"])
     gens = [ctx.generator(frame_seed(seed, f, "sampler")) for f in b.frames]
     generator = gens if len(gens) > 1 and _per_row_noise() else gens[0]
-    opts: dict[str, Any] = {"eta": float(node.params.get("eta", 0.0))} if name == "ddim" else {}
+    # The options compile resolved for this sampler (samplers.names), and only those.
+    spec = SAMPLER_SPECS.get(name)
+    opts: dict[str, Any] = {k: float(node.params.get(k, d)) for k, d in spec.options.items()} if spec else {}  # fmt: skip
     if name.startswith("diffusers:"):  # a diffusers scheduler picks its own timesteps from these
         opts["steps"] = int(node.params["steps"])
     return get_sampler(name)(
