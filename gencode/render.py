@@ -98,14 +98,22 @@ def render(
     cancel: threading.Event | None = None,
     signer: Callable[[dict], dict] | None = None,
     cpu_bf16: bool = False,
+    threads: int | None = None,
 ) -> RenderResult:
     """Render a script (a .gen path, its text, or a loaded Script) and write its outputs, each
-    carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`)."""
+    carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`).
+    `threads`: torch CPU threads (default `runtime.device.DEFAULT_THREADS`), recorded per file."""
     if not isinstance(script, Script):
         script = load_script(script, sets)
+    if executor is not None and threads is not None and threads != executor.threads:
+        raise ValueError(
+            f"threads={threads} but the executor given renders with {executor.threads}"
+        )
     if executor is None:
         chosen = device if device != "auto" else script.program.device
-        executor = Executor(chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog)
+        executor = Executor(
+            chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog, threads=threads
+        )
     executor.add_models(script.catalog.resolved)
     run = executor.run(script.graph, script.root, progress=progress, cancel=cancel)
     result = RenderResult(script.graph, run.values, run.summary, script.program)
@@ -144,7 +152,7 @@ def recorder(
 
     p = script.program
     section = R.script_section(p.files, p.sources, script.sets, p.params)
-    env = env or R.environment(summary.device, summary.dtype)
+    env = env or R.environment(summary.device, summary.dtype, summary.threads)
     return R.Recorder(section, env, signer, extra, R.now())
 
 

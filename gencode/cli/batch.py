@@ -116,9 +116,9 @@ def _threads_given() -> int | None:
     ctx = click.get_current_context()
     if ctx.get_parameter_source("threads") != click.core.ParameterSource.COMMANDLINE:
         return None
-    import torch  # imported already: the --threads callback set its thread count
+    from gencode.runtime.device import default_threads  # the --threads callback set it
 
-    return torch.get_num_threads()
+    return default_threads()
 
 
 def _summary(spec, result) -> None:

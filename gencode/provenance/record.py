@@ -25,7 +25,7 @@ from gencode.provenance.pixels import as_written, pixel_sha256
 
 SCHEMA = "gencode.record/1"
 # The fields `reproduce` compares: a difference in any explains a pixel difference.
-ENV_FIELDS = ("device", "dtype", "gencode", "torch", "python", "platform")
+ENV_FIELDS = ("device", "dtype", "threads", "cpu", "gencode", "torch", "python", "platform")
 
 
 def is_record(obj: object) -> bool:
@@ -43,15 +43,18 @@ def canonical_bytes(record: dict) -> bytes:
     return canonical(unsigned(record)).encode()
 
 
-def environment(device: str, dtype: str) -> dict[str, str]:
-    """Where and with what the pixels were computed."""
+def environment(device: str, dtype: str, threads: int | None = None) -> dict[str, Any]:
+    """Where and with what the pixels were computed: each of these can change the last bits."""
     import torch
 
     from gencode import __version__
+    from gencode.runtime.device import cpu_name
 
     return {
         "device": device,
         "dtype": dtype,
+        "threads": int(threads) if threads is not None else torch.get_num_threads(),
+        "cpu": cpu_name(),
         "gencode": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -118,7 +121,7 @@ class Recorder:
     """The `records` hook for `write_outputs`: builds, and signs when asked, each file's record."""
 
     script: dict[str, Any]  # `script_section(...)`
-    env: dict[str, str]  # `environment(...)`
+    env: dict[str, Any]  # `environment(...)`
     signer: Callable[[dict], dict] | None = None  # record → signed record
     extra: dict[str, Any] | None = None  # e.g. the batch item this render belongs to
     created: str | None = None  # one time for every file of a render

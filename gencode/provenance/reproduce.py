@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
     return int(np.abs(d).max()), math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
-def env_diffs(record: dict, here: dict[str, str]) -> list[tuple[str, str, str]]:
+def env_diffs(record: dict, here: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Environment fields whose values differ between the record and this machine."""
     then = record.get("environment") or {}
     return [(k, str(then.get(k)), str(here.get(k))) for k in ENV_FIELDS if then.get(k) != here.get(k)]  # fmt: skip
@@ -100,7 +101,7 @@ def _text(path: Path) -> str:
 
 def render_recorded(
     record: dict, file: Path, device: str, root: Path | None
-) -> tuple[np.ndarray, dict[str, str]]:
+) -> tuple[np.ndarray, dict[str, Any]]:
     """The recorded output's uint8 pixels re-rendered here, and this machine's environment."""
     from gencode.check import check_text
     from gencode.compile import compile_program
@@ -123,8 +124,11 @@ def render_recorded(
     out = next((o for o in graph.outputs if o.node.key == out_rec["node"]), None)
     if out is None:
         raise ReproduceError(why_different(record, graph, folder, program.sources))
-    bf16 = (record.get("environment") or {}).get("dtype") == "bfloat16"  # rendered with --bf16
-    ex = Executor(device if device != "auto" else program.device, cpu_bf16=bf16, catalog=catalog)
+    then = record.get("environment") or {}
+    bf16 = then.get("dtype") == "bfloat16"  # rendered with --bf16
+    threads = then.get("threads") if isinstance(then.get("threads"), int) else None
+    chosen = device if device != "auto" else program.device
+    ex = Executor(chosen, cpu_bf16=bf16, catalog=catalog, threads=threads)  # as recorded
     ex.add_models(catalog.resolved)
     try:
         run = ex.run(Graph(graph.nodes, [out]), folder)
@@ -135,7 +139,7 @@ def render_recorded(
         px = px[0]  # as the writer does for a still that arrived as a batch of one
     if out_rec.get("frame") is not None:
         px = px[out_rec["frame"]]
-    return px, environment(run.summary.device, run.summary.dtype)
+    return px, environment(run.summary.device, run.summary.dtype, run.summary.threads)
 
 
 def why_different(record: dict, graph, folder: Path, sources: dict[str, str]) -> str:
