@@ -121,3 +121,14 @@ def test_the_checker_reads_the_models_fillers_as_the_runtime_does():
     notes = check('diffuse "dunes with a castle"').notes
     assert [n.message.split("'")[3] for n in notes] == ["castle"]
     assert unknown_words("a scene of dunes under the sky, with a castle", SCENES.meta) == ["castle"]
+
+
+def test_a_gif_at_a_rate_gif_cannot_store_warns_and_an_mp4_does_not():
+    def warnings(text: str) -> list:
+        return [n for n in check(text).notes if n.severity == "warning"]
+
+    gif = warnings('fps 60\ninterpolate latent a b 4\nsave "walk.gif"')
+    assert len(gif) == 1 and "becomes 50 there" in gif[0].message
+    assert warnings('fps 60\ninterpolate latent a b 4\nsave "walk.mp4"') == []
+    assert warnings("fps 60\ninterpolate latent a b 4")[0].span.line == 2  # the preview GIF
+    assert warnings("fps 50\ninterpolate latent a b 4") == []

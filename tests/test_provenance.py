@@ -306,3 +306,21 @@ def test_every_frames_record_matches_the_node_that_made_it(name: str) -> None:
 def test_every_animate_frames_record_matches_its_diffusion(cadence: int, mode: str) -> None:
     diffused = _check_every_frame(ANIMATE.format(cadence=cadence, mode=mode))
     assert diffused == len(range(0, 24, cadence)) + (23 % cadence != 0)
+
+
+def test_a_gifs_record_says_the_rate_it_plays_at() -> None:
+    from frontend_support import graph
+
+    from gencode.provenance.record import Recorder
+    from gencode.runtime.video import gif_durations
+
+    out = graph('fps 60\ninterpolate latent a b 3\nsave "walk.gif"').outputs[0]
+    record = Recorder(script={}, env={})(out, None, np.zeros((3, 8, 8, 3), np.uint8))
+    assert record["output"]["fps"] == 50 == 1000 / np.mean(gif_durations(30, 60))
+
+
+def test_infotext_keeps_a_prompts_newlines_as_a1111_does() -> None:
+    record = {"schema": SCHEMA, "script": {}, "prompt": "dunes\nat dusk", "negative": "fog\nhaze",
+              "size": [8, 8], "steps": 3, "environment": {}}  # fmt: skip
+    text = infotext(record)
+    assert text is not None and text.startswith("dunes\nat dusk\nNegative prompt: fog\nhaze\nSteps: 3")

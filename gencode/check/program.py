@@ -21,6 +21,7 @@ from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
 from gencode.models.catalog import ModelCatalog
 from gencode.models.checkpoint import CheckpointError
 from gencode.ops.signatures import SIGNATURES
+from gencode.outputs_paths import GIF_MAX_FPS
 from gencode.parse import parse
 from gencode.settings import SETTINGS
 
@@ -61,6 +62,7 @@ def check_text(
 def check(program: ast.Program, state: State) -> CheckedProgram:
     """Walk the statements; raise GenError with every error, else return the checked program."""
     _statements(state, program)
+    _gif_rates(state)
     for name in state.overrides:
         if name not in state.params:
             known = ", ".join(sorted(state.params)) or "none"
@@ -243,6 +245,19 @@ def _output(state: State, stmt: ast.Output) -> None:
     image = renderable(state, value, stmt.value.span)
     name = stmt.alias.id if stmt.alias else _binding_name(stmt.value)
     state.outputs.append(CheckedOutput(image, name, None, float(state.setting("fps")), stmt.span))
+
+
+def _gif_rates(state: State) -> None:
+    """Warn where a sequence goes to a GIF at a rate GIF cannot store (it plays slower)."""
+    for out in state.outputs:
+        gif = out.path is None or out.path.lower().endswith(".gif")  # unsaved: a preview GIF
+        if out.value.length and gif and out.fps > GIF_MAX_FPS:
+            state.note(
+                out.span,
+                f"a GIF plays at most {GIF_MAX_FPS:g} fps (its frame delays count in 1/100 s): "
+                f"fps {out.fps:g} becomes {GIF_MAX_FPS:g} there; save an .mp4 to keep {out.fps:g}",
+                "warning",
+            )
 
 
 def _binding_name(e: ast.Expr) -> str | None:

@@ -40,7 +40,7 @@ def infotext(record: dict) -> str | None:
         "Denoising strength": record.get("strength"),
         "Version": f"gencode {record.get('environment', {}).get('gencode', '?')}",
     }
-    lines = [(record.get("prompt") or "").replace("\n", " ")]
+    lines = [record.get("prompt") or ""]  # newlines kept, as A1111's own writer keeps them
     if record.get("negative"):
         lines.append(f"Negative prompt: {record['negative']}")
     lines.append(", ".join(f"{k}: {_quote(v)}" for k, v in fields.items() if v is not None))

@@ -20,7 +20,7 @@ import numpy as np
 
 from gencode.describe import descriptors, upstream  # noqa: F401 (upstream: for batch)
 from gencode.graph import Output, canonical
-from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
+from gencode.outputs_paths import ANIMATION_FORMATS, frame_path, played_fps
 from gencode.provenance.pixels import as_written, pixel_sha256
 
 SCHEMA = "gencode.record/1"
@@ -141,7 +141,8 @@ class Recorder:
             "pixels": {"sha256": pixel_sha256(decoded), "shape": list(decoded.shape)},
         }
         if pixels.ndim == 4:
-            record["output"] |= {"frames": int(len(pixels)), "fps": out.fps}
+            fps = played_fps(file, out.fps)  # what the file stores: a GIF caps the rate
+            record["output"] |= {"frames": int(len(pixels)), "fps": fps}
         if self.extra:
             record |= self.extra
         return self.signer(record) if self.signer else record

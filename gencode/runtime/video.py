@@ -16,6 +16,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from gencode.graph import canonical
+from gencode.outputs_paths import GIF_MIN_DELAY_CS
 from gencode.runtime.atomic import atomic_path
 from gencode.runtime.ops_image import OpError
 
@@ -31,7 +32,7 @@ def gif_durations(n: int, fps: float) -> list[int]:
     """Per-frame GIF delays in ms: GIF counts in 1/100 s, so 12 fps alternates 80 and 90 ms to
     keep the total exact; at least 20 ms, since browsers slow shorter delays to 100 ms."""
     ticks = [round(i * 100 / fps) for i in range(n + 1)]  # frame start times in centiseconds
-    return [max(2, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
+    return [max(GIF_MIN_DELAY_CS, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
 
 
 def write_gif(path: Path, frames: np.ndarray, fps: float, record: dict | None = None) -> Path:
