@@ -323,4 +323,6 @@ def test_infotext_keeps_a_prompts_newlines_as_a1111_does() -> None:
     record = {"schema": SCHEMA, "script": {}, "prompt": "dunes\nat dusk", "negative": "fog\nhaze",
               "size": [8, 8], "steps": 3, "environment": {}}  # fmt: skip
     text = infotext(record)
-    assert text is not None and text.startswith("dunes\nat dusk\nNegative prompt: fog\nhaze\nSteps: 3")
+    assert text is not None and text.startswith(
+        "dunes\nat dusk\nNegative prompt: fog\nhaze\nSteps: 3"
+    )

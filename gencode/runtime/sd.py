@@ -196,6 +196,13 @@ class StableDiffusion:
         scheduler.set_timesteps(int(steps))
         return scheduler.timesteps.double()  # (steps,) descending
 
+    def final_sigma(self, sampler: str) -> float:
+        """Where a sampler's last step lands: σ = 0, except DDIM on a scheduler config with
+        `set_alpha_to_one` false (SD 1.x's), which stops at ā_0 as diffusers' DDIM does."""
+        if sampler == "ddim" and not self.scheduler_config.get("set_alpha_to_one", True):
+            return float(to_sigmas(self.alphas_cumprod)[0])
+        return 0.0
+
     def sigmas(self, steps: int) -> torch.Tensor:
         """Descending sigmas ending in 0: float32 (steps + 1,)."""
         log_sigmas = to_sigmas(self.alphas_cumprod).log()  # (T,)
