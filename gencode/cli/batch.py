@@ -54,7 +54,7 @@ from gencode.errors import GenError
     default=None,
     metavar="ADDRESS",
     help="Render on Ray workers: 'local' (a Ray instance on this machine), 'auto', "
-    "'ray://HOST:10001' or 'HOST:6379'. Files are still written here. Needs gencode[ray].",
+    "'ray://HOST:10001' or 'HOST:6379'. Files are still written here. Needs the ray extra (pip install '.[ray]' in the gencode checkout).",
 )
 @click.option("--ray-workers", type=click.IntRange(1), default=None, metavar="N", help="Ray workers (default: as many as the cluster's CPUs, or GPUs, allow).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")

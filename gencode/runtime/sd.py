@@ -72,7 +72,7 @@ def _libraries() -> tuple[Any, Any]:
     except ImportError as e:
         raise CheckpointError(
             f"Stable Diffusion folders need the 'sd' extra ({e.name} is not installed): "
-            "pip install 'gencode[sd]'"
+            "pip install '.[sd]'"
         ) from None
     for lib in (diffusers, transformers):  # their progress bars and notices would flood renders
         lib.utils.logging.set_verbosity_error()
