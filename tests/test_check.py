@@ -132,3 +132,13 @@ def test_a_gif_at_a_rate_gif_cannot_store_warns_and_an_mp4_does_not():
     assert warnings('fps 60\ninterpolate latent a b 4\nsave "walk.mp4"') == []
     assert warnings("fps 60\ninterpolate latent a b 4")[0].span.line == 2  # the preview GIF
     assert warnings("fps 50\ninterpolate latent a b 4") == []
+
+
+def test_an_unknown_word_in_the_negative_prompt_points_at_the_negative():
+    (note,) = [n for n in check('seed 1\nnegative "dunes castle"\ndiffuse "dunes"').notes
+               if n.severity == "warning"]  # fmt: skip
+    assert (note.span.line, note.span.column) == (2, 10) and "'castle'" in note.message
+    (note,) = [
+        n for n in check('diffuse "dunes" negative "a castle"').notes if n.severity == "warning"
+    ]
+    assert (note.span.line, note.span.column) == (1, 26)

@@ -151,7 +151,16 @@ def _check_number(state: State, arg: Arg, x: float, span, what: str) -> None:
     if arg.integer and not x.is_integer():
         raise state.error(span, f"{what} must be a whole number, got {x:g}")
     if (arg.lo is not None and x < arg.lo) or (arg.hi is not None and x > arg.hi):
-        raise state.error(span, f"{what} must be between {arg.lo:g} and {arg.hi:g}, got {x:g}")
+        lo, hi, got = (number_text(v, arg.integer) for v in (arg.lo, arg.hi, x))
+        raise state.error(span, f"{what} must be between {lo} and {hi}, got {got}")
+
+
+def number_text(x: float | None, integer: bool = False) -> str:
+    """A number for a message: a whole-number argument in full (a seed bound is
+    9223372036854775807, not 9.22337e+18), others as Python's `g` writes them."""
+    if x is None:
+        return "?"
+    return str(int(x)) if integer and float(x).is_integer() else format(x, "g")
 
 
 def _keyword_names(state: State, sig: OpSignature) -> set[str]:

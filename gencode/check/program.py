@@ -84,6 +84,7 @@ def _statements(state: State, program: ast.Program) -> None:
         except Abort:
             if isinstance(stmt, ast.Assign):
                 state.bindings.pop(stmt.name.id, None)
+                state.failed_names.add(stmt.name.id)  # its uses report nothing more
 
 
 def _statement(state: State, stmt: ast.Stmt) -> None:
@@ -92,6 +93,7 @@ def _statement(state: State, stmt: ast.Stmt) -> None:
     elif isinstance(stmt, ast.Assign):
         _bindable(state, stmt.name)
         state.bindings[stmt.name.id] = evaluate(state, stmt.value, latent_ok=True)
+        state.failed_names.discard(stmt.name.id)
     elif isinstance(stmt, ast.Param):
         _param(state, stmt)
     elif isinstance(stmt, ast.Include):
@@ -110,6 +112,7 @@ def _bindable(state: State, name: ast.Name) -> None:
 
 def _setting(state: State, stmt: ast.Setting) -> None:
     arg = SETTINGS[stmt.name]
+    state.setting_spans[stmt.name] = stmt.value.span
     value = check_value(
         state, arg, evaluate(state, stmt.value, arg.types), stmt.value.span, f"'{stmt.name}'"
     )
@@ -299,7 +302,8 @@ def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> 
     length = z.length or (cond.length if cond is not None else None)
     if cond is None:
         cond = conditioning(state, model, _prompt_setting(state), length, span)
-    uncond = prompt_value(state, model, str(state.setting("negative")), span)
+    negative = state.setting_spans.get("negative", span)  # unknown words: where it was set
+    uncond = prompt_value(state, model, str(state.setting("negative")), negative)
     params = {
         "model": model,
         "steps": int(state.setting("steps")),

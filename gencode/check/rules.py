@@ -37,6 +37,12 @@ def sampler_params(state: State, sampler: str, eta: Any, span) -> dict[str, Any]
         raise state.error(getattr(eta, "span", None) or span, str(err)) from None
 
 
+def negative_span(state: State, a: dict, e: ast.Call):
+    """Where a call's negative prompt was written: its keyword, else the `negative` setting."""
+    span = getattr(a["negative"], "span", None)
+    return span if span else state.setting_spans.get("negative", e.span)
+
+
 def _plain(v: Typed | object) -> Any:
     """A param's plain value: numbers as floats, symbols and strings as str, schedules kept."""
     if isinstance(v, Const):
@@ -139,7 +145,7 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
     prompt = a["prompt"]
     length = _length(state, e, start, prompt)
     cond = conditioning(state, model, prompt, length, getattr(prompt, "span", e.span))
-    uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
+    uncond = prompt_value(state, model, str(_plain(a["negative"])), negative_span(state, a, e))
     img2img = start is not None and start.type in (T.IMAGE, T.IMAGES)
     if start is not None and not img2img:
         need_latent_shape(state, start, model, e.span)
