@@ -25,8 +25,10 @@ import numpy as np
 
 from gencode.check import check_file, check_text
 from gencode.compile import compile_program
+from gencode.errors import Diagnostic, GenError
 from gencode.graph import Graph
 from gencode.ir import CheckedProgram
+from gencode.runtime.device import DeviceError
 from gencode.runtime.execute import Executor, RenderError, RunSummary
 from gencode.runtime.models import RecordingCatalog
 
@@ -111,9 +113,15 @@ def render(
         )
     if executor is None:
         chosen = device if device != "auto" else script.program.device
-        executor = Executor(
-            chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog, threads=threads
-        )
+        try:
+            executor = Executor(
+                chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog, threads=threads
+            )
+        except DeviceError as e:  # the script's `device` line asked for it: point there
+            span = script.program.device_span if device == "auto" else None
+            if span is None:
+                raise
+            raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
     executor.add_models(script.catalog.resolved)
     run = executor.run(script.graph, script.root, progress=progress, cancel=cancel)
     result = RenderResult(script.graph, run.values, run.summary, script.program)

@@ -193,3 +193,15 @@ def test_cli_threads_sets_the_render_threads_records_them_and_keeps_pixels(tiny_
         set_default_threads(DEFAULT_THREADS)
     a, b = (np.asarray(Image.open(tiny_dir / d / "diffuse-dunes.png")) for d in ("t1", "t2"))
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 2  # threads reorder float sums only
+
+
+def test_a_device_the_machine_lacks_is_an_error_at_the_scripts_device_line(tiny_dir: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    script = write_script(tiny_dir, 'model "tiny.safetensors"\ndevice cuda\ndiffuse "dunes"\n')
+    res = CliRunner().invoke(cli, ["render", str(script), "-o", str(tiny_dir / "out")])
+    assert res.exit_code == 1
+    assert "sketch.gen:2:8: error: device 'cuda' was asked for" in res.output
+    assert "    2 | device cuda\n      |        ^~~~" in res.output

@@ -73,7 +73,13 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
         raise GenError(state.diagnostics, state.sources)
     device = state.setting("device")
     return CheckedProgram(
-        state.outputs, state.files, state.sources, state.diagnostics, state.params, str(device)
+        state.outputs,
+        state.files,
+        state.sources,
+        state.diagnostics,
+        state.params,
+        str(device),
+        state.setting_spans.get("device"),
     )
 
 
@@ -131,7 +137,11 @@ def _model(state: State, value: Const, span) -> None:
     # Until this model resolves, ops that need a model stop quietly (no cascade of errors).
     state.model_ref, state.model_failed = None, True
     if not builtin:
-        confined_path(state, str(value.value), span)
+        elsewhere = (
+            " (a model kept elsewhere: put its folder on GENCODE_MODELS, "
+            f"then write model {Path(str(value.value)).stem})"
+        )
+        confined_path(state, str(value.value), span, elsewhere)
     try:
         state.model_ref = state.catalog.resolve(str(value.value), state.root_dir, builtin=builtin)
         state.model_failed = False

@@ -248,14 +248,15 @@ def _load(state: State, a: dict, e: ast.Call) -> Value:
     return Value("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
 
 
-def confined_path(state: State, text: str, span) -> Path:
-    """A path inside the script's folder; anything else is refused."""
+def confined_path(state: State, text: str, span, hint: str = "") -> Path:
+    """A path inside the script's folder; anything else is refused (with `hint`, when given)."""
     p = Path(text)
     resolved = (state.root_dir / p).resolve()
     if p.is_absolute() or not resolved.is_relative_to(state.root_dir.resolve()):
         raise state.error(
             span,
-            f"'{text}' is outside the script's folder; scripts may only read files beside them",
+            f"'{text}' is outside the script's folder; scripts may only read files beside them"
+            + hint,
         )
     return resolved
 

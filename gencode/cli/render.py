@@ -110,6 +110,10 @@ def render(
             signer=signer,
             cpu_bf16=cpu_bf16,
         )
+    except GenError as e:  # an error about a line of the script (its `device`)
+        bars.close()
+        fail(e)
+        return
     except KeyboardInterrupt:
         bars.close()
         click.echo("interrupted: stopped cleanly, no file was left half-written", err=True)
