@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +30,12 @@ KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so proxies
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # open event streams must not keep the process alive at exit
     session: Session
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser closing a connection mid-request is no error: print no traceback for it."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

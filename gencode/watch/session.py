@@ -200,7 +200,11 @@ class Session:
             result = render(script, executor=ex, write=False, progress=self._step, cancel=cancel)
         except Cancelled:
             self.cancelled += 1
-            self.log("info", "superseded by a newer save: render stopped")
+            with self._cond:
+                stopping = self._stopped  # Ctrl-C or the window closed, not a newer save
+            self.log(
+                "info", "stopped" if stopping else "superseded by a newer save: render stopped"
+            )
             return
         except Exception as e:  # RenderError, DeviceError, out of memory, a bad file...
             node = getattr(e, "node", None)
