@@ -8,7 +8,13 @@ Prints the seconds it took on its last line.
 
 from __future__ import annotations
 
+import argparse
 import time
+
+if __name__ == "__main__":  # --help prints and exits before torch loads or a picture is written
+    argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog="Rewrites the pictures in docs/."
+    ).parse_args()
 from pathlib import Path
 
 import numpy as np
