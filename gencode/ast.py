@@ -20,7 +20,7 @@ class Node:
 
 @dataclass(frozen=True)
 class Number(Node):
-    value: float
+    value: float | int  # int for a literal without '.' or exponent, so seeds stay exact
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Input: `gencode.ir.CheckedProgram`. Output: `gencode.graph.Graph`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from gencode import types as T
@@ -22,15 +23,25 @@ def compile_program(program: CheckedProgram) -> Graph:
     graph = Graph()
     memo: dict[int, Node] = {}
 
-    def lower(v: Value) -> Node:
-        if id(v) not in memo:
-            inputs = tuple(lower(i) for i in v.inputs)
+    def lower(top: Value) -> Node:
+        # Post-order with an explicit stack: a chain of thousands of bindings needs no recursion,
+        # and a value reached twice (x + x) is lowered once.
+        stack: list[tuple[Value, bool]] = [(top, False)]
+        while stack:
+            v, ready = stack.pop()
+            if id(v) in memo:
+                continue
+            if not ready:
+                stack.append((v, True))
+                stack.extend((i, False) for i in reversed(v.inputs) if id(i) not in memo)
+                continue
+            inputs = tuple(memo[id(i)] for i in v.inputs)
             if v.op == "mix" and "schedule" in v.params:
                 params = _mix_params(v)
             else:
                 params = {k: _param(x, v) for k, x in v.params.items()}
             memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length))
-        return memo[id(v)]
+        return memo[id(top)]
 
     taken: dict[str, int] = {}
     for out in program.outputs:
@@ -98,10 +109,17 @@ def _base_name(name: str | None, node: Node) -> str:
     return op
 
 
-def _walk(node: Node):
-    yield node
-    for i in node.inputs:
-        yield from _walk(i)
+def _walk(node: Node) -> Iterator[Node]:
+    """The node and everything upstream, depth first, each node once (shared inputs are common:
+    `x1 = x0 + x0` forty times over is 2^40 paths but 41 nodes)."""
+    seen, stack = {node.key}, [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        for i in reversed(n.inputs):
+            if i.key not in seen:
+                seen.add(i.key)
+                stack.append(i)
 
 
 def _slug(text: str) -> str:

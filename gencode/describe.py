@@ -15,6 +15,7 @@ diffused frames: it carries the earlier one's settings, mode "cadence" and both 
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 from gencode.graph import Node, canonical
@@ -160,11 +161,15 @@ def _between_prompts(cond: Node, f: int | None) -> str | None:
 
 
 def _nearest(node: Node) -> Node | None:
-    """The closest generator upstream (breadth first)."""
-    queue = [node]
+    """The closest generator upstream (breadth first); each node is visited once, since shared
+    inputs (`blend i i`) would otherwise double the queue at every level."""
+    queue, seen = deque([node]), {node.key}
     while queue:
-        n = queue.pop(0)
+        n = queue.popleft()
         if n.op in GENERATORS:
             return n
-        queue.extend(n.inputs)
+        for i in n.inputs:
+            if i.key not in seen:
+                seen.add(i.key)
+                queue.append(i)
     return None

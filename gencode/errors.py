@@ -8,6 +8,7 @@ dunes.gen:3:1: error: unknown op 'difuse' — did you mean 'diffuse'?
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,10 +29,19 @@ class Diagnostic:
         text = (sources or {}).get(self.span.file)
         if text is None:
             return head
-        lines = text.splitlines()
+        lines = _lines(text)
         if not 0 < self.span.line <= len(lines):
             return head
         return head + "\n" + _excerpt(lines[self.span.line - 1], self.span)
+
+
+@functools.lru_cache(maxsize=8)
+def _lines(text: str) -> tuple[str, ...]:
+    """A source's lines, split once however many diagnostics point into it."""
+    return tuple(text.splitlines())
+
+
+EXCERPT_WIDTH = 120  # a longer source line is shown as a window around the caret
 
 
 def _excerpt(line: str, span: Span) -> str:
@@ -39,6 +49,10 @@ def _excerpt(line: str, span: Span) -> str:
     pad = " " * len(num)
     start = max(span.column - 1, 0)
     end = span.end_column - 1 if span.end_line == span.line else len(line)
+    if len(line) > EXCERPT_WIDTH:
+        cut = max(0, min(start - EXCERPT_WIDTH // 4, len(line) - EXCERPT_WIDTH))
+        line = line[cut : cut + EXCERPT_WIDTH]
+        start, end = start - cut, min(end - cut, EXCERPT_WIDTH)
     width = max(end - start, 1)
     caret = "^" + "~" * (min(width, max(len(line) - start, 1)) - 1)
     prefix = "".join(c if c == "\t" else " " for c in line[:start])
@@ -51,7 +65,10 @@ class GenError(Exception):
     def __init__(self, diagnostics: Iterable[Diagnostic], sources: dict[str, str] | None = None):
         self.diagnostics = tuple(diagnostics)
         self.sources = dict(sources or {})
-        super().__init__(self.format())
+        super().__init__()
+
+    def __str__(self) -> str:
+        return self.format()  # on demand: a CLI prints the diagnostics itself, once
 
     @classmethod
     def at(cls, span: Span | None, message: str) -> GenError:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from gencode.files import path_text_problem
+from gencode.limits import MAX_FRAME_WIDTH
+
 STILL_FORMATS = (".png", ".jpg", ".jpeg", ".webp")
 ANIMATION_FORMATS = (".gif", ".mp4")
 # GIF frame delays count in 1/100 s, and browsers slow a delay under 2 of them to 10: a GIF plays
@@ -28,8 +31,17 @@ def path_problem(text: str, is_sequence: bool) -> str | None:
         return f"'{text}': save paths are relative and stay inside the output folder"
     fields = _FIELD.findall(text)
     for f in fields:
-        if not re.fullmatch(r"frame(:0?\d+d?)?", f):
+        m = re.fullmatch(r"frame(?::0?(\d+)d?)?", f)
+        if not m:
             return f"'{text}': unknown field '{{{f}}}' (use {{frame}} or {{frame:04}})"
+        width = (m.group(1) or "").lstrip("0") or "0"
+        if len(width) > 4 or int(width) > MAX_FRAME_WIDTH:
+            return f"'{text}': a frame number is at most {MAX_FRAME_WIDTH} digits wide"
+    # The longest name a frame can get: every field at its full width.
+    widest = _FIELD.sub(lambda m: "9" * MAX_FRAME_WIDTH, text)
+    problem = path_text_problem(widest)
+    if problem:
+        return f"{ascii(text)[:80]}: {problem}"
     suffix = p.suffix.lower()
     if suffix not in STILL_FORMATS + ANIMATION_FORMATS:
         return f"'{text}': unknown format '{suffix or '(none)'}' (use {', '.join(STILL_FORMATS + ANIMATION_FORMATS)})"

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from gencode import ast
 from gencode.errors import Diagnostic, GenError
+from gencode.limits import MAX_NESTING
 from gencode.source import Span
 
 MAX_SYNTAX_ERRORS = 20
@@ -84,8 +85,27 @@ def parse(text: str, filename: str = "<script>") -> ast.Program:
             continue
         if diagnostics:
             break
+        too_deep = _too_deep(tree, filename)
+        if too_deep is not None:
+            diagnostics.append(too_deep)
+            break
         return ToAST(filename).transform(tree)
     raise GenError(diagnostics, {filename: text})
+
+
+def _too_deep(tree: Tree, filename: str) -> Diagnostic | None:
+    """An error at the first expression nested deeper than MAX_NESTING, found without recursion
+    (every later stage walks expressions recursively, so depth is bounded here, once)."""
+    stack: list[tuple[Tree, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            meta = node.meta
+            span = Span(filename, meta.line, meta.column, meta.end_line, meta.end_column)
+            why = f"this expression is nested more than {MAX_NESTING} levels deep"
+            return Diagnostic("error", f"{why} (brackets, calls or a chain of + and -)", span)
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    return None
 
 
 # ---- syntax errors in words ------------------------------------------------------------------
@@ -326,7 +346,11 @@ class ToAST(Transformer):
         return ast.Call(name, tuple(words), span=self._span(meta))
 
     def number(self, meta, children):
-        return ast.Number(float(children[0]), span=self._span(meta))
+        text = str(children[0])
+        # An integer literal stays an int: seeds up to 2^63 - 1 keep every digit.
+        exact = text.lstrip("-").isdigit() and len(text) <= 40  # longer: a float (inf, refused)
+        value = int(text) if exact else float(text)
+        return ast.Number(value, span=self._span(meta))
 
     def string(self, meta, children):
         return ast.String(unescape(str(children[0])[1:-1]), span=self._span(meta))

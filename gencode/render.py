@@ -101,6 +101,7 @@ def render(
     signer: Callable[[dict], dict] | None = None,
     cpu_bf16: bool = False,
     threads: int | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Render a script (a .gen path, its text, or a loaded Script) and write its outputs, each
     carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`).
@@ -123,7 +124,7 @@ def render(
                 raise
             raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
     executor.add_models(script.catalog.resolved)
-    run = executor.run(script.graph, script.root, progress=progress, cancel=cancel)
+    run = executor.run(script.graph, script.root, progress=progress, cancel=cancel, notice=notice)
     result = RenderResult(script.graph, run.values, run.summary, script.program)
     if write:
         result.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(script.path)

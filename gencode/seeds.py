@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+
+SEED_MAX = 2**63 - 1  # seeds are exact integers in [0, SEED_MAX] everywhere (never floats)
+
+
+def hash_seed(text: str) -> int:
+    """A seed derived from `text` (sha256, 63 bits): stable across runs and machines."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & SEED_MAX
 
 
 def seed_sequence(mode: str, seed: int, frames: int, every: int = 1) -> list[int]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from gencode import types as T
 from gencode.ops.signatures import MOTION, SAMPLER_NAMES, Arg
 from gencode.samplers.names import DEFAULT_SAMPLER
+from gencode.seeds import SEED_MAX
 
 MAX_SIDE = 2048
 
 SETTINGS: dict[str, Arg] = {
-    "seed": Arg("seed", (T.NUMBER,), 0, 0, 2**63 - 1, integer=True),
+    "seed": Arg("seed", (T.NUMBER,), 0, 0, SEED_MAX, integer=True),
     "size": Arg("size", (T.SIZE, T.NUMBER), None, 8, MAX_SIDE, integer=True),
     "model": Arg("model", (T.SYMBOL, T.STRING), "scenes"),
     "sampler": Arg("sampler", (T.SYMBOL, T.STRING), DEFAULT_SAMPLER, choices=SAMPLER_NAMES),

@@ -65,4 +65,6 @@ def word(e: ast.Expr) -> str:
 
 
 def number(x: float) -> str:
+    if isinstance(x, int):
+        return str(x)  # a seed keeps all its digits
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)

@@ -52,13 +52,43 @@ def test_targets_losses_scores_and_binary_labels() -> None:
 
 def test_scene_heads_from_scene_labels() -> None:
     scenes = pytest.importorskip("gencode.data.scenes")
-    heads = {
-        "subject": {"kind": "categorical", "values": list(scenes.SUBJECTS)},
-        "modifier": {"kind": "categorical", "values": list(scenes.MODIFIERS)},
-    }
-    _, labels = scenes.generate(4, seed=0)
+    from gencode.train.classifier import heads_for
+
+    heads = heads_for("scenes")
+    assert heads["modifiers"] == {"kind": "multilabel", "values": list(scenes.MODIFIERS)}
+    _, labels = scenes.generate(40, seed=0, size=8)
     y = C.targets_from_labels(heads, labels)
-    assert y["subject"].shape == (4,) and int(y["subject"].max()) < len(scenes.SUBJECTS)
+    assert y["subject"].shape == (40,) and int(y["subject"].max()) < len(scenes.SUBJECTS)
+    assert y["time"].shape == (40,)
+    assert y["modifiers"].shape == (40, len(scenes.MODIFIERS))
+    for row, lab in zip(y["modifiers"], labels, strict=True):  # multi-hot: one 1 per modifier
+        assert {scenes.MODIFIERS[i] for i in row.nonzero().flatten().tolist()} == set(
+            lab["modifiers"]
+        )
+
+
+def test_multilabel_head_losses_accuracy_scores_at_any_size() -> None:
+    heads = {"modifiers": {"kind": "multilabel", "values": ["moon", "mist", "snow"]}}
+    torch.manual_seed(0)
+    m = C.Classifier(C.ClassifierConfig(size=16, width=8, stem=2, heads=heads)).eval()
+    for size in (16, 40, 64):  # resized to the config's size: any render size is read
+        assert m(torch.zeros(2, 3, size, size))["modifiers"].shape == (2, 3)
+    assert m.features(torch.zeros(2, 3, 40, 40)).shape == (2, 32)
+    y = C.targets_from_labels(heads, [{"modifiers": ("moon", "snow")}, {"modifiers": ()}])
+    assert y["modifiers"].tolist() == [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    out = {"modifiers": torch.tensor([[3.0, -2.0, 1.0], [-1.0, 2.0, -3.0]])}  # second: mist wrong
+    acc = C.accuracy(heads, out, y)
+    assert acc["modifiers"] == 0.5 and acc["modifiers/moon"] == 1.0 and acc["modifiers/mist"] == 0.5
+    loss = C.head_losses(heads, out, y)["modifiers"]
+    assert (
+        loss.item()
+        > C.head_losses(heads, {"modifiers": 4 * (2 * y["modifiers"] - 1)}, y)["modifiers"].item()
+    )
+    s = C.scores(m, out)
+    assert set(s) == {"modifiers_moon", "modifiers_mist", "modifiers_snow"}
+    assert torch.allclose(s["modifiers_moon"].exp(), torch.sigmoid(out["modifiers"][:, 0]))
+    truth = C.binary_labels(heads, y, logits=False)
+    assert truth["modifiers_snow"].tolist() == [True, False]
 
 
 def test_learns_glasses_quickly() -> None:

@@ -188,8 +188,7 @@ def test_failed_still_write_keeps_the_old_file(tmp_path, monkeypatch, error):
     before = target.read_bytes()
 
     def broken_save(self, fp, *args, **kwargs):
-        with open(fp, "wb") as f:
-            f.write(b"\x89PNG half a file")
+        fp.write(b"\x89PNG half a file")  # the images are saved into an open temp file
         raise error
 
     monkeypatch.setattr(Image.Image, "save", broken_save)

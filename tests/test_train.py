@@ -3,6 +3,8 @@ fail clearly, folders of images work as datasets, and the CLI drives it all."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -122,10 +124,54 @@ def test_recipe_errors_missing_key_and_bad_toml(tmp_path):
 
 
 def test_shipped_recipe_loads():
-    r = load("scenes")
+    r = load("scenes-pixel32")
     assert r.family == "diffusion" and r.dataset == "scenes" and r.size == 32
-    assert r.output_path.name == "scenes.safetensors"
+    assert r.output_path == Path("runs/scenes-pixel32/scenes-pixel32.safetensors")
     assert diffusion.options(r)["default_guidance"] > 1
+
+
+@pytest.mark.parametrize(
+    "name", ["scenes", "scenes-ae", "scenes-pixel32", "faces-gan", "faces-vae"]
+)
+def test_shipped_recipes_write_to_their_run_folder_not_the_package(name):
+    from gencode.models.catalog import WEIGHTS_DIR
+
+    r = load(name)
+    assert not r.output_path.resolve().is_relative_to(WEIGHTS_DIR.resolve())
+
+
+def test_a_recipe_that_writes_into_the_package_is_refused(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text(
+        'name = "x"\nfamily = "diffusion"\narch = "unet"\ndataset = "scenes"\n'
+        'output = "gencode/weights/scenes.safetensors"\n'
+    )
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(Path(__file__).parent.parent)
+    try:
+        with pytest.raises(RecipeError, match="--install"):
+            load(path)
+    finally:
+        os.chdir(cwd)
+
+
+def test_install_copies_a_finished_checkpoint_into_the_weights_folder(tmp_path, monkeypatch):
+    from gencode.models import catalog
+    from gencode.train.recipe import install
+
+    out = tmp_path / "run" / "x.safetensors"
+    from runtime_support import save_unet
+
+    out.parent.mkdir()
+    save_unet(out)
+    monkeypatch.setattr(catalog, "WEIGHTS_DIR", tmp_path / "weights")
+    (tmp_path / "weights").mkdir()
+    r = load("scenes-pixel32").with_overrides(output=str(out), install="x.safetensors")
+    assert install(r).read_bytes() == out.read_bytes()
+    with pytest.raises(RecipeError, match="install"):
+        install(r.with_overrides(install="../evil.safetensors"))
 
 
 def test_folder_of_images_is_a_dataset(tmp_path):

@@ -62,7 +62,9 @@ def test_scenes_judge_trains(tmp_path: Path) -> None:
     pytest.importorskip("gencode.data.scenes")
     r = tiny("tiny-scenes-judge", tmp_path)
     info = read_info(train_classifier.train(r, resume=False, progress=False))
-    assert set(info.config["heads"]) == {"subject", "modifier"}
+    assert set(info.config["heads"]) == {"subject", "time", "modifiers"}
+    assert info.config["stem"] == 2 and info.meta["validation"]["render"] == 48
+    assert 0.0 <= info.meta["validation"]["modifiers/moon"] <= 1.0
     assert logged(r)[-1]["loss"] < logged(r)[0]["loss"]
 
 

@@ -368,10 +368,12 @@ def test_the_page_needs_no_network_and_ships_with_the_package() -> None:
     from gencode.watch.server import STATIC
 
     files = {f.name: f.read_text(encoding="utf-8") for f in STATIC.iterdir()}
-    assert set(files) == {"index.html", "app.js", "style.css"}
+    assert set(files) == {"index.html", "app.js", "style.css", "editor.js", "editor.css"}
     for name, text in files.items():  # a venue's network may be down: nothing from outside
+        text = text.replace("http://www.w3.org/2000/svg", "")  # CodeMirror's SVG namespace
         assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
     assert 'src="/static/app.js"' in files["index.html"]
+    assert 'src="/static/editor.js"' in files["index.html"]
 
 
 def test_the_server_listens_on_loopback_only(live: Live) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from gencode import ast
+from gencode.limits import MAX_BATCH_ITEMS
 from gencode.parse import parse
+from gencode.seeds import SEED_MAX
 
 
 class PlanError(Exception):
@@ -41,8 +44,10 @@ def parse_seeds(text: str) -> list[int]:
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
             raise PlanError(f"--seeds: the range '{part}' runs backwards")
-        if hi >= 2**63:
-            raise PlanError(f"--seeds: {hi} is larger than a seed can be (2^63 - 1)")
+        if hi > SEED_MAX:
+            raise PlanError(f"--seeds: {hi} is larger than a seed can be ({SEED_MAX})")
+        if len(seeds) + hi - lo + 1 > MAX_BATCH_ITEMS:  # counted before any list is built
+            raise PlanError(f"--seeds: more than {MAX_BATCH_ITEMS:,} seeds in one batch")
         seeds.extend(range(lo, hi + 1))
     if not seeds:
         raise PlanError("--seeds: no seeds given")
@@ -78,6 +83,9 @@ def _value_names(values: list[str]) -> dict[str, str]:
 def plan(seeds: list[int] | None, sweeps: list[tuple[str, list[str]]]) -> list[Item]:
     """Every combination of seeds and sweep values, in a stable order."""
     names = [_value_names(values) for _, values in sweeps]
+    count = len(seeds or [None]) * math.prod(len(values) for _, values in sweeps)
+    if count > MAX_BATCH_ITEMS:
+        raise PlanError(f"{count:,} combinations: a batch holds at most {MAX_BATCH_ITEMS:,}")
     items = []
     for seed in seeds if seeds else [None]:
         for combo in itertools.product(*(values for _, values in sweeps)):

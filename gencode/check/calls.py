@@ -4,6 +4,8 @@ type-check and range-check each, fill defaults from the settings, then apply the
 
 from __future__ import annotations
 
+import math
+
 from gencode import ast
 from gencode import types as T
 from gencode.check.exprs import Typed, evaluate, type_of
@@ -133,10 +135,10 @@ def check_value(state: State, arg: Arg, v: Typed, span, what: str) -> Typed:
             return v  # a seed number standing for its noise; the op's rule converts it
         raise state.error(span, f"expected {T.words(arg.types)} for {what}, got {T.words([t])}")
     if isinstance(v, Const) and t == T.NUMBER:
-        _check_number(state, arg, float(v.value), span, what)
+        _check_number(state, arg, v.value, span, what)
     if isinstance(v, Sched) and t == T.SCHEDULE:
         for _, x in v.keyframes:
-            _check_number(state, arg, float(x), span, what)
+            _check_number(state, arg, x, span, what)
     if isinstance(v, Const) and t == T.SYMBOL and arg.choices and v.value not in arg.choices:
         hint = did_you_mean(v.value, arg.choices)
         raise state.error(
@@ -149,20 +151,29 @@ def check_value(state: State, arg: Arg, v: Typed, span, what: str) -> Typed:
     return v
 
 
-def _check_number(state: State, arg: Arg, x: float, span, what: str) -> None:
-    if arg.integer and not x.is_integer():
+def _check_number(state: State, arg: Arg, x: float | int, span, what: str) -> None:
+    """Range and integer checks, exact for ints (a seed of 2^63 - 1 is not rounded to 2^63)."""
+    if not math.isfinite(x):
+        raise state.error(span, f"{what} must be a finite number, got {x}")
+    if arg.integer and not float(x).is_integer():
         raise state.error(span, f"{what} must be a whole number, got {x:g}")
     if (arg.lo is not None and x < arg.lo) or (arg.hi is not None and x > arg.hi):
-        lo, hi, got = (number_text(v, arg.integer) for v in (arg.lo, arg.hi, x))
-        raise state.error(span, f"{what} must be between {lo} and {hi}, got {got}")
+        raise state.error(
+            span, f"{what} must be between {_num(arg.lo)} and {_num(arg.hi)}, got {_num(x)}"
+        )
 
 
-def number_text(x: float | None, integer: bool = False) -> str:
-    """A number for a message: a whole-number argument in full (a seed bound is
+def _num(x: float | int | None) -> str:
+    """A number as written: ints in full (seeds), floats short."""
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def number_text(x: float | int | None, integer: bool = False) -> str:
+    """A number for a message: whole-number bounds in full (a seed bound is
     9223372036854775807, not 9.22337e+18), others as Python's `g` writes them."""
     if x is None:
         return "?"
-    return str(int(x)) if integer and float(x).is_integer() else format(x, "g")
+    return str(int(x)) if integer and float(x).is_integer() else _num(x)
 
 
 def _no_attributes(state: State) -> str:

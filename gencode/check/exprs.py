@@ -12,6 +12,7 @@ from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched, Value
 from gencode.ops.signatures import SIGNATURES
 from gencode.settings import SETTINGS
+from gencode.signals.names import is_signal_word
 
 Typed = Const | Value | Sched | FrameExpr
 
@@ -29,7 +30,7 @@ def evaluate(
 ) -> Typed:
     """The typed value of `e`; `expect` lets bare words be symbols and unbound names be latents."""
     if isinstance(e, ast.Number):
-        return Const(T.NUMBER, e.value, e.span)
+        return finite(state, e.value, e)
     if isinstance(e, ast.String):
         return Const(T.STRING, e.value, e.span)
     if isinstance(e, ast.Size):
@@ -44,6 +45,10 @@ def evaluate(
         return Const(T.LIST, tuple(evaluate(state, x) for x in e.items), e.span)
     if isinstance(e, ast.Schedule):
         return schedule(state, e)
+    if isinstance(e, ast.Name | ast.Call) and _is_signal(state, e):
+        from gencode.check.signals import signal
+
+        return signal(state, e)
     if isinstance(e, ast.Name):
         return name(state, e, expect, latent_ok)
     if isinstance(e, ast.Neg):
@@ -61,6 +66,21 @@ def evaluate(
 
         return call(state, e)
     raise state.error(getattr(e, "span", None), "unsupported expression")
+
+
+def finite(state: State, x: float | int, e: ast.Node) -> Const:
+    """A number constant; infinities and NaN (`1e999`, `1e999 - 1e999`) are refused here, so no
+    later range check ever compares against NaN (every comparison with NaN is false)."""
+    if isinstance(x, int) and abs(x) > 2**64:
+        x = float(x) if abs(x) < 2**1023 else math.inf  # past every seed: plain float arithmetic
+    if isinstance(x, float) and not math.isfinite(x):
+        raise state.error(e.span, "this number is too large" if x == x else "this is not a number")
+    return Const(T.NUMBER, x, e.span)
+
+
+def _is_signal(state: State, e: ast.Name | ast.Call) -> bool:
+    word = e.id if isinstance(e, ast.Name) else e.name.id
+    return is_signal_word(word) and word not in state.bindings
 
 
 def beats_to_frames(state: State, beats: float) -> float:
@@ -89,7 +109,7 @@ def math_call(state: State, e: ast.Call) -> Typed:
     frame_exprs = [a for a in args if isinstance(a, FrameExpr)]
     if not frame_exprs:
         try:
-            return Const(T.NUMBER, float(fn(*[tree[1] for tree in trees])), e.span)
+            return finite(state, float(fn(*[tree[1] for tree in trees])), e)
         except (ArithmeticError, ValueError) as err:
             raise state.error(e.span, f"'{e.name.id}' fails here ({err})") from None
     fe = frame_exprs[0]
@@ -160,7 +180,8 @@ def schedule(state: State, e: ast.Schedule) -> Sched:
             raise state.error(kf.at.span, "a keyframe is a frame number (0 or more)")
         if not (isinstance(value, Const) and value.type in (T.NUMBER, T.STRING)):
             raise state.error(kf.value.span, "a keyframe's value is a number or a prompt string")
-        keys.append((float(at.value), value.value, kf))
+        x = value.value if isinstance(value.value, str) else float(value.value)
+        keys.append((float(at.value), x, kf))
     kinds = {type(v) for _, v, _ in keys}
     if len(kinds) > 1:
         raise state.error(e.span, "a schedule's values are all numbers or all prompt strings")
@@ -182,7 +203,7 @@ def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
         if op == "/" and y == 0:
             raise state.error(e.span, "division by zero")
         result = {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else 0.0}[op]
-        return Const(T.NUMBER, result, e.span)
+        return finite(state, result, e)
     a = as_latent(state, a, e.span) if ta == T.NUMBER and op in "+-" else a
     b = as_latent(state, b, e.span) if tb == T.NUMBER and op in "+-" else b
     ta, tb = type_of(a), type_of(b)

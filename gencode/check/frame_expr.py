@@ -1,6 +1,10 @@
-"""Frame expressions: numbers that vary per frame, written with `t` (the frame) and `beat`.
+"""Frame expressions: numbers that vary per frame, written with `t` (the frame) and `beat`,
+and live signals (`midi.cc 1`, `osc "/x"`, `audio.bass`: see gencode/signals/names.py).
 
-    zoom 1.0 + 0.02 * sin(beat * pi)
+    zoom 1.0 + 0.02 * sin(beat * pi) + 0.1 * audio.bass
+
+A signal reads its value from the `signals` mapping given to `at` (the live engine's bank, or a
+set log on replay), and 0 without one (an offline render).
 
 Evaluated by a tiny interpreter over a whitelisted tree (never Python's eval), so a script can
 only compute numbers.
@@ -9,7 +13,7 @@ only compute numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +44,8 @@ _BINARY: dict[str, Callable[[float, float], float]] = {
 }
 
 Tree = tuple[Any, ...]  # ("var", name) | ("num", x) | ("bin", op, l, r) | ("fn", name, args)
+#                        | ("sig", key): a live signal by its bank key, e.g. "midi.cc 1"
+NO_SIGNALS: Mapping[str, float] = {}
 
 
 class FrameExprError(ValueError):
@@ -55,25 +61,43 @@ class FrameExpr:
     bpm: float
     span: Span = NOSPAN
 
-    def at(self, frame: float) -> float:
+    def at(self, frame: float, signals: Mapping[str, float] = NO_SIGNALS) -> float:
+        beat = frame * self.bpm / (60.0 * self.fps)
         try:
-            value = float(_eval(self.tree, frame, frame * self.bpm / (60.0 * self.fps)))
+            value = float(_eval(self.tree, frame, beat, signals))
         except (ArithmeticError, ValueError) as e:
             raise FrameExprError(f"this expression fails at frame {frame:g} ({e})") from None
         if not math.isfinite(value):
             raise FrameExprError(f"this expression is not finite at frame {frame:g}")
         return value
 
+    def signals(self) -> frozenset[str]:
+        """The keys of the signals this expression reads (what the live engine must open)."""
+        return frozenset(_signals(self.tree))
 
-def _eval(tree: Tree, t: float, beat: float) -> float:
+
+def _signals(tree: Tree):
+    if tree[0] == "sig":
+        yield tree[1]
+    elif tree[0] == "bin":
+        yield from _signals(tree[2])
+        yield from _signals(tree[3])
+    elif tree[0] == "fn":
+        for a in tree[2]:
+            yield from _signals(a)
+
+
+def _eval(tree: Tree, t: float, beat: float, signals: Mapping[str, float]) -> float:
     kind = tree[0]
     if kind == "num":
         return tree[1]
+    if kind == "sig":
+        return signals.get(tree[1], 0.0)
     if kind == "var":
         return t if tree[1] == "t" else beat
     if kind == "bin":
-        return _BINARY[tree[1]](_eval(tree[2], t, beat), _eval(tree[3], t, beat))
-    args = [_eval(a, t, beat) for a in tree[2]]
+        return _BINARY[tree[1]](_eval(tree[2], t, beat, signals), _eval(tree[3], t, beat, signals))
+    args = [_eval(a, t, beat, signals) for a in tree[2]]
     return MATH[tree[1]][1](*args)
 
 

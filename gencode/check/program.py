@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from gencode import ast
@@ -17,15 +18,25 @@ from gencode.check.rules import (
 )
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
+from gencode.files import FileProblem, audio_format, path_text_problem, read_text
 from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
+from gencode.limits import (
+    MAX_AUDIO_BYTES,
+    MAX_ERRORS,
+    MAX_EXPANDED_BYTES,
+    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDES,
+    MAX_SCRIPT_BYTES,
+)
 from gencode.models.catalog import ModelCatalog
 from gencode.models.checkpoint import CheckpointError
 from gencode.ops.signatures import SIGNATURES
 from gencode.outputs_paths import GIF_MAX_FPS
 from gencode.parse import parse
 from gencode.settings import SETTINGS
+from gencode.signals.names import SIGNALS
 
-RESERVED = set(SETTINGS) | set(SIGNATURES) | {"t", "beat", "pi"}
+RESERVED = set(SETTINGS) | set(SIGNATURES) | set(SIGNALS) | {"t", "beat", "pi"}
 
 
 def check_file(
@@ -33,12 +44,13 @@ def check_file(
 ) -> CheckedProgram:
     """Check a script file (and its includes)."""
     p = Path(path)
+    problem = path_text_problem(str(p))
+    if problem:
+        raise GenError.at(None, f"{ascii(str(p))}: {problem}")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise GenError.at(
-            None, f"{p}: can't read script ({e.strerror if isinstance(e, OSError) else e})"
-        ) from None
+        text = read_text(p, MAX_SCRIPT_BYTES, "script")
+    except FileProblem as e:
+        raise GenError.at(None, f"{p}: can't read script ({e.why})") from None
     return check_text(text, str(p), p.resolve().parent, overrides, catalog)
 
 
@@ -63,6 +75,8 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
     """Walk the statements; raise GenError with every error, else return the checked program."""
     _statements(state, program)
     _gif_rates(state)
+    if state.errors >= MAX_ERRORS:
+        state.note(None, f"stopped after {MAX_ERRORS} errors")
     for name in state.overrides:
         if name not in state.params:
             known = ", ".join(sorted(state.params)) or "none"
@@ -85,6 +99,8 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
 
 def _statements(state: State, program: ast.Program) -> None:
     for stmt in program.statements:
+        if state.errors >= MAX_ERRORS:
+            return  # reported once, by `check`
         try:
             _statement(state, stmt)
         except Abort:
@@ -109,9 +125,17 @@ def _statement(state: State, stmt: ast.Stmt) -> None:
 
 
 def _bindable(state: State, name: ast.Name) -> None:
-    if name.id in RESERVED:
+    if name.id in RESERVED or "." in name.id:
         kind = (
-            "a setting" if name.id in SETTINGS else "an op" if name.id in SIGNATURES else "reserved"
+            "a setting"
+            if name.id in SETTINGS
+            else "an op"
+            if name.id in SIGNATURES
+            else "a signal"
+            if name.id in SIGNALS
+            else "not a name (a dot belongs to signals like midi.cc)"
+            if "." in name.id
+            else "reserved"
         )
         raise state.error(name.span, f"'{name.id}' is {kind}; choose another name")
 
@@ -141,7 +165,7 @@ def _model(state: State, value: Const, span) -> None:
             " (a model kept elsewhere: put its folder on GENCODE_MODELS, "
             f"then write model {Path(str(value.value)).stem})"
         )
-        confined_path(state, str(value.value), span, elsewhere)
+        confined_path(state, str(value.value), span, hint=elsewhere)
     try:
         state.model_ref = state.catalog.resolve(str(value.value), state.root_dir, builtin=builtin)
         state.model_failed = False
@@ -178,7 +202,31 @@ def _size(state: State, value: Const, span, quiet: bool = False) -> tuple[int, i
                 span,
                 f"model '{state.model(span).name}' needs sizes that are multiples of {multiple}; the size in force is {w}x{h}",
             )
+    if not quiet:
+        _native_size(state, int(w), int(h), span)
     return (int(w), int(h))
+
+
+def _native_size(state: State, w: int, h: int, span) -> None:
+    """A warning when a diffusion model is asked for a size it was not trained at."""
+    model = state.model(span)
+    native = model.native_sizes
+    if model.family != "diffusion" or not native or (w == h and w in native):
+        return
+    sizes = " and ".join(f"{s}x{s}" for s in native)
+    look = (
+        "shapes repeat and scenes lose their layout"
+        if max(w, h) > native[0]
+        else "scenes are cramped and lose detail"
+        if max(w, h) < native[-1]
+        else "the picture is stretched between the layouts it knows"
+    )
+    state.note(
+        span,
+        f"size {w}x{h}: model '{model.name}' was trained at {sizes}; at {w}x{h} {look} "
+        f"(use size {native[0]}, or upscale a native render)",
+        "warning",
+    )
 
 
 def _param(state: State, stmt: ast.Param) -> None:
@@ -198,7 +246,7 @@ def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
     if default.type == T.STRING:
         return Const(T.STRING, raw, stmt.span)
     try:
-        return Const(T.NUMBER, float(raw), stmt.span)
+        return Const(T.NUMBER, number_text(raw), stmt.span)
     except ValueError:
         # Reported, but the param keeps its default so later lines check without cascading.
         state.error(
@@ -208,43 +256,69 @@ def _override(state: State, stmt: ast.Param, default: Const, raw: str) -> Const:
         return default
 
 
+def number_text(raw: str) -> float | int:
+    """A number given on the command line: an int when it is one (a seed keeps every digit), a
+    finite float otherwise; ValueError for anything else, `nan` and `inf` included."""
+    text = raw.strip()
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError(raw)
+    return x
+
+
 def _include(state: State, stmt: ast.Include) -> None:
     here = (
         Path(stmt.span.file).resolve().parent
         if stmt.span.file in state.files[1:]
         else state.root_dir
     )
-    path = (here / stmt.path.value).resolve()
-    confined_path(
-        state,
-        str(path.relative_to(state.root_dir))
-        if path.is_relative_to(state.root_dir)
-        else stmt.path.value,
-        stmt.path.span,
-    )
-    if path in state.include_stack or str(path) == str(
-        (state.root_dir / Path(state.files[0]).name).resolve()
-    ):
+    path = confined_path(state, stmt.path.value, stmt.path.span, here)
+    main = (state.root_dir / Path(state.files[0]).name).resolve()
+    if path in state.include_stack or path == main:
         raise state.error(
             stmt.path.span,
             f"include cycle: '{stmt.path.value}' includes itself (through {' → '.join(p.name for p in state.include_stack) or 'this file'})",
         )
-    if not path.is_file():
-        raise state.error(stmt.path.span, f"no such file to include: '{stmt.path.value}'")
-    text = path.read_text(encoding="utf-8")
-    name = str(path)
-    state.sources[name] = text
-    state.files.append(name)
-    try:
-        program = parse(text, name)
-    except GenError as e:
-        state.diagnostics.extend(e.diagnostics)
-        raise Abort() from None
+    program = _included(state, path, stmt)
     state.include_stack.append(path)
     try:
         _statements(state, program)
     finally:
         state.include_stack.pop()
+
+
+def _included(state: State, path: Path, stmt: ast.Include) -> ast.Program:
+    """The parsed file, read and parsed once per check however often it is included (an
+    include bomb re-expands a few small files); depth, count and expanded size are bounded."""
+    span = stmt.path.span
+    if len(state.include_stack) >= MAX_INCLUDE_DEPTH:
+        raise state.error(span, f"includes nest more than {MAX_INCLUDE_DEPTH} files deep")
+    state.include_count += 1
+    if state.include_count > MAX_INCLUDES:
+        raise state.error(span, f"more than {MAX_INCLUDES} includes in one script")
+    name = str(path)
+    if path not in state.included:
+        try:
+            text = read_text(path, MAX_SCRIPT_BYTES, "included file")
+        except FileProblem as e:
+            if e.missing:
+                raise state.error(span, f"no such file to include: '{stmt.path.value}'") from None
+            raise state.error(span, f"can't include '{stmt.path.value}': {e.why}") from None
+        state.sources[name] = text
+        state.files.append(name)
+        try:
+            state.included[path] = parse(text, name)
+        except GenError as e:
+            state.diagnostics.extend(e.diagnostics)
+            state.errors += len(e.errors)
+            state.included[path] = ast.Program(())
+            raise Abort() from None
+    state.expanded_bytes += len(state.sources[name])
+    if state.expanded_bytes > MAX_EXPANDED_BYTES:
+        raise state.error(span, f"includes expand to more than {MAX_EXPANDED_BYTES:,} bytes")
+    return state.included[path]
 
 
 def _output(state: State, stmt: ast.Output) -> None:
@@ -362,8 +436,12 @@ def _audio(state: State, audio: object, path: str) -> str | None:
     if not path.lower().endswith(".mp4"):
         raise state.error(audio.span, "a soundtrack goes with an .mp4 output")
     file = confined_path(state, str(audio.value), audio.span)
-    if not file.is_file():
-        raise state.error(audio.span, f"no such audio file: {audio.value}")
+    try:
+        audio_format(file, MAX_AUDIO_BYTES)
+    except FileProblem as e:
+        if e.missing:
+            raise state.error(audio.span, f"no such audio file: {audio.value}") from None
+        raise state.error(audio.span, f"audio '{audio.value}': {e.why}") from None
     return file.relative_to(state.root_dir).as_posix()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,9 @@ from gencode import types as T
 from gencode.check.exprs import Typed, as_latent, noise, type_of
 from gencode.check.state import State
 from gencode.data.words import unknown_words
+from gencode.files import FileProblem, path_text_problem, sha256_file
 from gencode.ir import Const, Sched, Value
+from gencode.limits import MAX_IMAGE_BYTES
 from gencode.models.catalog import ModelRef
 from gencode.samplers.names import sampler_options
 
@@ -64,10 +65,10 @@ def _need_family(state: State, e: ast.Call, *families: str) -> ModelRef:
 
 def latent_shape(v: Value) -> list[int] | None:
     """The shape of one latent of `v`, followed back to the noise or encode that made it."""
+    while v.op in ("interpolate", "add", "sub", "scale", "edit") and v.inputs:
+        v = v.inputs[0]  # a loop, not recursion: a chain of 10,000 bindings is fine
     if v.op == "noise":
         return list(v.params["shape"])
-    if v.op in ("interpolate", "add", "sub", "scale", "edit") and v.inputs:
-        return latent_shape(v.inputs[0])
     if v.op == "encode":
         model = v.params["model"]
         return model.latent_shape(*v.params.get("size", (32, 32)))
@@ -240,18 +241,29 @@ def _interpolate(state: State, a: dict, e: ast.Call) -> Value:
 def _load(state: State, a: dict, e: ast.Call) -> Value:
     const = a["path"]
     path = confined_path(state, str(const.value), const.span)
-    if not path.is_file():
-        raise state.error(const.span, f"no such image file: {const.value}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        digest = sha256_file(path, MAX_IMAGE_BYTES, "image file")
+    except FileProblem as problem:
+        if problem.missing:
+            raise state.error(const.span, f"no such image file: {const.value}") from None
+        raise state.error(const.span, f"can't load '{const.value}': {problem.why}") from None
     w, h = state.setting("size")
     rel = path.relative_to(state.root_dir).as_posix()
     return Value("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
 
 
-def confined_path(state: State, text: str, span, hint: str = "") -> Path:
-    """A path inside the script's folder; anything else is refused (with `hint`, when given)."""
+def confined_path(state: State, text: str, span, base: Path | None = None, hint: str = "") -> Path:
+    """A path inside the script's folder (resolved from `base`, default that folder, following
+    symlinks); absolute paths, `..` out of it, and names no OS takes are refused (a
+    refusal ends with `hint`, when given)."""
+    problem = path_text_problem(text)
+    if problem:
+        raise state.error(span, f"{ascii(text)[:80]}: {problem}")
     p = Path(text)
-    resolved = (state.root_dir / p).resolve()
+    try:
+        resolved = ((base or state.root_dir) / p).resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop, a name the file system refuses
+        raise state.error(span, f"'{text}': can't resolve this path ({e})") from None
     if p.is_absolute() or not resolved.is_relative_to(state.root_dir.resolve()):
         raise state.error(
             span,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gencode import ast
 from gencode.check.frame_expr import FrameExpr
 from gencode.errors import Diagnostic
 from gencode.ir import CheckedOutput, Const, Sched, Value
 from gencode.models.catalog import ModelCatalog, ModelRef
+from gencode.seeds import hash_seed
 from gencode.settings import MODEL_DEFAULTS, SETTINGS
 from gencode.source import Span
 
@@ -21,8 +22,7 @@ class Abort(Exception):
 
 def derive_seed(seed: int, name: str) -> int:
     """A seed for the implicit latent `name` under `seed`: stable across renders and edits."""
-    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+    return hash_seed(f"{seed}:{name}")
 
 
 @dataclass
@@ -37,6 +37,10 @@ class State:
     sources: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     include_stack: list[Path] = field(default_factory=list)
+    included: dict[Path, ast.Program] = field(default_factory=dict)  # parsed once per check
+    include_count: int = 0
+    expanded_bytes: int = 0
+    errors: int = 0  # checking stops at MAX_ERRORS
     params: dict[str, Any] = field(default_factory=dict)
     model_ref: ModelRef | None = None
     model_span: Span | None = None
@@ -48,6 +52,7 @@ class State:
 
     def error(self, span: Span | None, message: str) -> Abort:
         self.diagnostics.append(Diagnostic("error", message, span))
+        self.errors += 1
         return Abort()
 
     def note(self, span: Span | None, message: str, severity: str = "note") -> None:

@@ -70,11 +70,13 @@ def data() -> None:
 )
 @click.option("--n", "n", type=click.IntRange(1, 1024), default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--size", type=click.IntRange(8, 256), default=32, show_default=True)
+@click.option(
+    "--size", type=click.IntRange(8, 256), default=None, help="Pixels (default: the dataset's own)."
+)
 @click.option("--columns", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--plain", is_flag=True, help="No labels under the tiles.")
 def preview(
-    name: str, output: str, n: int, seed: int, size: int, columns: int, plain: bool
+    name: str, output: str, n: int, seed: int, size: int | None, columns: int, plain: bool
 ) -> None:
     """Draw a contact sheet of N samples of dataset NAME (e.g. scenes, faces)."""
     from gencode.data import DATASETS, dataset
@@ -83,7 +85,9 @@ def preview(
         raise click.ClickException(
             f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}"
         )
-    images, labels = dataset(name).generate(n, seed, size)
+    module = dataset(name)
+    size = size or int(getattr(module, "NATIVE_SIZE", 32))
+    images, labels = module.generate(n, seed, size)
     texts = None if plain else [label_text(lb) for lb in labels]
     scale = max(1, 128 // size) if texts else max(1, 64 // size)
     contact_sheet(images, texts, columns, scale).save(output)

@@ -15,9 +15,12 @@ def load_record(path: Path) -> dict | None:
     from gencode.runtime.outputs import read_record
 
     if path.suffix.lower() == ".json":
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        from gencode.files import FileProblem, loads_json, read_text
+        from gencode.limits import MAX_JSON_BYTES
+
+        try:  # a FIFO is refused, not waited on; deep nesting is an error, not a traceback
+            doc = loads_json(read_text(path, MAX_JSON_BYTES, "record"), str(path))
+        except (FileProblem, ValueError):
             return None
         return doc if is_record(doc) else None
     record = read_record(path)

@@ -10,12 +10,19 @@ import click
 # name -> (module, attribute, one-line help). Explicit, so the list is complete and greppable.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("gencode.cli.check", "check", "Check scripts for errors without rendering."),
+    "fmt": ("gencode.cli.fmt", "fmt", "Format scripts in canonical layout (--check for CI)."),
+    "lsp": ("gencode.cli.lsp", "lsp", "Run the language server (stdio) for editors."),
     "graph": ("gencode.cli.graph", "graph", "Print a script's op graph (text, JSON or DOT)."),
     "render": ("gencode.cli.render", "render", "Render a script's outputs."),
     "train": ("gencode.cli.train", "train", "Train a model from a recipe file."),
     "data": ("gencode.cli.data", "data", "Procedural datasets: preview and export."),
     "models": ("gencode.cli.models", "models", "List the built-in models."),
     "watch": ("gencode.cli.watch", "watch", "Re-render on every save, with a live preview page."),
+    "signals": (
+        "gencode.cli.signals",
+        "signals",
+        "Show MIDI, OSC and audio signals as they change.",
+    ),
     "batch": (
         "gencode.cli.batch",
         "batch",

@@ -37,6 +37,7 @@ def models(as_json: bool) -> None:
                 "sha256": ref.sha256,
                 "file": ref.path,
                 "size": ref.default("size"),
+                "native_sizes": list(ref.native_sizes),
                 "vocabulary": list(ref.vocabulary),
                 "attributes": list(ref.attributes),
             }
@@ -49,7 +50,8 @@ def models(as_json: bool) -> None:
             click.echo(f"{row['name']}: {row['error']}")
             continue
         where = "" if row["source"] == "built-in" else f"  from {row['source']}"
-        size = f", {row['size']}px" if row["size"] else ""
+        sizes = " and ".join(f"{s}x{s}" for s in row["native_sizes"])
+        size = f", native {sizes}" if sizes else ""
         click.echo(f"{row['name']}  ({row['family']}{size})  sha256 {row['sha256']}{where}")
         if row["vocabulary"]:
             click.echo(f"    words: {', '.join(row['vocabulary'])}")

@@ -109,6 +109,7 @@ def render(
             progress=bars,
             signer=signer,
             cpu_bf16=cpu_bf16,
+            notice=None if quiet else lambda text: click.echo(text, err=True),
         )
     except GenError as e:  # an error about a line of the script (its `device`)
         bars.close()

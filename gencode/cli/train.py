@@ -25,6 +25,13 @@ import click
     help="Where the final checkpoint goes (default: the recipe's output).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar (the run's train.log still fills).")
+@click.option(
+    "--install",
+    "do_install",
+    is_flag=True,
+    help="When training ends, copy the checkpoint into gencode's weights folder as the recipe's "
+    "`install` name (training alone never writes there).",
+)
 def train(
     recipe: str,
     resume: bool,
@@ -32,10 +39,11 @@ def train(
     run_dir: str | None,
     output: str | None,
     quiet: bool,
+    do_install: bool,
 ) -> None:
     """Train a model from RECIPE (a .toml path or a built-in name such as `scenes`)."""
     from gencode.train import FAMILIES
-    from gencode.train.recipe import RecipeError, load
+    from gencode.train.recipe import RecipeError, install, load
 
     try:
         r = load(recipe).with_overrides(steps=steps, run_dir=run_dir, output=output)
@@ -51,3 +59,8 @@ def train(
     except (ValueError, FileExistsError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {path}")
+    if do_install:
+        try:
+            click.echo(f"installed {install(r)}")
+        except RecipeError as e:
+            raise click.ClickException(str(e)) from None

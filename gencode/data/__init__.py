@@ -1,10 +1,10 @@
 """Procedural datasets, generated deterministically from a seed (numpy only, no torch).
 
 Each dataset module exposes:
-    generate(n: int, seed: int, size: int = 32) -> tuple[np.ndarray, list[dict]]
+    generate(n: int, seed: int, size: int = NATIVE_SIZE) -> tuple[np.ndarray, list[dict]]
         images uint8 (N, H, W, 3) and one label dict per image
-        (scenes: {"subject", "modifier", "caption"}; faces: attribute name -> value);
-    VOCABULARY / ATTRIBUTES: what its labels can say.
+        (scenes: {"subject", "time", "modifiers", "caption"}; faces: attribute name -> value);
+    VOCABULARY / ATTRIBUTES: what its labels can say; NATIVE_SIZE: the size it is drawn for.
 """
 
 from __future__ import annotations

@@ -1,335 +1,213 @@
-"""Painters for the `scenes` dataset: one function per subject, vectorised over a batch (numpy only).
+"""Painters of the `scenes` subjects on land: one function per subject, vectorised over a batch.
 
-Every painter takes a Canvas (the batch's sky already drawn, per-image horizon and lighting) and
-paints its subject over it in place. Values are linear floats in [0, 1]; shapes get antialiased
-edges from `cover`, a pixel-wide ramp on a signed distance.
+Input: a Canvas (numpy, see scene_canvas) whose sky is already drawn. Output: the subject painted
+over it in place. Shapes are silhouettes (height profiles per column) and analytic distances, with
+value-noise textures, so a 256 px batch paints at well over 100 images a second on one thread.
+Water subjects (ocean, lake, island) live in scene_water, sky subjects (clouds, stars) in scene_sky.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
-# Per time of day: sky top and horizon colours, the light that tints the ground, the sun's colour.
-PALETTES: dict[str, dict[str, tuple[float, float, float]]] = {
-    "dawn": {
-        "top": (0.42, 0.52, 0.85),
-        "bottom": (1.0, 0.74, 0.62),
-        "light": (1.0, 0.84, 0.8),
-        "sun": (1.0, 0.88, 0.6),
-    },
-    "day": {
-        "top": (0.16, 0.42, 0.92),
-        "bottom": (0.62, 0.8, 0.98),
-        "light": (1.0, 1.0, 1.0),
-        "sun": (1.0, 1.0, 0.88),
-    },
-    "dusk": {
-        "top": (0.24, 0.13, 0.42),
-        "bottom": (1.0, 0.42, 0.16),
-        "light": (0.86, 0.6, 0.52),
-        "sun": (1.0, 0.45, 0.15),
-    },
-    "night": {
-        "top": (0.01, 0.015, 0.06),
-        "bottom": (0.05, 0.08, 0.2),
-        "light": (0.2, 0.24, 0.4),
-        "sun": (0.92, 0.92, 0.84),
-    },
-}
-# Horizon height range (fraction of the image from the top) per subject.
-HORIZONS: dict[str, tuple[float, float]] = {
-    "dunes": (0.38, 0.55),
-    "mountains": (0.55, 0.7),
-    "ocean": (0.42, 0.6),
-    "forest": (0.5, 0.66),
-    "clouds": (0.84, 0.95),
-    "snowfield": (0.45, 0.62),
-    "city": (0.8, 0.9),
-    "stars": (0.82, 0.92),
-    "lake": (0.42, 0.55),
-}
+from gencode.data.scene_canvas import Canvas, rgb
 
 
-@dataclass
-class Canvas:
-    """A batch being painted: images (N, H, W, 3), pixel-centre grids and per-image scene values."""
+def fill_below(
+    c: Canvas, top: np.ndarray, col: np.ndarray, land: bool | None = True, soft: float = 1.0
+) -> np.ndarray:
+    """Fill below the profile `top` (N, 1, W) with a colour (3, N, H|1, W|1); return its coverage.
 
-    img: np.ndarray  # (N, H, W, 3)
-    y: np.ndarray  # (1, H, 1), 0 at the top
-    x: np.ndarray  # (1, 1, W)
-    size: int
-    rng: np.random.Generator
-    modifier: str
-    horizon: np.ndarray  # (N, 1, 1)
-    light: np.ndarray  # (N, 1, 1, 3)
-    sun_x: np.ndarray  # (N, 1, 1)
-
-    @property
-    def n(self) -> int:
-        return self.img.shape[0]
-
-    def u(self, lo: float, hi: float, shape: tuple[int, ...] | None = None) -> np.ndarray:
-        """Per-image uniform values, (N, 1, 1) unless a shape is given."""
-        return self.rng.uniform(lo, hi, shape or (self.n, 1, 1)).astype(np.float32)
-
-    def color(self, rgb: tuple[float, float, float], jitter: float = 0.08) -> np.ndarray:
-        """A per-image colour (N, 1, 1, 3) near rgb, so no two images share exact colours."""
-        c = np.asarray(rgb, np.float32) * (1 + jitter * self.rng.standard_normal((self.n, 3)))
-        return c.astype(np.float32)[:, None, None, :]
-
-    def cover(self, d: np.ndarray) -> np.ndarray:
-        """Coverage in [0, 1] of a shape whose signed distance (negative inside) is d."""
-        return np.clip(0.5 - d * self.size, 0.0, 1.0)
-
-    def over(self, color: np.ndarray, alpha: np.ndarray) -> None:
-        """Composite a colour (broadcastable to the image) with coverage alpha (N, H, W)."""
-        self.img += (color - self.img) * alpha[..., None]
-
-
-def wave(c: Canvas, amp: float, f_lo: float, f_hi: float) -> np.ndarray:
-    """A random smooth profile (N, 1, W): two sines of random frequency and phase."""
-    f1, f2 = c.u(f_lo, f_hi), c.u(2 * f_lo, 2 * f_hi)
-    p1, p2 = c.u(0, 2 * np.pi), c.u(0, 2 * np.pi)
-    return amp * (np.sin(2 * np.pi * f1 * c.x + p1) + 0.4 * np.sin(2 * np.pi * f2 * c.x + p2))
-
-
-def ground(c: Canvas, top: np.ndarray, rgb, jitter: float = 0.08, haze: float = 0.0) -> np.ndarray:
-    """Fill below the profile `top` (N, 1, W) with a lit colour; return its coverage (N, H, W)."""
-    alpha = c.cover(top - c.y)
-    col = c.color(rgb, jitter) * c.light
-    if haze:
-        col = col + (sky_bottom(c) - col) * haze
-    c.over(col, alpha)
+    Only the rows the edge crosses are blended; rows below it are plain copies of the colour."""
+    edge = np.clip(top, 0, 1)
+    lo = max(0, int(edge.min() * c.size) - int(soft) - 1)
+    hi = min(c.size, int(np.ceil(edge.max() * c.size)) + int(soft) + 1)
+    alpha = np.zeros(c.land.shape, np.float32)
+    alpha[:, hi:] = 1
+    band = np.clip(0.5 + (c.y[:, lo:hi] - top) * (c.size / soft), 0.0, 1.0)
+    alpha[:, lo:hi] = band
+    rows = lambda a, r: a[:, :, r] if a.ndim == 4 and a.shape[2] > 1 else a  # noqa: E731
+    img = c.img[:, :, lo:hi]
+    img += (rows(col, slice(lo, hi)) - img) * band
+    c.img[:, :, hi:] = rows(col, slice(hi, None))
+    if land is not None:
+        c.land[:, lo:hi] += ((1 - c.land[:, lo:hi]) if land else -c.land[:, lo:hi]) * band
+        c.land[:, hi:] = 1.0 if land else 0.0
     return alpha
 
 
-def sky_bottom(c: Canvas) -> np.ndarray:
-    """The sky colour at the horizon, (1, 1, 1, 3) (for haze on distant shapes)."""
-    return np.asarray(PALETTES[c.modifier]["bottom"], np.float32)[None, None, None, :]
+def layer(c: Canvas, top: np.ndarray, col: np.ndarray, shade: np.ndarray, fade: float) -> None:
+    """Ground below `top` (N, 1, W) whose flank shading (N, 1, W) fades over `fade` below the ridge."""
+    fill_below(c, top, col)
+    shade_below(c, top, shade, fade)
 
 
-def dunes(c: Canvas) -> None:
-    """Three ridges of sand, each lit on one flank and shaded on the other."""
-    for k in range(3):
-        base = c.horizon + k * (1 - c.horizon) * c.u(0.22, 0.34)
-        top = base + wave(c, 0.04 + 0.015 * k, 0.6, 1.8)
-        slope = np.gradient(top, axis=2) * c.size
-        shade = 0.78 + 0.3 * np.tanh(3 * slope)[..., None]  # (N, 1, W, 1)
-        col = c.color((0.88, 0.62, 0.34)) * c.light * shade
-        col = col + (sky_bottom(c) - col) * (0.3 - 0.13 * k)
-        c.over(col, c.cover(top - c.y))
+def shade_below(c: Canvas, top: np.ndarray, shade: np.ndarray, fade: float) -> None:
+    """Darken or lighten what lies below a ridge by a per-column shade fading over `fade`, so
+    slopes read as faces rather than as vertical stripes."""
+    b = c.band(top, np.max(top) + 3 * fade)
+    falloff = np.exp(-np.maximum(b.y - top, 0) / fade)  # (N, h, W)
+    b.img *= 1 + (shade - 1) * falloff * b.cover(top - b.y)
 
 
-def _ridge(c: Canvas) -> np.ndarray:
-    """A jagged mountain profile in [0, 1] (N, 1, W): octaves of triangle waves."""
+def slope_shade(c: Canvas, top: np.ndarray, strength: float, gain: float = 2.0) -> np.ndarray:
+    """Light on one flank of a profile and shade on the other, (N, 1, W)."""
+    slope = np.gradient(top, axis=2) * c.size
+    side = np.where(c.sun_x > 0.5, -1.0, 1.0).astype(np.float32)  # flanks facing the sun are lit
+    return (1 + strength * np.tanh(gain * slope * side)).astype(np.float32)
+
+
+def ridge(c: Canvas) -> np.ndarray:
+    """A jagged mountain profile in about [0, 1] (N, 1, W): octaves of triangle waves."""
     out = np.zeros((c.n, 1, c.size), np.float32)
-    for weight, lo, hi in ((0.6, 1.2, 2.6), (0.3, 3.5, 6.0), (0.1, 9.0, 14.0)):
+    for weight, lo, hi in ((0.6, 1.2, 2.6), (0.28, 3.5, 6.0), (0.12, 9.0, 14.0)):
         t = c.u(lo, hi) * c.x + c.u(0, 1)
         out += weight * (1 - np.abs(2 * (t - np.floor(t)) - 1))
     return out
 
 
+def dunes(c: Canvas) -> None:
+    """Ridges of sand with sharp crests, lit on one flank, and wind ripples on the near ones."""
+    sand = c.color((0.88, 0.62, 0.34), 0.1)
+    layers = 4
+    for k in range(layers):
+        base = c.horizon + (1 - c.horizon) * (k / layers) * c.u(0.8, 1.1)
+        t = c.u(0.6, 1.8) * c.x + c.u(0, 1)
+        crest = np.abs(t - np.floor(t) - 0.5) * 2  # triangle wave: 0 on the crest, 1 in a trough
+        top = base - (0.03 + 0.025 * k) * (1 - crest) ** 2 + c.wave(0.012, 0.3, 0.8)
+        shade = slope_shade(c, top, 0.35, 2.0)
+        layer(c, top, c.haze(c.lit(sand), 0.32 - 0.1 * k), shade, 0.04 + 0.03 * k)
+    texture(c, c.horizon, 1 + 0.04 * np.sin(c.y * c.size * 0.9 + 6 * c.noise(3, 2)))
+
+
+def texture(c: Canvas, top: np.ndarray, factor: np.ndarray) -> None:
+    """Multiply the image below the height `top` (N, 1, 1) by a texture factor (N, H, W)."""
+    lo = int(max(0.0, float(top.min())) * c.size)
+    c.img[:, :, lo:] *= factor[:, lo:] if factor.shape[1] > 1 else factor
+
+
 def mountains(c: Canvas) -> None:
-    """A far hazy range and a near dark one, both snow-capped."""
-    for k, rgb in enumerate(((0.45, 0.5, 0.64), (0.34, 0.32, 0.36))):
-        height = c.u(0.3, 0.48) * (1 - 0.35 * k)
-        base = c.horizon + k * c.u(0.08, 0.18)
-        top = base - height * _ridge(c)
-        inside = c.cover(top - c.y)
-        slope = np.gradient(top, axis=2) * c.size
-        shade = 0.8 + 0.25 * np.tanh(2 * slope)[..., None]
-        col = c.color(rgb) * c.light * shade
-        c.over(col + (sky_bottom(c) - col) * (0.35 - 0.3 * k), inside)
-        snowline = base - height * c.u(0.55, 0.7)
-        c.over(c.color((0.95, 0.96, 1.0), 0.03) * c.light * shade, inside * c.cover(c.y - snowline))
+    """Three ranges, far ones hazy, with snow caps, rock texture and a wooded foreground."""
+    for k, rock in enumerate(((0.5, 0.54, 0.68), (0.42, 0.42, 0.48), (0.32, 0.3, 0.33))):
+        height = c.u(0.28, 0.46) * (1 - 0.3 * k)
+        base = c.horizon + k * c.u(0.06, 0.12)
+        top = base - height * ridge(c)
+        fill_below(c, top, c.haze(c.lit(c.color(rock)), 0.45 - 0.2 * k))
+        snowline = base - height * c.u(0.45, 0.65) + 0.04 * c.noise_1d(8, 2)
+        snow = c.haze(c.lit(c.color((0.95, 0.96, 1.0), 0.03)), 0.3 - 0.15 * k)
+        b = c.band(top, snowline)
+        b.over(snow, b.cover(top - b.y) * np.clip((snowline - b.y) * c.size * 0.5, 0, 1))
+        shade_below(c, top, slope_shade(c, top, 0.3, 1.0), 0.07)
+    trees = c.horizon + c.u(0.14, 0.22) - 0.05 * np.abs(c.noise_1d(24, 2))
+    fill_below(c, trees, c.lit(c.foliage((0.1, 0.25, 0.12))))
+    texture(c, c.horizon - 0.46, 1 + 0.1 * c.noise(6, 3))
 
 
-def ocean(c: Canvas) -> None:
-    """Open water to a flat horizon: depth gradient, wave glints and the sun's reflection."""
-    depth = np.clip((c.y - c.horizon) / (1 - c.horizon), 0, 1)[..., None]  # (N, H, 1, 1)
-    deep = c.color((0.04, 0.18, 0.42)) * c.light
-    near = 0.5 * deep + 0.5 * sky_bottom(c) * c.light
-    water = near + (deep - near) * depth**0.6
-    phase = (
-        c.u(0, 6.3)
-        + 1.5 / (np.maximum(c.y - c.horizon, 0) + 0.04)
-        + 0.8 * np.sin(7 * c.x + c.u(0, 6.3))
-    )
-    glint = np.clip(np.sin(phase) - 0.55, 0, 1)[..., None] * 0.35
-    sun = np.asarray(PALETTES[c.modifier]["sun"], np.float32)
-    path = np.exp(-(((c.x - c.sun_x) / 0.07) ** 2))[..., None] * (
-        0.6 if c.modifier != "day" else 0.3
-    )
-    water = water + glint * (0.3 * c.light + path * sun)
-    c.over(water, c.cover(c.horizon - c.y))
+def conifer_row(c: Canvas, count: int, base: np.ndarray, height: np.ndarray, col) -> None:
+    """A row of pointed trees with jagged branch tiers standing on `base` (N, 1, 1)."""
+    c = c.band(base - 1.2 * height, np.ones(1))
+    cell = c.x * count + c.u(0, 1)  # (N, 1, W)
+    idx = np.floor(cell)
+    d = np.full(c.land.shape, 1.0, np.float32)
+    near = np.where(cell - idx < 0.5, -1.0, 1.0)  # the neighbouring tree on this pixel's side
+    for off in (0.0, near):
+        k = idx + off
+        jit = (np.sin(k * 12.9898 + c.u(0, 100)) * 43758.5453) % 1.0  # per-tree hash in [0, 1)
+        cx = (k + 0.2 + 0.6 * jit) / count
+        h = height * (0.65 + 0.5 * jit)  # (N, 1, W)
+        apex = base - h
+        below = np.maximum(c.y - apex, 0)  # (N, H, W)
+        tiers = 0.75 + 0.25 * ((below / h * 5) % 1.0)  # branches widen towards each tier's foot
+        half = below * 0.32 * tiers
+        d = np.minimum(d, np.maximum(np.abs(c.x - cx) * count / count - half, apex - c.y))
+    c.over(col, c.cover(d), True)
 
 
 def forest(c: Canvas) -> None:
     """Green ground and rows of conifers, smaller and hazier towards the horizon."""
-    ground(c, c.horizon + wave(c, 0.01, 0.5, 1.5), (0.22, 0.42, 0.16))
-    k_max = 20
-    count = c.rng.integers(9, k_max + 1, (c.n, 1, 1))
-    depth = np.sort(c.u(0, 1, (c.n, k_max)), axis=1)  # back to front
-    for k in range(k_max):
-        z = depth[:, k, None, None]
-        base = c.horizon + 0.04 + z * (1 - c.horizon - 0.02)
-        height = 0.16 + 0.4 * z
-        apex, tx = base - height, c.u(-0.05, 1.05)
-        d = np.maximum(np.abs(c.x - tx) - 0.3 * height * (c.y - apex) / height, apex - c.y)
-        d = np.maximum(d, c.y - base)
-        col = c.color((0.06, 0.27, 0.11), 0.15) * c.light
-        col = col + (sky_bottom(c) - col) * (0.3 * (1 - z[..., None]))
-        c.over(col, c.cover(d) * (k < count))
-
-
-def clouds(c: Canvas) -> None:
-    """Heaps of round clouds filling the sky over a thin strip of land."""
-    ground(c, c.horizon + wave(c, 0.01, 0.5, 1.5), (0.18, 0.3, 0.2))
-    tint = {
-        "dawn": (1.0, 0.86, 0.86),
-        "day": (0.97, 0.97, 0.99),
-        "dusk": (1.0, 0.66, 0.52),
-        "night": (0.3, 0.32, 0.42),
-    }[c.modifier]
-    for _ in range(c.rng.integers(4, 7)):
-        cx, cy = c.u(-0.05, 1.05), c.u(0.12, 0.62) * c.horizon
-        col = c.color(tint, 0.04)
-        for _ in range(4):
-            px, py, r = cx + c.u(-0.13, 0.13), cy + c.u(-0.04, 0.04), c.u(0.05, 0.12)
-            dist = np.sqrt((c.x - px) ** 2 + (c.y - py) ** 2) - r
-            shade = 1 - 0.28 * np.clip((c.y - py) / r, 0, 1)[..., None]
-            c.over(col * shade, c.cover(dist))
+    fill_below(c, c.horizon + c.wave(0.01, 0.5, 1.5), c.lit(c.foliage((0.2, 0.38, 0.14))))
+    rows = 4
+    for k in range(rows):
+        z = (k + 1) / rows
+        base = c.horizon + 0.02 + z * (1 - c.horizon) * 0.8 + c.u(-0.02, 0.02)
+        col = c.haze(c.lit(c.foliage((0.06, 0.26, 0.11), 0.15)), 0.35 * (1 - z))
+        conifer_row(c, int(22 - 4 * k), base, 0.12 + 0.22 * z * c.u(0.8, 1.2), col)
+    texture(c, c.horizon - 0.2, 1 + 0.1 * c.noise(16, 2))
 
 
 def snowfield(c: Canvas) -> None:
-    """Smooth rolling snow, white in front, blue-shadowed towards the horizon."""
-    for k, rgb in enumerate(((0.8, 0.86, 0.98), (0.9, 0.93, 1.0), (0.97, 0.98, 1.0))):
+    """Smooth rolling snow, white in front, blue-shadowed towards the horizon, over distant hills."""
+    hills = c.horizon - c.u(0.02, 0.07) - 0.04 * np.abs(c.noise_1d(4, 2))
+    fill_below(c, hills, c.haze(c.lit(c.color((0.55, 0.6, 0.72))), 0.4))
+    for k, snow in enumerate(((0.78, 0.84, 0.97), (0.88, 0.92, 1.0), (0.96, 0.97, 1.0))):
         base = c.horizon + k * (1 - c.horizon) * c.u(0.2, 0.3)
-        ground(c, base + wave(c, 0.02, 0.3, 1.0), rgb, 0.03)
+        top = base + c.wave(0.025, 0.3, 1.0)
+        col = c.color(snow, 0.03) * c.light**0.4  # snow stays white in coloured light
+        col = col * (1 - 0.12 * np.clip(c.y - top, 0, 0.15) / 0.15)  # blue hollows at each foot
+        fill_below(c, top, col)
+        shade_below(c, top, slope_shade(c, top, 0.15), 0.05)
 
 
-def city(c: Canvas) -> None:
-    """A street and two rows of buildings with windows, lit after dark."""
-    ground(c, c.horizon, (0.2, 0.2, 0.22))
-    lit_p = {"dawn": 0.25, "day": 0.0, "dusk": 0.5, "night": 0.7}[c.modifier]
-    win_col: np.ndarray = np.where(
-        c.rng.random((c.n, c.size, c.size, 1)) < lit_p,
-        np.asarray([1.0, 0.85, 0.45], np.float32),
-        np.asarray([0.5, 0.6, 0.75], np.float32) * c.light,
+def meadow(c: Canvas) -> None:
+    """Rolling grassy hills with grass texture and scattered flowers, and a far tree line."""
+    trees = c.horizon - 0.02 - 0.03 * np.abs(c.noise_1d(20, 2))
+    fill_below(c, trees, c.haze(c.lit(c.foliage((0.12, 0.3, 0.14))), 0.35))
+    grass = c.noise(24, 2, 6)  # stretched sideways: blades read as horizontal streaks
+    for k in range(3):
+        top = c.horizon + k * (1 - c.horizon) * 0.28 + c.wave(0.03, 0.3, 1.1)
+        col = c.lit(c.foliage((0.34, 0.6, 0.18), 0.12)) * slope_shade(c, top, 0.12)
+        fill_below(c, top, c.haze(col * (1 + 0.12 * grass), 0.25 - 0.1 * k))
+    k = int(180 * (c.size / 256))
+    ys = c.horizon[:, :, 0] + (1 - c.horizon[:, :, 0]) * c.rng.uniform(0.3, 1, (c.n, k)) ** 0.7
+    xs = c.rng.uniform(0, 1, (c.n, k))
+    palette = np.asarray([(1, 0.95, 0.3), (1, 1, 1), (0.9, 0.3, 0.5), (0.6, 0.4, 0.95)], np.float32)
+    cols = palette[c.rng.integers(0, 4, (c.n, k))].transpose(2, 0, 1) * c.light[..., 0]
+    c.sprites(ys, xs, cols, 0.006, 0.9)
+
+
+def canyon(c: Canvas) -> None:
+    """Red rock walls with strata on both sides of a gorge, distant mesas, a river on its floor."""
+    mesa = c.horizon - c.u(0.04, 0.12) * (np.abs(c.noise_1d(3, 1)) > 0.3)
+    fill_below(c, mesa, c.haze(c.lit(c.color((0.72, 0.38, 0.24))), 0.5))
+    fill_below(c, c.horizon, c.haze(c.lit(c.color((0.62, 0.42, 0.28))), 0.2))
+    depth = np.clip((c.y - c.horizon) / (1 - c.horizon), 0, 1)  # (N, H, 1)
+    mid = c.u(0.35, 0.65) + 0.05 * c.noise(2, 1)[:, :, :1] * depth
+    gap = c.u(0.03, 0.08) + c.u(0.12, 0.3) * depth  # the gorge widens towards the viewer
+    river = np.abs(c.x - mid) - gap * c.u(0.3, 0.5)
+    water = c.lit(c.color((0.2, 0.42, 0.48))) + 0.35 * c.sky_bottom() * c.light
+    c.over(water, c.cover(river) * (c.y > c.horizon), False)
+    strata = np.sin(c.y * c.size * c.u(0.06, 0.12) + 3 * c.noise(4, 2)) * 0.5 + 0.5
+    rock = c.lit(c.color((0.72, 0.34, 0.18), 0.1)) * (0.75 + 0.4 * strata)
+    height = c.u(0.25, 0.45)
+    away = np.abs(c.x - mid) - gap  # (N, H, W): distance from the gorge's edge
+    top = (
+        c.horizon
+        + 0.01
+        - height * np.clip(away / 0.3, 0, 1) ** 0.7
+        - 0.03 * np.abs(c.noise_1d(8, 2))
     )
-    row = np.arange(c.size)
-    grid = ((row[:, None] % 2 == 0) & (row[None, :] % 3 != 2))[None]  # (1, H, W)
-    for k, (lo, hi, haze) in enumerate(((0.3, 0.65, 0.45), (0.12, 0.45, 0.0))):
-        x0 = c.u(-0.1, 0.0)
-        for _ in range(12):
-            w, top = c.u(0.07, 0.16), c.horizon - c.u(lo, hi)
-            d = np.maximum(np.maximum(x0 - c.x, c.x - (x0 + w)), top - c.y)
-            d = np.maximum(d, c.y - c.horizon)
-            col = c.color((0.3, 0.31, 0.37), 0.12) * c.light
-            c.over(col + (sky_bottom(c) - col) * haze, c.cover(d))
-            if k == 1:
-                c.over(win_col, (c.cover(d + 1.0 / c.size) * grid))
-            x0 = x0 + w + c.u(0.0, 0.03)
+    side = np.where(c.x < mid, 1.0, 0.75).astype(np.float32)  # one wall in shade
+    c.over(rock * side, c.cover(np.maximum(top - c.y, -away)), True)
 
 
-def stars(c: Canvas) -> None:
-    """A dark starry sky with a faint milky way over a black silhouette of hills."""
-    t = np.clip(c.y / c.horizon, 0, 1)[..., None]
-    c.img *= 0.25 + 0.75 * t**3
-    theta = c.u(0, np.pi)
-    band = np.abs((c.x - 0.5) * np.sin(theta) - (c.y - 0.4) * np.cos(theta))
-    c.img += np.exp(-((band / 0.09) ** 2))[..., None] * c.color((0.16, 0.14, 0.22), 0.2)
-    starlight(c, density=0.09, bright=(0.5, 1.0))
-    ground(c, c.horizon + wave(c, 0.025, 0.5, 1.5), (0.02, 0.02, 0.03), 0.0)
-
-
-def lake(c: Canvas) -> None:
-    """Still water between wooded far hills and a grassy near shore, mirroring sky and hills."""
-    hills = c.horizon - c.u(0.04, 0.1) - wave(c, 0.03, 0.5, 1.5).clip(-0.03, 1)
-    hill_col = c.color((0.14, 0.3, 0.15)) * c.light
-    c.over(hill_col, c.cover(hills - c.y) * (c.y < c.horizon))
-    mirror = 2 * c.horizon - c.y  # (N, H, 1): the sky point a water pixel reflects
-    pal = PALETTES[c.modifier]
-    top, bottom = (np.asarray(pal[k], np.float32) for k in ("top", "bottom"))
-    t = np.clip(mirror / c.horizon, 0, 1)[..., None] ** 0.8
-    water = (top + (bottom - top) * t) * 0.8 + c.color((0.05, 0.15, 0.2)) * c.light
-    water = np.where(c.cover(hills - mirror)[..., None] > 0.5, hill_col * 0.7, water)
-    ripple = 1 + 0.06 * np.sin(c.y * c.size * 2.1 + c.u(0, 6.3))[..., None]
-    c.over(water * ripple, c.cover(c.horizon - c.y))
-    ground(c, c.u(0.84, 0.92) + wave(c, 0.03, 0.3, 1.2), (0.26, 0.44, 0.18))
-
-
-def starlight(c: Canvas, density: float, bright: tuple[float, float]) -> None:
-    """Scatter single-pixel stars above the horizon."""
-    k = max(1, int(density * c.size * c.size))
-    ys, xs = c.rng.integers(0, c.size, (2, c.n, k))
-    b = c.rng.uniform(*bright, (c.n, k)).astype(np.float32)
-    b *= (ys + 0.5) / c.size < c.horizon[:, :, 0]
-    ii = np.arange(c.n)[:, None]
-    c.img[ii, ys, xs] = np.maximum(c.img[ii, ys, xs], b[..., None])
-
-
-def sky(c: Canvas) -> None:
-    """A vertical gradient from the palette's top colour to its horizon colour, plus sun or moon."""
-    pal = PALETTES[c.modifier]
-    top, bottom = c.color(pal["top"], 0.06), c.color(pal["bottom"], 0.06)
-    t = np.clip(c.y / c.horizon, 0, 1)[..., None] ** 0.8  # (N, H, 1, 1)
-    c.img[:] = top + (bottom - top) * t
-    if c.modifier == "night":
-        starlight(c, density=0.015, bright=(0.3, 0.8))
-    low = c.modifier in ("dawn", "dusk")
-    r = c.u(0.04, 0.07) if c.modifier == "night" else c.u(0.05, 0.09)
-    sy = c.horizon - (c.u(0.02, 0.1) if low else c.u(0.45, 0.8) * c.horizon)
-    dist = np.sqrt((c.x - c.sun_x) ** 2 + (c.y - sy) ** 2) - r
-    sun = np.asarray(pal["sun"], np.float32)
-    if c.modifier != "night":
-        c.img += np.exp(-np.maximum(dist, 0) / 0.12)[..., None] * sun * 0.35
-    c.over(sun, c.cover(dist) * (c.u(0, 1) < (0.6 if c.modifier == "night" else 0.9)))
-
-
-PAINTERS: dict[str, Callable[[Canvas], None]] = {
-    "dunes": dunes,
-    "mountains": mountains,
-    "ocean": ocean,
-    "forest": forest,
-    "clouds": clouds,
-    "snowfield": snowfield,
-    "city": city,
-    "stars": stars,
-    "lake": lake,
-}
-
-
-def paint_scene(subject: str, modifier: str, n: int, size: int, rng: np.random.Generator):
-    """n images (N, H, W, 3) float32 of one subject at one time of day."""
-    grid = (np.arange(size, dtype=np.float32) + 0.5) / size
-    c = Canvas(
-        img=np.zeros((n, size, size, 3), np.float32),
-        y=grid[None, :, None],
-        x=grid[None, None, :],
-        size=size,
-        rng=rng,
-        modifier=modifier,
-        horizon=rng.uniform(*HORIZONS[subject], (n, 1, 1)).astype(np.float32),
-        light=np.ones((n, 1, 1, 3), np.float32),
-        sun_x=rng.uniform(0.1, 0.9, (n, 1, 1)).astype(np.float32),
-    )
-    c.light = c.color(PALETTES[modifier]["light"], 0.05)
-    if subject != "stars":
-        sky(c)
-    else:
-        c.img[:] = 0
-        sky_gradient_only(c)
-    PAINTERS[subject](c)
-    return c.img
-
-
-def sky_gradient_only(c: Canvas) -> None:
-    """The sky's gradient without sun or moon (a starfield keeps its sky dark)."""
-    pal = PALETTES[c.modifier]
-    top, bottom = c.color(pal["top"], 0.06), c.color(pal["bottom"], 0.06)
-    t = np.clip(c.y / c.horizon, 0, 1)[..., None] ** 0.8
-    c.img[:] = top + (bottom - top) * t
+def volcano(c: Canvas) -> None:
+    """A dark cone with a glowing crater, lava rivulets and a plume of ash."""
+    cx, half = c.u(0.3, 0.7), c.u(0.05, 0.09)
+    h = c.u(0.3, 0.45)
+    dx = np.abs(c.x - cx)
+    cone = c.horizon - h * np.clip(1 - (dx - half) / c.u(0.35, 0.55), 0, 1) ** 1.4
+    cone = np.where(dx < half, c.horizon - h + 0.02 * (1 - (dx / half) ** 2), cone)
+    cone = cone + 0.01 * c.noise_1d(12, 2)
+    plume_x = cx + (c.horizon - h - c.y) * c.u(-0.6, 0.6)  # the plume leans with the wind
+    spread = 0.04 + 0.5 * np.clip(c.horizon - h - c.y, 0, 1)
+    plume = np.exp(-(((c.x - plume_x) / spread) ** 2)) * (c.y < c.horizon - h + 0.02)
+    plume = np.clip(plume * (0.8 + 0.6 * c.noise(5, 3)), 0, 1)
+    c.over(c.lit(c.color((0.35, 0.33, 0.33))), plume * 0.85)
+    rock = c.lit(c.color((0.2, 0.17, 0.16))) * slope_shade(c, cone, 0.25)
+    inside = fill_below(c, cone, rock * (1 + 0.15 * c.noise(8, 2)))
+    lava = rgb((1.0, 0.35, 0.05))
+    glow = np.exp(-np.maximum(c.y - (c.horizon - h), 0) / 0.05) * np.exp(-((dx / half) ** 2))
+    streams = np.clip(1 - np.abs(np.sin((c.x - cx) * c.u(25, 45) + 2 * c.noise(3, 1))) * 6, 0, 1)
+    c.over(lava, np.clip(glow * 1.5 + streams * (c.y > c.horizon - h) * 0.8, 0, 1) * inside)
+    c.img += np.exp(-np.hypot(c.x - cx, c.y - (c.horizon - h)) / 0.08) * lava * 0.35
+    fill_below(c, c.horizon + 0.12 + c.wave(0.02, 0.5, 1.2), c.lit(c.color((0.16, 0.14, 0.13))))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
+from gencode.models.schema import GENERATORS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -23,6 +24,7 @@ MODELS_ENV = "GENCODE_MODELS"
 # Built-in model name → checkpoint file shipped in gencode/weights/.
 BUILTINS: dict[str, str] = {
     "scenes": "scenes.safetensors",
+    "scenes32": "scenes32.safetensors",  # the earlier 32x32 pixel-space model: fast, small
     "faces": "faces-gan.safetensors",
     "faces_vae": "faces-vae.safetensors",
 }
@@ -49,6 +51,14 @@ class ModelRef:
     @property
     def size_multiple(self) -> int:
         return int(self.meta.get("size_multiple", 8))
+
+    @property
+    def native_sizes(self) -> tuple[int, ...]:
+        """The square sizes the model was trained at (its checkpoint says), largest first."""
+        sizes = self.meta.get("native_sizes") or (
+            [self.meta["size"]] if "size" in self.meta else []
+        )
+        return tuple(sorted((int(s) for s in sizes if isinstance(s, int)), reverse=True))
 
     def default(self, setting: str) -> Any:
         """The model's default for a setting (steps, guidance, sampler, size), if it has one."""
@@ -115,6 +125,11 @@ class ModelCatalog:
             self._refs[key] = folder_ref(path)
         if key not in self._refs:
             info = read_info(path)
+            if info.family not in GENERATORS:
+                raise CheckpointError(
+                    f"{path.name}: a {info.family} model scores images and can't make them; "
+                    f"'model' takes a {', '.join(GENERATORS[:-1])} or {GENERATORS[-1]} model"
+                )
             self._refs[key] = ModelRef(
                 ref if builtin else path.stem, file_sha256(path), info.family, str(path), info.meta
             )

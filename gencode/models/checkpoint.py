@@ -6,13 +6,15 @@ knows (its vocabulary, attributes, size rules) while checking a script.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gencode.files import FileProblem, loads_json, open_regular, sha256_file
+from gencode.limits import MAX_CHECKPOINT_BYTES, MAX_JSON_BYTES
 
 METADATA_KEY = "gencode"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl")
@@ -37,14 +39,13 @@ class CheckpointInfo:
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """sha256 of a file's bytes, remembered per (path, size, mtime) so big files hash once."""
     p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_CACHE:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _HASH_CACHE[key] = h.hexdigest()
+    try:
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _HASH_CACHE:
+            _HASH_CACHE[key] = sha256_file(p, MAX_CHECKPOINT_BYTES, "model file")
+    except (FileProblem, OSError) as e:
+        raise CheckpointError(str(e)) from None
     return _HASH_CACHE[key]
 
 
@@ -60,18 +61,20 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"safetensors.torch.save_file(torch.load('{p.name}', weights_only=True), "
             f"'{p.stem}.safetensors')"
         )
-    size = p.stat().st_size
-    with open(p, "rb") as f:
-        raw = f.read(8)
-        if len(raw) < 8:
-            raise CheckpointError(f"{p}: not a safetensors file (too short)")
-        (n,) = struct.unpack("<Q", raw)
-        if n <= 0 or n > min(size - 8, 100 << 20):
-            raise CheckpointError(f"{p}: not a safetensors file (bad header length {n})")
-        try:
-            header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise CheckpointError(f"{p}: corrupt safetensors header ({e})") from None
+    try:
+        with open_regular(p, MAX_CHECKPOINT_BYTES, "checkpoint") as f:
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(8)
+            if len(raw) < 8:
+                raise CheckpointError(f"{p}: not a safetensors file (too short)")
+            (n,) = struct.unpack("<Q", raw)
+            if n <= 0 or n > min(size - 8, MAX_JSON_BYTES):
+                raise CheckpointError(f"{p}: not a safetensors file (bad header length {n})")
+            header = loads_json(f.read(n), f"{p}: safetensors header")
+    except FileProblem as e:
+        raise CheckpointError(str(e)) from None
+    except ValueError as e:  # bad UTF-8 or JSON, too deep, NaN
+        raise CheckpointError(f"{p}: corrupt safetensors header ({e})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{p}: corrupt safetensors header")
     return header
@@ -79,17 +82,19 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def read_info(path: str | os.PathLike[str]) -> CheckpointInfo:
     """The family, config and metadata a gencode checkpoint carries (no tensors are loaded)."""
+    from gencode.models.schema import check_doc
+
     header = read_header(path)
-    raw = header.get("__metadata__", {}).get(METADATA_KEY)
-    if raw is None:
+    metadata = header.get("__metadata__", {})
+    raw = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(raw, str):
         raise CheckpointError(f"{path}: a safetensors file without gencode metadata (no config)")
     try:
-        doc = json.loads(raw)
-        return CheckpointInfo(
-            Path(path), doc["family"], doc["arch"], doc["config"], doc.get("meta", {})
-        )
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        doc = loads_json(raw, "gencode metadata")
+    except ValueError as e:
         raise CheckpointError(f"{path}: corrupt gencode metadata ({e})") from None
+    family, arch, config, meta = check_doc(doc, str(path))
+    return CheckpointInfo(Path(path), family, arch, config, meta)
 
 
 def save_checkpoint(

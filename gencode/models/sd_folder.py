@@ -12,11 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
+from gencode.files import FileProblem, loads_json, path_text_problem, read_text
+from gencode.limits import MAX_JSON_BYTES
 from gencode.models.catalog import ModelRef
 from gencode.models.checkpoint import CheckpointError, file_sha256
+from gencode.models.schema import DIFFUSERS, check_fields
 
 INDEX = "model_index.json"
 # component → the stem of its weight files (diffusers models vs transformers models)
@@ -44,11 +48,35 @@ def folder_ref(path: str | os.PathLike[str]) -> ModelRef:
     folder = Path(path)
     index = _index(folder)
     configs = {c: _config(folder, c, name) for c, name in CONFIG_FILES.items()}
+    for component, schema in DIFFUSERS.items():
+        check_fields(configs[component], schema, f"{folder.name}/{component}")
     weights = {c: weight_files(folder, c) for c in WEIGHTS}
     meta = _meta(folder, index, configs)
     files = [folder / INDEX] + [folder / c / n for c, n in CONFIG_FILES.items()]
     files += [f for fs in weights.values() for f in fs] + tokenizer_files(folder)
+    files = [inside(folder, f) for f in files]  # before any is hashed (or remembered)
     return ModelRef(folder.name, folder_sha256(folder, files), "diffusion", str(folder), meta)
+
+
+def inside(folder: Path, file: Path) -> Path:
+    """`file` with symlinks resolved, if it is a regular file inside `folder`; a shard path or
+    a linked component that leads out of the model's folder is refused, never opened."""
+    try:
+        real, root = file.resolve(), folder.resolve()
+        mode = os.stat(real).st_mode
+    except (OSError, RuntimeError, ValueError) as e:
+        raise CheckpointError(f"{folder.name}: can't read {file.name} ({e})") from None
+    if not real.is_relative_to(root):
+        raise CheckpointError(
+            f"{folder.name}: {_rel(folder, file)} leads outside the model folder; refused"
+        )
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{folder.name}: {_rel(folder, file)} is not a regular file")
+    return root / real.relative_to(root)
+
+
+def _rel(folder: Path, file: Path) -> str:
+    return file.relative_to(folder).as_posix() if file.is_relative_to(folder) else str(file)
 
 
 def _index(folder: Path) -> dict[str, Any]:
@@ -60,7 +88,7 @@ def _index(folder: Path) -> dict[str, Any]:
             f"{folder}: not a diffusers model folder (no {INDEX}); save one with "
             "pipeline.save_pretrained(folder)"
         )
-    index = _read_json(folder / INDEX)
+    index = _read_json(inside(folder, folder / INDEX))
     if "text_encoder_2" in index or "transformer" in index:
         kind = index.get("_class_name", "this pipeline")
         raise CheckpointError(
@@ -79,13 +107,13 @@ def _config(folder: Path, component: str, name: str) -> dict[str, Any]:
         raise CheckpointError(
             f"{folder.name}: the {component} component is missing ({component}/{name} not found)"
         )
-    return _read_json(path)
+    return _read_json(inside(folder, path))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        doc = loads_json(read_text(path, MAX_JSON_BYTES, "config"), str(path))
+    except (FileProblem, ValueError) as e:
         raise CheckpointError(f"{path}: unreadable JSON ({e})") from None
     if not isinstance(doc, dict):
         raise CheckpointError(f"{path}: expected a JSON object")
@@ -112,7 +140,7 @@ def weight_files(folder: Path, component: str) -> list[Path]:
     if single.is_file():
         return [single]
     if index.is_file():
-        shards = sorted(set(_read_json(index).get("weight_map", {}).values()))
+        shards = _shards(folder, inside(folder, index))
         missing = [s for s in shards if not (base / s).is_file()]
         if missing:
             raise CheckpointError(
@@ -129,6 +157,25 @@ def weight_files(folder: Path, component: str) -> list[Path]:
     )
 
 
+def _shards(folder: Path, index: Path) -> list[str]:
+    """The shard file names an index's `weight_map` (tensor name → file name) points to."""
+    weight_map = _read_json(index).get("weight_map", {})
+    if not isinstance(weight_map, dict) or not all(
+        isinstance(v, str) and v for v in weight_map.values()
+    ):
+        raise CheckpointError(
+            f"{folder.name}: {index.name}: weight_map must map tensor names to file names"
+        )
+    for shard in set(weight_map.values()):
+        problem = path_text_problem(shard)
+        if problem or Path(shard).is_absolute() or ".." in Path(shard).parts:
+            raise CheckpointError(
+                f"{folder.name}: {index.name} names the shard {shard!r}, which is not a file "
+                "beside it; refused"
+            )
+    return sorted(set(weight_map.values()))
+
+
 def tokenizer_files(folder: Path) -> list[Path]:
     """Every file of the tokenizer folder (its vocabulary decides the prompt's tokens)."""
     base = folder / "tokenizer"
@@ -143,7 +190,7 @@ def tokenizer_files(folder: Path) -> list[Path]:
 def _meta(folder: Path, index: dict[str, Any], configs: dict[str, dict]) -> dict[str, Any]:
     """What the checker needs: latent shape, size rules, prediction type and defaults."""
     vae, unet, sched = configs["vae"], configs["unet"], configs["scheduler"]
-    scale = 2 ** (len(vae.get("block_out_channels", (0,) * 4)) - 1)
+    scale = 2 ** (len(vae.get("block_out_channels", [0] * 4)) - 1)
     sample = unet.get("sample_size", 64)
     size = int(sample if isinstance(sample, int) else sample[0]) * scale
     prediction = sched.get("prediction_type", "epsilon")

@@ -13,6 +13,7 @@ from typing import Any
 
 from gencode import types as T
 from gencode.samplers.names import SAMPLER_NAMES
+from gencode.seeds import SEED_MAX
 
 REQUIRED = object()
 
@@ -65,7 +66,7 @@ EASE_CURVES: dict[str, Callable[[Any, Callable[[Any], Any]], Any]] = {
 EASES = tuple(EASE_CURVES)
 SEED_MODES = ("fixed", "iter", "ladder", "alternate", "random")
 SAMPLER = (T.SYMBOL, T.STRING)  # a gencode sampler, or "diffusers:NAME" (a diffusers scheduler)
-SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, 2**63 - 1, integer=True)
+SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, SEED_MAX, integer=True)
 FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)
 
 SIGNATURES: dict[str, OpSignature] = {}
@@ -190,7 +191,7 @@ _op(
             *(replace(a, default=FromSetting(a.name)) for a in MOTION),
             Arg("strength", NUMERIC, FromSetting("strength"), 0, 1),
             Arg("noise", NUMERIC, 0.0, 0, 1),
-            Arg("seed", NUMERIC, FromSetting("seed"), 0, 2**63 - 1),
+            Arg("seed", NUMERIC, FromSetting("seed"), 0, SEED_MAX),
             Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
             Arg("guidance", NUMERIC, FromSetting("guidance"), 0, 50),
             Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),

@@ -23,7 +23,7 @@ from gencode.graph import Graph, Node
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.models.checkpoint import CheckpointError
 from gencode.runtime import ops_diffuse, ops_gen, ops_image, ops_motion  # noqa: F401 — fill IMPLS
-from gencode.runtime.budget import estimate
+from gencode.runtime.budget import LONG_RENDER_SECONDS, estimate
 from gencode.runtime.cache import DiskCache, MemoryCache
 from gencode.runtime.device import (
     DeviceError,
@@ -139,8 +139,10 @@ class Executor:
         root_dir: str | Path = ".",
         progress: Callable[[str, int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> RunResult:
-        """The values of the graph's outputs; raises RenderError, or Cancelled when stopped."""
+        """The values of the graph's outputs; raises RenderError, or Cancelled when stopped;
+        `notice` hears, before anything runs, that a render will take long."""
         ctx = OpContext(
             self.device,
             torch.float32,
@@ -153,7 +155,7 @@ class Executor:
         summary = RunSummary(str(self.device), self.dtype_name, self.threads)
         t0 = time.perf_counter()
         with torch.inference_mode(), torch_threads(self.threads):
-            self._preflight(graph, ctx)
+            self._preflight(graph, ctx, notice)
             walk = _Walk(self, ctx, summary)
             with self._autocast():
                 for node in walk.plan(graph):  # inputs first: the recursion stays shallow
@@ -173,8 +175,11 @@ class Executor:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return nullcontext()
 
-    def _preflight(self, graph: Graph, ctx: OpContext) -> None:
-        """Load the models and refuse a render whose values cannot fit in memory."""
+    def _preflight(
+        self, graph: Graph, ctx: OpContext, notice: Callable[[str], None] | None = None
+    ) -> None:
+        """Load the models, refuse a render whose values cannot fit in memory, and say when one
+        will run long (before it starts, not minutes in)."""
         try:
             est = estimate(
                 graph, lambda n: self.models.get(n.params["model"], ctx.root_dir), self.chunk
@@ -185,10 +190,19 @@ class Executor:
         if est.total > budget:
             n = est.largest
             what = f"'{n.op}'" + (f" of {n.length} frames" if n and n.length else "")
+            part = f"{human_bytes(est.largest_bytes)} for {what}"
+            if est.working > est.largest_bytes:
+                part += f"; {human_bytes(est.working)} for the sampler's network at this size"
             raise RenderError(
-                f"this render needs about {human_bytes(est.total)} of memory "
-                f"({human_bytes(est.largest_bytes)} for {what}), but only {human_bytes(budget)} "
-                f"is available on {self.device}; render fewer frames or a smaller size"
+                f"this render needs about {human_bytes(est.total)} of memory ({part}), but only "
+                f"{human_bytes(budget)} is available on {self.device}; render fewer frames or "
+                "a smaller size"
+            )
+        seconds = est.seconds / max(torch.get_num_threads(), 1)
+        if notice is not None and self.device.type == "cpu" and seconds > LONG_RENDER_SECONDS:
+            notice(
+                f"note: this render will take about {seconds / 60:.0f} minutes or more on this "
+                "CPU (Ctrl-C stops it cleanly); fewer frames, steps or pixels are faster"
             )
 
 

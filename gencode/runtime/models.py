@@ -111,6 +111,16 @@ class PixelDiffusion:
     def image_shape(self, latent_shape: Sequence[int]) -> tuple[int, ...]:
         return (3, *latent_shape[-2:])
 
+    def attention_scores(self, latent_shape: Sequence[int]) -> int:
+        """Attention scores one evaluation holds per latent (heads x tokens^2 at the UNet's
+        lowest resolution): quadratic in the pixels, so it decides whether a big size fits."""
+        net = self.model.net
+        if not net.config.attention:
+            return 0
+        down = 2 ** (len(net.config.channel_mults) - 1)
+        tokens = (int(latent_shape[-2]) // down) * (int(latent_shape[-1]) // down)
+        return int(net.attn.attn.num_heads) * tokens * tokens
+
 
 @dataclass
 class LatentModel:
@@ -150,6 +160,12 @@ def _load_unet(path: Path, device: torch.device, sha: str) -> PixelDiffusion:
     return PixelDiffusion(load_diffusion(path, device), sha)
 
 
+def _load_ldm(path: Path, device: torch.device, sha: str) -> Any:
+    from gencode.models.latent_diffusion import load_latent_diffusion
+
+    return load_latent_diffusion(path, device, sha)
+
+
 def _load_gan(path: Path, device: torch.device, sha: str) -> LatentModel:
     from gencode.models.directions import load_directions
     from gencode.models.gan import load_generator
@@ -178,6 +194,7 @@ def _load_sd(path: Path, device: torch.device, sha: str) -> Any:
 LOADERS: dict[str, Callable[[Path, torch.device, str], Any]] = {
     "diffusers": _load_sd,
     "unet": _load_unet,
+    "ldm": _load_ldm,
     "mlp-gan": _load_gan,
     "dcgan": _load_gan,
     "vae": _load_vae,

@@ -7,7 +7,6 @@ are (3, H, W) in [0, 1]; a sequence adds a leading frame axis. `diffuse` lives i
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ import torch
 from gencode.graph import Node
 from gencode.ops.signatures import EASE_CURVES
 from gencode.runtime.registry import OpContext, implements
+from gencode.seeds import hash_seed
 
 
 class OpInputError(Exception):
@@ -30,8 +30,7 @@ def model_of(ctx: OpContext, node: Node) -> Any:
 
 def frame_seed(seed: int, frame: int, stream: str) -> int:
     """A seed for one frame's draws of one kind: a batch draws what one-at-a-time draws."""
-    digest = hashlib.sha256(f"{int(seed)}:{int(frame)}:{stream}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+    return hash_seed(f"{int(seed)}:{int(frame)}:{stream}")
 
 
 def is_sequence(node: Node, i: int) -> bool:

@@ -19,12 +19,15 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
+from gencode.files import FileProblem, loads_json, open_regular
 from gencode.graph import Graph, Output, canonical
+from gencode.limits import MAX_IMAGE_BYTES
 from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
-from gencode.runtime.atomic import atomic_path, write_bytes_atomic
-from gencode.runtime.video import OutputError, gif_durations, mp4_tags, write_gif, write_mp4
+from gencode.runtime.outdir import Opener, OutDir, OutputError, atomic_file, safe_path
+from gencode.runtime.video import gif_durations, mp4_tags, write_gif, write_mp4
 
-__all__ = ["OutputError", "gif_durations", "write_gif", "write_mp4"]  # from runtime.video
+# re-exported: where callers have always found them
+__all__ = ["OutputError", "gif_durations", "safe_path", "write_gif", "write_mp4"]
 
 # (output, frame index or None for a still or a whole animation, the uint8 pixels written:
 # (H, W, 3) or (N, H, W, 3)) → the record to embed in that file, or None.
@@ -55,11 +58,14 @@ def write_outputs(
     # Every soundtrack is found before the first file is written: a missing one writes nothing.
     tracks = {o.name: audio_path(Path(root_dir or "."), o.audio) for o in graph.outputs if o.audio}
     written: list[Path] = []
-    for out in graph.outputs:
-        value = values.get(out.node.key, values.get(out.name))
-        if value is None:
-            raise OutputError(f"output '{out.name}': its value was not computed")
-        written += write_output(out, value, Path(out_dir), records, sidecars, tracks.get(out.name))
+    with OutDir(Path(out_dir)) as folder:  # every file reached through it: no symlink swap
+        for out in graph.outputs:
+            value = values.get(out.node.key, values.get(out.name))
+            if value is None:
+                raise OutputError(f"output '{out.name}': its value was not computed")
+            written += write_output(
+                out, value, Path(out_dir), records, sidecars, tracks.get(out.name), folder.open
+            )
     return written
 
 
@@ -82,9 +88,10 @@ def write_output(
     records: RecordFn | None = None,
     sidecars: bool = False,
     audio: Path | None = None,
+    opener: Opener = atomic_file,
 ) -> list[Path]:
     """Write one output: a still, a frame per file, an animation, or frames plus an animation;
-    `audio` is muxed into its MP4."""
+    `audio` is muxed into its MP4; each file is written through `opener`."""
     pixels = to_uint8(value)
     if out.node.type == "image" and pixels.ndim == 4 and len(pixels) == 1:
         pixels = pixels[0]  # a still that arrived as a batch of one
@@ -97,31 +104,21 @@ def write_output(
     if audio is not None and (pixels.ndim == 3 or not str(video).lower().endswith(".mp4")):
         raise OutputError(f"output '{out.name}': a soundtrack goes with an .mp4 of frames")
     if pixels.ndim == 3:
-        return [write_still(safe_path(out_dir, out.path), pixels, record(None, pixels))]
+        return [write_still(safe_path(out_dir, out.path), pixels, record(None, pixels), opener)]
     if whole:
         path = safe_path(out_dir, out.path)
-        return [write_animation(path, pixels, out.fps, record(None, pixels), sidecars, audio)]
+        rec = record(None, pixels)
+        return [write_animation(path, pixels, out.fps, rec, sidecars, audio, opener)]
     targets = [safe_path(out_dir, frame_path(out.path, i)) for i in range(len(pixels))]
     if len(set(targets)) != len(targets):
         raise OutputError(f"output '{out.name}': '{out.path}' gives several frames one file name")
     pairs = enumerate(zip(targets, pixels, strict=True))
-    paths = [write_still(t, px, record(i, px)) for i, (t, px) in pairs]
+    paths = [write_still(t, px, record(i, px), opener) for i, (t, px) in pairs]
     if out.animation:
         anim = safe_path(out_dir, out.animation)
-        paths.append(write_animation(anim, pixels, out.fps, record(None, pixels), sidecars, audio))
+        rec = record(None, pixels)
+        paths.append(write_animation(anim, pixels, out.fps, rec, sidecars, audio, opener))
     return paths
-
-
-def safe_path(out_dir: Path, rel: str) -> Path:
-    """`out_dir / rel`, refusing absolute paths, `..` and symlinks that lead outside `out_dir`."""
-    p = PurePosixPath(rel.replace("\\", "/"))
-    root = Path(out_dir).resolve()
-    if not rel or p.is_absolute() or ".." in p.parts or ":" in p.parts[0]:
-        raise OutputError(f"'{rel}': output paths are relative and stay inside the output folder")
-    full = (root / p).resolve()  # follows symlinks: a linked folder can't smuggle a write out
-    if full == root or not full.is_relative_to(root):
-        raise OutputError(f"'{rel}': leads outside the output folder {out_dir}")
-    return Path(out_dir) / p
 
 
 # ---- pixels ----------------------------------------------------------------------------------
@@ -153,14 +150,16 @@ def read_image(path: Path) -> torch.Tensor:
 # ---- stills ----------------------------------------------------------------------------------
 
 
-def write_still(path: Path, pixels: np.ndarray, record: dict | None = None) -> Path:
+def write_still(
+    path: Path, pixels: np.ndarray, record: dict | None = None, opener: Opener = atomic_file
+) -> Path:
     """Write one (H, W, 3) uint8 image as PNG, JPEG or WebP (by suffix), atomically."""
     fmt = _STILLS.get(Path(path).suffix.lower())
     if fmt is None:
         raise OutputError(f"{path}: unknown image format (use {', '.join(_STILLS)})")
     img = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
-    with atomic_path(Path(path)) as tmp:
-        img.save(tmp, fmt, **_still_options(fmt, record))
+    with opener(Path(path)) as f:
+        img.save(f, fmt, **_still_options(fmt, record))
     return Path(path)
 
 
@@ -218,6 +217,7 @@ def write_animation(
     record: dict | None = None,
     sidecar: bool = False,
     audio: Path | None = None,
+    opener: Opener = atomic_file,
 ) -> Path:
     """Write (N, H, W, 3) uint8 frames as a GIF or an MP4 (by suffix; an MP4 may carry `audio`),
     atomically; with `sidecar`, the record also goes to `<path>.json`."""
@@ -225,13 +225,14 @@ def write_animation(
     if audio is not None and suffix != ".mp4":
         raise OutputError(f"{path}: a soundtrack goes with an .mp4, not a {suffix} file")
     if suffix == ".gif":
-        written = write_gif(path, frames, fps, record)
+        written = write_gif(path, frames, fps, record, opener)
     elif suffix == ".mp4":
-        written = write_mp4(path, frames, fps, record, audio)
+        written = write_mp4(path, frames, fps, record, audio, opener)
     else:
         raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
     if sidecar and record is not None:
-        write_bytes_atomic(sidecar_path(written), (canonical(record) + "\n").encode())
+        with opener(sidecar_path(written)) as f:
+            f.write((canonical(record) + "\n").encode())
     return written
 
 
@@ -249,14 +250,17 @@ def read_record(path: Path) -> dict | None:
     if path.suffix.lower() == ".mp4":
         text = mp4_tags(path).get("comment")
     else:
-        with Image.open(path) as img:
-            text = img.info.get(RECORD_KEY) or img.info.get("comment")
-            if text is None and img.format == "WEBP":
-                text = img.getexif().get(_EXIF_DESCRIPTION)
+        try:  # a FIFO or a device would block the reader; a huge file would fill memory
+            with open_regular(path, MAX_IMAGE_BYTES, "image") as f, Image.open(f) as img:
+                text = img.info.get(RECORD_KEY) or img.info.get("comment")
+                if text is None and img.format == "WEBP":
+                    text = img.getexif().get(_EXIF_DESCRIPTION)
+        except FileProblem as e:
+            raise OutputError(str(e)) from None
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     try:
-        record = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        return None  # a comment from some other tool
+        record = loads_json(text, "record") if text else None
+    except ValueError:
+        return None  # a comment from some other tool, or a record nested absurdly deep
     return record if isinstance(record, dict) else None

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from gencode.graph import Node
+from gencode.seeds import SEED_MAX
 
 Impl = Callable[["OpContext", Node, list[torch.Tensor]], torch.Tensor]
 IMPLS: dict[str, Impl] = {}
@@ -65,7 +66,7 @@ class OpContext:
 
     def generator(self, seed: int) -> torch.Generator:
         """A CPU generator for `seed`: noise is drawn on the CPU and moved, the same everywhere."""
-        return torch.Generator("cpu").manual_seed(int(seed) % (2**63))
+        return torch.Generator("cpu").manual_seed(int(seed) % (SEED_MAX + 1))
 
     def report(self, label: str, done: int, total: int) -> None:
         if self.progress is not None:

@@ -6,6 +6,7 @@ reading an MP4's tags back.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -15,17 +16,14 @@ import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 
+from gencode.files import FileProblem, audio_format, open_regular
 from gencode.graph import canonical
+from gencode.limits import MAX_AUDIO_BYTES
 from gencode.outputs_paths import GIF_MIN_DELAY_CS
-from gencode.runtime.atomic import atomic_path
-from gencode.runtime.ops_image import OpError
+from gencode.runtime.outdir import Opener, OutputError, atomic_file
 
 MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
 AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
-
-
-class OutputError(OpError):
-    """An output could not be written (bad path, bad value, encoder failure)."""
 
 
 def gif_durations(n: int, fps: float) -> list[int]:
@@ -35,15 +33,22 @@ def gif_durations(n: int, fps: float) -> list[int]:
     return [max(GIF_MIN_DELAY_CS, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
 
 
-def write_gif(path: Path, frames: np.ndarray, fps: float, record: dict | None = None) -> Path:
+def write_gif(
+    path: Path,
+    frames: np.ndarray,
+    fps: float,
+    record: dict | None = None,
+    opener: Opener = atomic_file,
+) -> Path:
     """A GIF that loops forever at `fps`. Pillow merges identical consecutive frames into one
     longer frame, so the file may hold fewer frames than given, with the same playback."""
     _check_frames(path, frames, fps)
     opts: dict = {"duration": gif_durations(len(frames), fps), "loop": 0}
     if record is not None:
         opts["comment"] = canonical(record).encode()
-    with atomic_path(Path(path)) as tmp:
-        iio.imwrite(tmp, frames, extension=".gif", plugin="pillow", **opts)
+    data = iio.imwrite("<bytes>", frames, extension=".gif", plugin="pillow", **opts)
+    with opener(Path(path)) as f:
+        f.write(data)
     return Path(path)
 
 
@@ -53,25 +58,41 @@ def write_mp4(
     fps: float,
     record: dict | None = None,
     audio: Path | None = None,
+    opener: Opener = atomic_file,
 ) -> Path:
     """An H.264 MP4 (yuv420p, plays everywhere) with exactly these frames at exactly `fps`,
-    and `audio` (any file ffmpeg reads) as an AAC track of exactly the video's length."""
+    and `audio` (a WAV, FLAC, Ogg or MP3 file) as an AAC track of exactly the video's length."""
     _check_frames(path, frames, fps)
-    if audio is not None and not Path(audio).is_file():
-        raise OutputError(f"{path}: no such audio file {audio}")
     # yuv420p needs even sides: repeat the last row/column instead of rescaling the picture.
     h, w = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
     with tempfile.TemporaryDirectory(prefix="gencode-mp4-") as scratch:
         meta = _ffmetadata(Path(scratch), record)
-        cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, meta, audio, len(frames))
-        with atomic_path(Path(path)) as tmp:
-            _run_ffmpeg(cmd + [str(tmp)], frames)
+        track = _private_audio(Path(path), audio, Path(scratch)) if audio is not None else None
+        cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, meta, track, len(frames))
+        video = Path(scratch) / "video.mp4"
+        _run_ffmpeg(cmd + [str(video)], frames)
+        with opener(Path(path)) as f, open(video, "rb") as src:
+            shutil.copyfileobj(src, f, 1 << 20)
     return Path(path)
 
 
+def _private_audio(path: Path, audio: Path, scratch: Path) -> tuple[Path, str]:
+    """A copy of the soundtrack in the private scratch folder and its demuxer, told from its
+    bytes: ffmpeg then opens exactly that file as exactly that format, so a playlist naming
+    other files (`../secret/song.ts`) is refused, never followed."""
+    try:
+        fmt = audio_format(Path(audio), MAX_AUDIO_BYTES)
+        copy = scratch / f"audio.{fmt}"
+        with open_regular(Path(audio), MAX_AUDIO_BYTES, "audio file") as src, open(copy, "wb") as f:
+            shutil.copyfileobj(src, f, 1 << 20)
+    except FileProblem as e:
+        raise OutputError(f"{path}: soundtrack {e}") from None
+    return copy, fmt
+
+
 def _mp4_command(
-    w: int, h: int, fps: float, meta: Path | None, audio: Path | None = None, n: int = 0
+    w: int, h: int, fps: float, meta: Path | None, audio: tuple[Path, str] | None = None, n: int = 0
 ) -> list[str]:
     """ffmpeg reading raw RGB frames on stdin at `fps` (a rational, so 29.97 stays exact), then
     `audio`, then the tags in `meta` (an ffmetadata file: a record of any size fits)."""
@@ -79,8 +100,8 @@ def _mp4_command(
     inputs = [
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(rate), "-i", "-",
     ]  # fmt: skip
-    if audio is not None:
-        inputs += ["-i", str(audio)]
+    if audio is not None:  # the demuxer forced and only plain files allowed: nothing else opens
+        inputs += ["-f", audio[1], "-protocol_whitelist", "file", "-i", str(audio[0])]
     if meta is not None:
         inputs += [
             "-f",
@@ -98,7 +119,7 @@ def _mp4_command(
     ]  # fmt: skip
 
 
-def _audio_args(audio: Path | None, duration: Fraction) -> list[str]:
+def _audio_args(audio: tuple[Path, str] | None, duration: Fraction) -> list[str]:
     """ffmpeg arguments muxing input 1 as AAC cut or padded to `duration` seconds (none: -an)."""
     if audio is None:
         return ["-an"]
@@ -146,8 +167,15 @@ def _check_frames(path: Path, frames: np.ndarray, fps: float) -> None:
 
 
 def mp4_tags(path: Path) -> dict[str, str]:
-    """A video's container tags, read with the bundled ffmpeg's ffmetadata output."""
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"]
+    """A video's container tags, read with the bundled ffmpeg's ffmetadata output (an MP4 demuxer
+    forced, plain files only: a file named .mp4 that is a playlist opens nothing else)."""
+    try:
+        with open_regular(Path(path), 1 << 62, "video"):
+            pass  # a FIFO or a device would block ffmpeg forever
+    except FileProblem as e:
+        raise OutputError(str(e)) from None
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "mp4", "-protocol_whitelist",
+           "file", "-i", str(path), "-f", "ffmetadata", "-"]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, check=False)
     if result.returncode != 0:
         why = result.stderr.decode(errors="replace").strip()

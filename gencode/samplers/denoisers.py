@@ -84,7 +84,26 @@ class CFGDenoiser(nn.Module):
         return uncond_out + (cond_out - uncond_out) * cond_scale
 
 
-PREDICTIONS = {"eps": EpsDenoiser, "v": VDenoiser}
+class FlowDenoiser(nn.Module):
+    """For rectified-flow networks that predict the velocity v = ε − x0 at time t ∈ [0, 1].
+
+    x = x0 + σ·ε is x_t·(1 + σ) with t = σ / (1 + σ); the network sees x_t and 1000·t (the
+    UNet's timestep scale), and denoised = x_t − t·v.
+    """
+
+    def __init__(self, net: nn.Module, alphas_cumprod: torch.Tensor | None = None):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, **extra) -> torch.Tensor:
+        s = _bcast(sigma, x)
+        t = sigma.float().reshape(-1) / (1 + sigma.float().reshape(-1))  # (B,)
+        x_t = x / (1 + s)
+        v = self.net(x_t, t * 1000, **extra)
+        return x_t - _bcast(t, x) * v
+
+
+PREDICTIONS = {"eps": EpsDenoiser, "v": VDenoiser, "flow": FlowDenoiser}
 
 
 def build_denoiser(
@@ -92,6 +111,6 @@ def build_denoiser(
 ) -> nn.Module:
     """The denoiser for a network of the given prediction type, CFG-wrapped unless guidance=False."""
     if prediction not in PREDICTIONS:
-        raise ValueError(f"unknown prediction type {prediction!r}; known: eps, v")
+        raise ValueError(f"unknown prediction type {prediction!r}; known: {', '.join(PREDICTIONS)}")
     inner = PREDICTIONS[prediction](net, alphas_cumprod)
     return CFGDenoiser(inner) if guidance else inner

@@ -59,6 +59,20 @@ def get_sigmas(alphas_cumprod: torch.Tensor, steps: int, spacing: str = "trailin
     return torch.cat([all_sigmas[t], all_sigmas.new_zeros(1)]).float()
 
 
+def flow_sigmas(steps: int, shift: float = 1.0, t_max: float = 0.999) -> torch.Tensor:
+    """Descending sigmas of a rectified-flow model for a sampler, ending with 0: (steps + 1,).
+
+    A flow model's x_t = (1 − t)·x0 + t·ε is x0 + σ·ε scaled by 1/(1 + σ) with σ = t / (1 − t),
+    so every k-diffusion sampler walks it unchanged (Euler in σ is Euler in t). Times are spaced
+    evenly, then shifted towards the noisy end by `shift` (SD3's t' = s·t / (1 + (s − 1)·t)).
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    u = torch.linspace(t_max, 0.0, steps + 1, dtype=torch.float64)
+    t = shift * u / (1 + (shift - 1) * u)
+    return (t / (1 - t)).float()
+
+
 def img2img_sigmas(sigmas: torch.Tensor, strength: float) -> torch.Tensor:
     """The tail of a sigma list for img2img: strength 1 keeps all steps, 0 keeps none."""
     if not 0.0 <= strength <= 1.0:

@@ -10,4 +10,6 @@ FAMILIES: dict[str, str] = {
     "gan": "gencode.train.gan",
     "vae": "gencode.train.vae",
     "classifier": "gencode.train.classifier",
+    "autoencoder": "gencode.train.autoencoder",
+    "latent_diffusion": "gencode.train.latent_flow",
 }

@@ -3,6 +3,8 @@
 The judge learns from a labelled procedural pool drawn from the recipe's seed (a seed the generators
 never used) with light blur and noise, so it also reads the softer images generators make. Its
 accuracy on a fresh set drawn from yet another seed is measured and kept in the checkpoint's meta.
+Options: `render` paints the pool at another size than the judge reads (the scenes judge reads
+64 px, learns from 128 px paintings and is validated on 256 px ones, the size generators draw at).
 """
 
 from __future__ import annotations
@@ -22,20 +24,50 @@ VALIDATION_SEED_OFFSET = 1_000_003  # fresh data: never the training pool's seed
 
 
 def heads_for(name: str) -> dict[str, dict[str, Any]]:
-    """The heads a judge of a procedural dataset needs: its attributes, or subject and modifier."""
+    """The heads a judge of a procedural dataset needs: its attributes, or a scene's subject, time
+    of day and modifiers (any number of them)."""
     mod = dataset(name)
     if hasattr(mod, "ATTRIBUTES"):
         return {k: dict(v) for k, v in mod.ATTRIBUTES.items()}
     return {
         "subject": {"kind": "categorical", "values": list(mod.SUBJECTS)},
-        "modifier": {"kind": "categorical", "values": list(mod.MODIFIERS)},
+        "time": {"kind": "categorical", "values": list(mod.TIMES)},
+        "modifiers": {"kind": "multilabel", "values": list(mod.MODIFIERS)},
     }
 
 
-def labelled(name: str, n: int, seed: int, size: int, heads: dict) -> tuple[torch.Tensor, dict]:
-    """n procedural images uint8 (N, 3, H, W) and their per-head targets."""
-    images, labels = dataset(name).generate(n, seed, size)
-    return R.images_to_tensor(images), C.targets_from_labels(heads, labels)
+def resize(x: torch.Tensor, size: int, chunk: int = 1024) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) resized (antialiased, as the judge resizes) to size x size."""
+    if x.shape[-1] == size:
+        return x
+    out = torch.empty((len(x), x.shape[1], size, size), dtype=torch.uint8)
+    for i in range(0, len(x), chunk):
+        y = F.interpolate(
+            x[i : i + chunk].float(), size=(size, size), mode="bilinear", antialias=True
+        )
+        out[i : i + chunk] = y.round().clamp(0, 255).to(torch.uint8)
+    return out
+
+
+def labelled(
+    name: str,
+    n: int,
+    seed: int,
+    size: int,
+    heads: dict,
+    render: int | None = None,
+    chunk: int = 2000,
+) -> tuple[torch.Tensor, dict]:
+    """n procedural images uint8 (N, 3, size, size), painted at `render` px, and per-head targets."""
+    if not render or render == size:
+        images, labels = dataset(name).generate(n, seed, size)
+        return R.images_to_tensor(images), C.targets_from_labels(heads, labels)
+    parts, labels = [], []
+    for i in range(0, n, chunk):  # in chunks, so a big pool never holds its full-size paintings
+        images, chunk_labels = dataset(name).generate(min(chunk, n - i), seed + i, render or size)
+        parts.append(resize(R.images_to_tensor(images), size))
+        labels += chunk_labels
+    return torch.cat(parts), C.targets_from_labels(heads, labels)
 
 
 def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -68,7 +100,8 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     opt = torch.optim.AdamW(model.parameters(), recipe.lr, weight_decay=1e-4)
     g = torch.Generator().manual_seed(recipe.seed)
     pool_n = int(recipe.options.get("pool", 20000))
-    x_pool, y_pool = labelled(recipe.dataset, pool_n, recipe.seed, recipe.size, heads)
+    render = recipe.options.get("render")
+    x_pool, y_pool = labelled(recipe.dataset, pool_n, recipe.seed, recipe.size, heads, render)
     use_aug = bool(recipe.options.get("augment", True))
 
     def step(i: int) -> dict[str, float]:
@@ -94,16 +127,16 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
 def _finish(recipe: Any, model: C.Classifier, heads: dict) -> Path:
     """Measure accuracy on fresh data and write the checkpoint."""
     n_val = int(recipe.options.get("validation", 2000))
-    x_val, y_val = labelled(
-        recipe.dataset, n_val, recipe.seed + VALIDATION_SEED_OFFSET, recipe.size, heads
-    )
+    render = recipe.options.get("validation_render", recipe.options.get("render"))
+    seed = recipe.seed + VALIDATION_SEED_OFFSET
+    x_val, y_val = labelled(recipe.dataset, n_val, seed, recipe.size, heads, render)
     model.eval()
     acc = evaluate(model, x_val, y_val)
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
         "heads": heads,
-        "validation": {"n": n_val, "seed": recipe.seed + VALIDATION_SEED_OFFSET, **acc},
+        "validation": {"n": n_val, "seed": seed, "render": render or recipe.size, **acc},
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
     path = recipe.output_path

@@ -48,6 +48,7 @@ class Recipe:
     threads: int = 0  # torch threads; 0 leaves torch's default
     autocast_bf16: bool = False
     output: str = ""  # final checkpoint path; "" → <run_dir>/<name>.safetensors
+    install: str = ""  # file name in gencode/weights/ that `gencode train --install` writes
     run_dir: str = ""  # resumable state and logs; "" → runs/<name>
     options: dict[str, Any] = field(
         default_factory=dict
@@ -117,7 +118,39 @@ def from_dict(doc: dict[str, Any], source: str = "<recipe>") -> Recipe:
         raise RecipeError(f"{source}: key 'ema_decay': must be in [0, 1)")
     if values.get("lr_decay", "cosine") not in ("cosine", "none"):
         raise RecipeError(f"{source}: key 'lr_decay': expected 'cosine' or 'none'")
+    _outside_package(source, values.get("output", ""))
     return Recipe(**values)
+
+
+def _outside_package(source: str, output: str) -> None:
+    """Training never writes into the installed package: a half-trained model would be shipped."""
+    from gencode.models.catalog import WEIGHTS_DIR
+
+    if output and Path(output).resolve().is_relative_to(WEIGHTS_DIR.resolve()):
+        raise RecipeError(
+            f"{source}: key 'output': {output} is inside gencode's own weights folder; recipes "
+            "write to their run folder, and `gencode train RECIPE --install` copies a finished "
+            "checkpoint into the package"
+        )
+
+
+def install(recipe: Recipe) -> Path:
+    """Copy a finished run's checkpoint into gencode/weights/ as the recipe's `install` name."""
+    import shutil
+
+    from gencode.models.catalog import WEIGHTS_DIR
+    from gencode.models.checkpoint import read_info
+
+    if not recipe.install or Path(recipe.install).name != recipe.install:
+        raise RecipeError(
+            f"{recipe.source}: no 'install' file name (e.g. install = \"x.safetensors\")"
+        )
+    read_info(recipe.output_path)  # a missing or corrupt checkpoint is refused before copying
+    target = WEIGHTS_DIR / recipe.install
+    tmp = target.with_name(f".{target.name}.installing")
+    shutil.copyfile(recipe.output_path, tmp)
+    tmp.replace(target)
+    return target
 
 
 def resolve(name_or_path: str | Path) -> Path:

@@ -1,9 +1,11 @@
 """Server: a session's state → the live preview over HTTP, on 127.0.0.1 only.
 
 Routes: `/` the page (static files, no build step, no external URLs), `/status` JSON, `/events`
-server-sent events (`status` on every change, `progress` during renders), and
-`/frames/<generation>/<output>/<frame>.png`, served from memory. A frame URL names its
-generation, so a browser may cache it forever and a page never shows half of two renders.
+server-sent events (`status` on every change, `progress` during renders),
+`/frames/<generation>/<output>/<frame>.png`, served from memory, and `/api/...`, the code
+editor's JSON routes (gencode/watch/editor.py; a POST from another site's page is refused).
+A frame URL names its generation, so a browser may cache it forever and a page never shows
+half of two renders.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+from gencode.watch.editor import EditorApi
 from gencode.watch.session import Session
 
 HOST = "127.0.0.1"  # never another interface: a performer's laptop is on a venue's network
@@ -25,11 +28,13 @@ STATIC = Path(__file__).parent / "static"
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 FRAME = re.compile(r"^/frames/(\d+)/(\d+)/(\d+)\.png$")
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream, so proxies keep it open
+MAX_BODY = 1 << 20  # bytes: a script posted by the editor
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # open event streams must not keep the process alive at exit
     session: Session
+    editor: EditorApi
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A browser closing a connection mid-request is no error: print no traceback for it."""
@@ -59,8 +64,42 @@ class _Handler(BaseHTTPRequestHandler):
             self._events()
         elif m := FRAME.match(path):
             self._frame(*(int(g) for g in m.groups()))
+        elif path.startswith("/api/"):
+            query = dict(parse_qsl(urlsplit(self.path).query))
+            self._api(self.server.editor.get(path, query))
         else:
             self._send(404, b"not found\n", "text/plain")
+
+    def do_POST(self) -> None:  # noqa: N802 — the http.server name
+        """The editor's writes (see gencode/watch/editor.py); JSON in, JSON out."""
+        origin = self.headers.get(
+            "Origin"
+        )  # absent from tools (curl); a sandboxed frame sends "null"
+        if not self._host_ok() or (origin is not None and origin not in self._origins()):
+            self._send(403, b"forbidden\n", "text/plain")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(413, b"too large\n", "text/plain")
+            return
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+            reply = self.server.editor.post(urlsplit(self.path).path, body)
+        except (ValueError, AttributeError) as e:
+            reply = (400, {"error": str(e)})
+        self._api(reply)
+
+    def _origins(self) -> tuple[str, ...]:
+        """A POST comes from our own page (or a tool that sends no Origin): never another site."""
+        port = self.server.server_address[1]
+        return (f"http://{HOST}:{port}", f"http://localhost:{port}")
+
+    def _api(self, reply: tuple[int, dict] | None) -> None:
+        if reply is None:
+            self._send(404, b'{"error": "no such route"}', "application/json")
+            return
+        code, data = reply
+        self._send(code, json.dumps(data).encode(), "application/json")
 
     def _host_ok(self) -> bool:
         """Only our own names: a page on another site cannot reach us by DNS rebinding."""
@@ -130,6 +169,7 @@ class PreviewServer:
     def __init__(self, session: Session, port: int = 0):
         self.httpd = _Server((HOST, port), _Handler)
         self.httpd.session = session
+        self.httpd.editor = EditorApi(session)
         self.session = session
         # A short poll, so Ctrl-C (shutdown) answers at once rather than in half a second.
         serve = lambda: self.httpd.serve_forever(poll_interval=0.05)  # noqa: E731

@@ -111,6 +111,12 @@ class Session:
             if script is not None:
                 self._supersede(self._seq, script)
 
+    def evaluate(self, script: Any) -> None:
+        """Render a script checked elsewhere (a slider's rebound number) as a save would be."""
+        with self._submit_lock:
+            self._seq += 1
+            self._supersede(self._seq, script)
+
     def _read(self) -> tuple | None:
         """A fingerprint of every tracked file, or None while a save is under way (the script
         missing or any tracked file empty: VS Code truncates before it writes)."""

@@ -1,0 +1,119 @@
+"""Latent diffusion: a text-conditioned UNet on the latents of gencode's own autoencoder.
+
+One checkpoint (family "diffusion", arch "ldm") holds both networks (`unet.*`, `autoencoder.*`),
+so the file's sha256 names the whole model. The UNet is a rectified flow (it predicts the
+velocity ε − x0); `sigmas(steps)` gives the k-diffusion sigmas of its shifted time grid, so every
+registered sampler runs it. `LatentDiffusion` is the runtime's `DiffusionRuntime`: prompts in,
+denoiser, sigmas, images ⇄ latents through the autoencoder (as a Stable Diffusion folder does).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from gencode.data.words import tokenize_with
+from gencode.models.autoencoder import Autoencoder, AutoencoderConfig
+from gencode.models.checkpoint import CheckpointError, load_tensors, read_info
+from gencode.models.unet import UNet, UNetConfig
+from gencode.samplers.denoisers import build_denoiser
+from gencode.samplers.schedules import flow_sigmas
+
+
+class _Float32Out(nn.Module):
+    """Runs the UNet as is (autocast may lower its precision) and hands float32 back."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None):
+        return self.net(x, t, cond).float()
+
+
+def split_tensors(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The `prefix.*` tensors of a checkpoint with the prefix removed."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+@dataclass
+class LatentDiffusion:
+    """A latent flow model, ready for the `diffuse`, `encode` and `decode` ops."""
+
+    unet: UNet
+    autoencoder: Autoencoder
+    meta: dict[str, Any]
+    sha256: str
+    family: str = "diffusion"
+    _denoiser: Callable[..., torch.Tensor] | None = field(default=None, repr=False)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return list(self.meta.get("vocabulary", []))
+
+    def tokenize(self, prompt: str) -> tuple[list[str], list[str]]:
+        """(known words, unknown words) of a prompt for this model's vocabulary."""
+        known, unknown = tokenize_with(prompt, self.vocabulary, self.meta.get("aliases", {}))
+        fillers = set(self.meta.get("fillers", []))
+        return known, [w for w in unknown if w not in fillers]
+
+    def encode_prompt(self, texts: Sequence[str]) -> torch.Tensor:
+        """Conditions (B, D): the mean embedding of each prompt's known words."""
+        vocab = self.vocabulary
+        ids = [[vocab.index(w) for w in self.tokenize(t)[0]] for t in texts]
+        with torch.no_grad():
+            return self.unet.encode_prompt(ids).float()
+
+    def denoiser(self) -> Callable[..., torch.Tensor]:
+        if self._denoiser is None:
+            self._denoiser = build_denoiser(_Float32Out(self.unet), None, "flow", False)  # type: ignore[arg-type]
+        return self._denoiser
+
+    def sigmas(self, steps: int) -> torch.Tensor:
+        return flow_sigmas(steps, float(self.meta.get("shift", 1.0)))
+
+    def to_latent(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] → scaled latents (B, 4, H/8, W/8)."""
+        with torch.no_grad():
+            return self.autoencoder.encode(images.float() * 2 - 1).float()
+
+    def to_image(self, latents: torch.Tensor) -> torch.Tensor:
+        """Scaled latents → images (B, 3, 8h, 8w) in [0, 1]."""
+        with torch.no_grad():
+            return ((self.autoencoder.decode(latents.float()).float() + 1) / 2).clamp(0, 1)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The latent shape at the model's native size (for memory estimates)."""
+        side = int(self.meta.get("size", 256)) // self.autoencoder.cfg.factor
+        return (self.autoencoder.cfg.latent_channels, side, side)
+
+    def image_shape(self, latent_shape: Sequence[int] | None = None) -> tuple[int, ...]:
+        shape = self.latent_shape if latent_shape is None else latent_shape
+        f = self.autoencoder.cfg.factor
+        return (3, shape[-2] * f, shape[-1] * f)
+
+
+def load_latent_diffusion(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu", sha256: str = ""
+) -> LatentDiffusion:
+    """Load an "ldm" checkpoint onto a device, in eval mode."""
+    info = read_info(path)
+    if info.family != "diffusion" or info.arch != "ldm":
+        raise CheckpointError(f"{path}: a {info.family}/{info.arch} checkpoint, not diffusion/ldm")
+    try:
+        unet = UNet(UNetConfig.from_dict(info.config["unet"]))
+        ae = Autoencoder(AutoencoderConfig.from_dict(info.config["autoencoder"]))
+        tensors = load_tensors(path)
+        unet.load_state_dict(split_tensors(tensors, "unet"))
+        ae.load_state_dict(split_tensors(tensors, "autoencoder"))
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: weights do not match its config ({e})") from None
+    unet, ae = (m.to(device).eval().requires_grad_(False) for m in (unet, ae))
+    return LatentDiffusion(unet, ae, info.meta, sha256)  # type: ignore[arg-type]
