@@ -66,7 +66,16 @@ def test_a_still_carries_every_field(card, tiny_dir: Path) -> None:
     assert (record["prompt"], record["size"]) == ("dunes", [16, 16])
     env = record["environment"]
     assert env["device"] == "cpu" and env["dtype"] == "float32"
-    assert set(env) == {"device", "dtype", "gencode", "torch", "python", "platform"}
+    assert set(env) == {
+        "device",
+        "dtype",
+        "threads",
+        "cpu",
+        "gencode",
+        "torch",
+        "python",
+        "platform",
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["created"])
     pixels = iio.imread(out / "diffuse-dunes.png")
     assert record["pixels"] == {"sha256": pixel_sha256(pixels), "shape": [16, 16, 3]}
