@@ -45,6 +45,7 @@ class RenderResult:
     program: CheckedProgram
     out_dir: Path | None = None
     written: list[Path] = field(default_factory=list)
+    swept: list[Path] = field(default_factory=list)  # temp files of killed writes, removed
 
     @property
     def names(self) -> list[str]:
@@ -123,14 +124,32 @@ def render(
             if span is None:
                 raise
             raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
+    folder = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
+    swept = _prepare(folder) if write else []  # before the render: a bad -o fails at once
     executor.add_models(script.catalog.resolved)
     run = executor.run(script.graph, script.root, progress=progress, cancel=cancel, notice=notice)
-    result = RenderResult(script.graph, run.values, run.summary, script.program)
+    result = RenderResult(script.graph, run.values, run.summary, script.program, swept=swept)
     if write:
-        result.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
+        result.out_dir = folder
         records = recorder(script, run.summary, signer)
         result.written = _write(script.graph, run.values, result.out_dir, records, script.root)
     return result
+
+
+def _prepare(out_dir: Path) -> list[Path]:
+    """Refuse an output folder that can't be made (under a file, read-only) before rendering;
+    remove the temp files killed writes left in an existing one."""
+    from gencode.runtime.atomic import sweep_temp_files
+
+    base = next((p for p in [out_dir, *out_dir.parents] if p.exists()), Path("."))
+    if not base.is_dir():
+        raise RenderError(f"can't write to the output folder {out_dir}: {base} is a file, not a folder")  # fmt: skip
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise RenderError(f"can't write to the output folder {out_dir}: {base} is not writable")
+    try:
+        return sweep_temp_files(out_dir) if base == out_dir else []
+    except OSError as e:
+        raise RenderError(f"can't clean the output folder {out_dir} ({e.strerror or e})") from None
 
 
 def default_out_dir(script: Path | None) -> Path:
@@ -179,6 +198,9 @@ def _write(
         return write_outputs(graph, values, out_dir, records, sidecars=True, root_dir=root_dir)
     except OutputError as e:
         raise RenderError(str(e)) from None
+    except OSError as e:  # a full disk: the files already there stay whole (atomic writes)
+        where = e.filename or out_dir
+        raise RenderError(f"can't write {where} ({e.strerror or e}); no file was left half-written") from None  # fmt: skip
 
 
 class _CallableModule(types.ModuleType):

@@ -3,6 +3,7 @@ tampering with a finished batch is reported by `verify`, naming the file and the
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import random
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 from runtime_support import write_script
 
 from gencode.batch.catalog import CATALOG_NAME, Catalog
-from gencode.batch.runner import BatchSpec, run_batch
+from gencode.batch.runner import BatchError, BatchSpec, run_batch
 from gencode.cli.main import cli
 from gencode.provenance.pixels import decode_file
 from gencode.provenance.signing import Signer, new_key
@@ -187,12 +188,97 @@ def test_a_truncated_png_is_reported(batch: Path) -> None:
     assert "truncated or corrupt" in found[0]
 
 
-def test_a_missing_file_and_a_leftover_temp_file_are_reported(batch: Path) -> None:
+def test_a_missing_file_is_reported_and_a_leftover_temp_file_removed(batch: Path) -> None:
     (batch / "seed-0000/face.png").unlink()
-    (batch / f"seed-0001/.face.1234{TEMP_MARK}.png").write_bytes(b"half")
+    temp = batch / f"seed-0001/.face.p999999999-ab12{TEMP_MARK}.png"  # its writer is gone
+    temp.write_bytes(b"half")
+    res = CliRunner().invoke(cli, ["verify", str(batch)])
+    assert f"FAIL {batch / 'seed-0000/face.png'}: listed in the catalog but missing" in res.output
+    assert f"note {temp}: removed a temp file left by an interrupted write" in res.output
+    assert not temp.exists() and "temp" not in "".join(problems(batch))
+
+
+def test_a_temp_file_alone_no_longer_fails_verify_for_good(batch: Path) -> None:
+    (batch / f"seed-0001/.face.1234{TEMP_MARK}.png").write_bytes(b"half")  # an older name
+    assert problems(batch) == []
+
+
+# ---- batches whose catalog or files were deleted -----------------------------------------------
+
+
+def test_a_folder_with_a_manifest_is_a_batch_without_its_catalog(batch: Path, finished: Path) -> None:  # fmt: skip
+    shutil.rmtree(batch / "seed-0003")
+    for p in batch.glob(f"{CATALOG_NAME}*"):
+        p.unlink()
     found = problems(batch)
-    assert f"FAIL {batch / 'seed-0000/face.png'}: listed in the catalog but missing" in found
-    assert any("a temp file left by an interrupted write" in f for f in found)
+    assert f"FAIL {batch / CATALOG_NAME}: missing: the manifest says this batch holds 4 files; each file present is checked on its own" in found  # fmt: skip
+    res = CliRunner().invoke(cli, ["batch", str(finished.parent / "sketch.gen"), "-o", str(batch), "--seeds", "0-3", "-q"])  # fmt: skip
+    assert res.exit_code == 1 and "catalog (catalog.sqlite) is missing, so it can't be resumed" in res.output, res.output  # fmt: skip
+    assert (batch / "manifest.json").is_file()
+
+
+def test_resume_restores_a_deleted_file_and_its_row(batch: Path, finished: Path) -> None:
+    shutil.rmtree(batch / "seed-0003")
+    with sqlite3.connect(batch / CATALOG_NAME) as conn:
+        conn.execute("DELETE FROM outputs WHERE item = 'seed-0003'")
+    before = json.loads((batch / "manifest.json").read_text())
+    spec = BatchSpec(finished.parent / "sketch.gen", batch, [0, 1, 2, 3], sign=Signer(), progress=False)  # fmt: skip
+    result = run_batch(spec)
+    assert result.restored == ["seed-0003"] and result.rendered == 1
+    after = json.loads((batch / "manifest.json").read_text())
+    assert after["outputs"] == before["outputs"] == 4
+    assert after["outputs_sha256"] == before["outputs_sha256"]  # the same pixels, restored
+    assert problems(batch) == []
+
+
+def test_resume_never_replaces_a_manifest_with_a_smaller_one(batch: Path, finished: Path) -> None:
+    with sqlite3.connect(batch / CATALOG_NAME) as conn:  # a batch that forgot an item entirely
+        conn.execute("DELETE FROM outputs WHERE item = 'seed-0003'")
+        conn.execute("DELETE FROM items WHERE item = 'seed-0003'")
+    before = (batch / "manifest.json").read_bytes()
+    with pytest.raises(BatchError, match="held 4 files in 4 items when it finished, the catalog now 3 in 3"):  # fmt: skip
+        run_batch(BatchSpec(finished.parent / "sketch.gen", batch, [0, 1, 2], sign=Signer(), progress=False))  # fmt: skip
+    assert (batch / "manifest.json").read_bytes() == before
+
+
+def test_bad_json_in_the_catalog_is_a_clean_error_and_keeps_the_manifest(batch: Path, finished: Path) -> None:  # fmt: skip
+    with sqlite3.connect(batch / CATALOG_NAME) as conn:
+        conn.execute("UPDATE outputs SET params = '{bad' WHERE item = 'seed-0001'")
+        conn.execute("UPDATE meta SET value = '[1,' WHERE key = 'sets'")
+    found = problems(batch)
+    assert len(found) == 1 and "is not valid JSON" in found[0] and "catalog was edited or damaged" in found[0]  # fmt: skip
+    res = CliRunner().invoke(cli, ["batch", str(finished.parent / "sketch.gen"), "-o", str(batch), "--seeds", "0-3", "-q"])  # fmt: skip
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit)
+    assert "is not valid JSON" in res.output and (batch / "manifest.json").is_file()
+
+
+def test_a_smaller_rerun_writes_no_false_manifest(batch: Path, finished: Path) -> None:
+    (batch / "manifest.json").unlink()  # the batch was interrupted: items 2 and 3 unfinished
+    with sqlite3.connect(batch / CATALOG_NAME) as conn:
+        conn.execute("UPDATE items SET status = 'pending' WHERE item IN ('seed-0002', 'seed-0003')")
+    res = CliRunner().invoke(cli, ["batch", str(finished.parent / "sketch.gen"), "-o", str(batch), "--seeds", "0-1", "--sign"])  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert "not finished: 2 item(s) of an earlier, larger run are still pending (e.g. seed-0002)" in res.output  # fmt: skip
+    assert not (batch / "manifest.json").exists()
+
+
+def test_two_batches_on_one_folder_the_second_is_told_who_holds_it(batch: Path, finished: Path) -> None:  # fmt: skip
+    from gencode.batch.lock import FolderLock
+
+    with FolderLock(batch):  # a batch running in this folder
+        with pytest.raises(BatchError, match=rf"being written by another batch \(pid {os.getpid()} on "):  # fmt: skip
+            run_batch(BatchSpec(finished.parent / "sketch.gen", batch, [0, 1, 2, 3], progress=False))  # fmt: skip
+        found = problems(batch)
+        assert len(found) == 1 and f"a batch is writing this folder now (pid {os.getpid()}" in found[0]  # fmt: skip
+    assert problems(batch) == []  # released
+
+
+def test_a_batch_folder_under_a_regular_file_is_a_clean_error(finished: Path, tmp_path: Path) -> None:  # fmt: skip
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path / "file" / "b", Path("/proc/gencode-batch")):
+        res = CliRunner().invoke(cli, ["batch", str(finished.parent / "sketch.gen"), "-o", str(out), "--seeds", "0-1", "-q"])  # fmt: skip
+        assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.exception
+        assert "can't make the batch folder there" in res.output, res.output
 
 
 def _sha(pixels: np.ndarray) -> str:

@@ -151,3 +151,94 @@ def test_a_record_without_threads_names_them_as_what_differs(rendered: Path) -> 
     env = {k: v for k, v in record["environment"].items() if k != "threads"}
     write_still(path, decode_file(path), record | {"environment": env})
     assert [d[0] for d in reproduce(path, "cpu").env_diffs] == ["threads"]
+
+
+# ---- records are untrusted: root, decoding, edits, bounds --------------------------------------
+
+
+def test_the_root_never_comes_from_the_record(
+    rendered: Path, tmp_path_factory, monkeypatch
+) -> None:
+    base = tmp_path_factory.mktemp("victim")
+    (base / "secret").mkdir()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(base / "secret/secret.png")
+    (base / "secret/evil.gen").write_text('load "secret.png"\n')
+    deep = base / "a/b/c"
+    deep.mkdir(parents=True)
+    path = deep / "still.png"
+    record = read_record(rendered / "still.png")
+    source = 'load "secret.png" as still\n'
+    script = record["script"] | {"file": "../../../secret/evil.gen", "source": source, "sha256": sha(source)}  # fmt: skip
+    write_still(path, decode_file(rendered / "still.png"), record | {"script": script})
+    monkeypatch.chdir(deep)  # where the record's relative path would lead to secret/
+    with pytest.raises(ReproduceError, match="does not check here") as e:
+        reproduce(path, "cpu")
+    assert str(deep) in str(e.value) and "secret.png" in str(e.value)
+    res = run("reproduce", str(path), "--root", str(base / "secret"))  # the user may choose it
+    assert "does not check here" not in res.output  # there, secret.png is found
+
+
+def sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_an_undecodable_png_is_said_to_be_so(rendered: Path) -> None:
+    path = rendered / "still.png"
+    data = bytearray(path.read_bytes())
+    at = data.index(b"IDAT") + 8
+    data[at : at + 20] = bytes(20)  # the record chunk is intact, the image data is not
+    path.write_bytes(bytes(data))
+    res = run("reproduce", str(path))
+    assert res.exit_code == 1 and "its pixels cannot be decoded" in res.output, res.output
+    assert "PSNR inf" not in res.output
+
+
+def test_an_edited_record_is_named_even_when_the_pixels_match(rendered: Path) -> None:
+    path = rendered / "still.png"
+    write_still(path, decode_file(path), read_record(path) | {"seed": 99})
+    outcome = reproduce(path, "cpu")
+    assert outcome.exact and outcome.file_intact and not outcome.ok
+    assert outcome.edited == ["seed says 99, the script makes 42"]
+    res = run("reproduce", str(path))
+    assert res.exit_code == 1 and "the record was edited: seed says 99, the script makes 42" in res.output  # fmt: skip
+    assert "exact match" not in res.output
+
+
+def test_edited_parameters_text_is_named(rendered: Path) -> None:
+    from PIL import PngImagePlugin
+
+    path = rendered / "still.png"
+    record = read_record(path)
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("gencode", __import__("gencode.graph", fromlist=["canonical"]).canonical(record))
+    info.add_text("parameters", "a castle\nSteps: 50, Seed: 1")
+    Image.fromarray(decode_file(path)).save(path, pnginfo=info)
+    res = run("reproduce", str(path))
+    assert res.exit_code == 1 and "`parameters` text differs from what the record gives" in res.output  # fmt: skip
+
+
+def test_an_edited_script_hash_and_a_huge_graph_are_refused(rendered: Path, monkeypatch) -> None:
+    import gencode.provenance.reproduce as R
+
+    path = rendered / "still.png"
+    record = read_record(path)
+    write_still(path, decode_file(path), record | {"script": record["script"] | {"source": record["script"]["source"] + "\n"}})  # fmt: skip
+    with pytest.raises(ReproduceError, match="its script's sha256 is not that of the script it holds"):  # fmt: skip
+        reproduce(path, "cpu")
+    write_still(path, decode_file(path), record)
+    monkeypatch.setattr(R, "MAX_NODES", 3)  # the card's still depends on more nodes than that
+    with pytest.raises(ReproduceError, match="depends on more than 3 graph nodes"):
+        reproduce(path, "cpu")
+
+
+def test_a_dag_bomb_in_a_record_is_reproduced_quickly(tiny_dir: Path) -> None:
+    import time
+
+    lines = ['model "gan.safetensors"', "i0 = sample seed 1"] + [f"i{k + 1} = blend i{k} i{k}" for k in range(40)]  # fmt: skip
+    script = write_script(tiny_dir, "\n".join(lines + ["i40 as bomb"]) + "\n")
+    t0 = time.perf_counter()
+    render(script, tiny_dir / "out", device="cpu")
+    outcome = reproduce(tiny_dir / "out/bomb.png", "cpu")
+    assert outcome.ok and time.perf_counter() - t0 < 60

@@ -29,6 +29,7 @@ from gencode.runtime.outputs import read_record, write_still
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
+FACE = 'model "gan.safetensors"\nseed 3\nsample as face\n'  # one file: signing is slow
 GAN = 'model "gan.safetensors"\nseed 3\nsample as face\nsample from (interpolate latent a b 2) as walk\n'
 
 
@@ -131,7 +132,7 @@ def test_render_sign_signs_every_file_and_keeps_the_private_key_out(
     )
     res = run("verify", str(out))
     assert res.exit_code == 0 and "ok: 4 files verified" in res.output
-    assert f"signed by {describe().key_id} (default): 4 files" in res.output
+    assert f"signed by {describe().key_id} (default, trusted): 4 files" in res.output
     assert "signature valid" in run("inspect", str(out / "face.png")).output
 
 
@@ -153,7 +154,7 @@ def test_verify_key_and_require_signature_policies(tiny_dir: Path, home: Path) -
     res = run("verify", str(out / "face.png"), "--key", other.key_id)
     assert (
         res.exit_code == 1
-        and f"signed by key {mine.key_id}, which is not a key you trust" in res.output
+        and f"signed by key {mine.key_id}, which is not one of the --key given" in res.output
     )
     unsigned = tiny_dir / "plain"
     run("render", str(tiny_dir / "sketch.gen"), "-o", str(unsigned), "-q")
@@ -242,3 +243,68 @@ def replace_in_chunk(path: Path, kind: bytes, old: bytes, new: bytes) -> None:
         out.append(struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body)))  # fmt: skip
         pos += 12 + n
     path.write_bytes(b"".join(out))
+
+
+def test_a_sec1_c2pa_key_is_accepted(tiny_dir: Path) -> None:
+    pytest.importorskip("c2pa")
+    from gencode.provenance import c2pa
+
+    chain, key, _ = make_chain(tiny_dir)
+    leaf = serialization.load_pem_private_key(key.read_bytes(), None)
+    key.write_bytes(leaf.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))  # fmt: skip
+    assert key.read_bytes().startswith(
+        b"-----BEGIN EC PRIVATE KEY-----"
+    )  # SEC1, as openssl ecparam writes
+    out = tiny_dir / "out"
+    res = run("render", str(write_script(tiny_dir, FACE)), "-o", str(out), "-q", "--c2pa-cert", str(chain), "--c2pa-key", str(key))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert c2pa.read(out / "face.png").state == "Valid"
+
+
+def test_a_failed_c2pa_signing_writes_nothing_unsigned(tiny_dir: Path) -> None:
+    pytest.importorskip("c2pa")
+    chain, _, _ = make_chain(tiny_dir)
+    (tiny_dir / "other").mkdir()
+    _, wrong_key, _ = make_chain(tiny_dir / "other")  # not the key of this certificate
+    out = tiny_dir / "out"
+    res = run("render", str(write_script(tiny_dir, FACE)), "-o", str(out), "-q", "--c2pa-cert", str(chain), "--c2pa-key", str(wrong_key))  # fmt: skip
+    assert res.exit_code == 1 and "C2PA signing failed" in res.output, res.output
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_inspect_shows_c2pa_credentials_and_verify_can_require_them(tiny_dir: Path) -> None:
+    pytest.importorskip("c2pa")
+    chain, key, ca = make_chain(tiny_dir)
+    out = tiny_dir / "out"
+    res = run("render", str(write_script(tiny_dir, FACE)), "-o", str(out), "-q", "--c2pa-cert", str(chain), "--c2pa-key", str(key))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = run("inspect", str(out / "face.png"))
+    assert "signature no gencode key signature (C2PA credentials below)" in res.output
+    assert "c2pa      signed by artist (issued by gencode tests), valid; carries this record" in res.output  # fmt: skip
+    assert run("verify", str(out), "--require-c2pa", "--c2pa-trust", str(ca)).exit_code == 0
+    from gencode.provenance.pixels import decode_file
+
+    path = out / "face.png"
+    write_still(path, decode_file(path), read_record(path))  # the credentials stripped
+    assert run("verify", str(path)).exit_code == 0  # credentials were not asked for
+    res = run("verify", str(path), "--require-c2pa")
+    assert res.exit_code == 1 and "face.png: no C2PA credentials (required here: stripped?)" in res.output  # fmt: skip
+
+
+def test_a_batch_signed_with_c2pa_stays_so(tiny_dir: Path) -> None:
+    pytest.importorskip("c2pa")
+    chain, key, _ = make_chain(tiny_dir)
+    script = write_script(
+        tiny_dir, 'model "gan.safetensors"\nparam s = 0\nseed s\nsample as face\n'
+    )
+    b, creds = tiny_dir / "b", ["--c2pa-cert", str(chain), "--c2pa-key", str(key)]
+    assert run("batch", str(script), "-o", str(b), "--seeds", "0-1", "-q", *creds).exit_code == 0
+    assert run("verify", str(b)).exit_code == 0
+    res = run("batch", str(script), "-o", str(b), "--seeds", "0-2", "-q")  # resumed without them
+    assert res.exit_code == 1 and "made with C2PA credentials (give --c2pa-cert and --c2pa-key)" in res.output  # fmt: skip
+    from gencode.provenance.pixels import decode_file
+
+    path = b / "seed-0001/face.png"
+    write_still(path, decode_file(path), read_record(path))  # stripped: the rest still agrees
+    res = run("verify", str(b))
+    assert res.exit_code == 1 and "seed-0001/face.png: no C2PA credentials (required here: stripped?)" in res.output  # fmt: skip

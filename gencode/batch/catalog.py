@@ -20,7 +20,8 @@ CATALOG_NAME = "catalog.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
-    item TEXT PRIMARY KEY, seed INTEGER, params TEXT NOT NULL, status TEXT NOT NULL
+    item TEXT PRIMARY KEY, seed INTEGER, params TEXT NOT NULL, status TEXT NOT NULL,
+    outputs INTEGER
 );
 CREATE TABLE IF NOT EXISTS outputs (
     path TEXT PRIMARY KEY, item TEXT NOT NULL, seed INTEGER, params TEXT NOT NULL,
@@ -66,6 +67,9 @@ class Catalog:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+            if "outputs" not in columns:  # a catalog from before items counted their files
+                conn.execute("ALTER TABLE items ADD COLUMN outputs INTEGER")
         except sqlite3.DatabaseError as e:
             raise CatalogError(f"{path}: not a readable catalog ({e})") from None
         return cls(conn, path)
@@ -82,7 +86,7 @@ class Catalog:
     # ---- what the batch is ---------------------------------------------------------------------
 
     def meta(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM meta")}
+        return {k: _json(v, f"meta '{k}'") for k, v in self.conn.execute("SELECT key, value FROM meta")}  # fmt: skip
 
     def set_meta(self, values: dict[str, Any]) -> None:
         with self._transaction():
@@ -103,7 +107,7 @@ class Catalog:
         """Plan items (name, seed, params) as pending; items already known keep their status."""
         with self._transaction():
             self.conn.executemany(
-                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, 'pending')",
+                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, 'pending', NULL)",
                 [(name, seed, json.dumps(p, sort_keys=True)) for name, seed, p in items],
             )
 
@@ -126,7 +130,30 @@ class Catalog:
                     for r in rows
                 ],
             )  # fmt: skip
-            self.conn.execute("UPDATE items SET status = 'done' WHERE item = ?", (item,))
+            self.conn.execute(
+                "UPDATE items SET status = 'done', outputs = ? WHERE item = ?", (len(rows), item)
+            )
+
+    def reopen(self, items: list[str]) -> None:
+        """Mark finished items pending again (their files were lost): a resume renders them."""
+        with self._transaction():
+            self.conn.executemany(
+                "UPDATE items SET status = 'pending' WHERE item = ?", [(i,) for i in items]
+            )
+
+    def damaged_items(self, folder: Path) -> list[str]:
+        """Finished items missing a file or a row: fewer rows than the item wrote, or a row
+        whose file is gone (a catalog from before items counted their files: no rows)."""
+        counts = dict(self.conn.execute("SELECT item, COUNT(*) FROM outputs GROUP BY item"))
+        damaged = {
+            item
+            for item, n in self.conn.execute(
+                "SELECT item, outputs FROM items WHERE status = 'done'"
+            )
+            if counts.get(item, 0) < (n if n is not None else 1)
+        }
+        damaged |= {r.item for r in self.rows() if not (Path(folder) / r.path).is_file()}
+        return sorted(damaged)
 
     # ---- outputs -------------------------------------------------------------------------------
 
@@ -136,7 +163,7 @@ class Catalog:
             "SELECT path, item, seed, params, pixel_sha256, record, status FROM outputs "
             "ORDER BY path"
         )
-        return [Row(p, i, s, json.loads(pa), h, r, st) for p, i, s, pa, h, r, st in cur]
+        return [Row(p, i, s, _json(pa, f"row {p}"), h, r, st) for p, i, s, pa, h, r, st in cur]
 
     def pending_items(self) -> list[str]:
         rows = self.conn.execute("SELECT item FROM items WHERE status != 'done' ORDER BY item")
@@ -144,6 +171,14 @@ class Catalog:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.conn)
+
+
+def _json(text: str, where: str) -> Any:
+    """A JSON column's value; a catalog edited into bad JSON is a CatalogError naming the row."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise CatalogError(f"the catalog's {where} is not valid JSON ({e}); the catalog was edited or damaged") from None  # fmt: skip
 
 
 class _Transaction:

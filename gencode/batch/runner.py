@@ -1,8 +1,10 @@
 """Running a batch: a script and its items → files under DIR/<item>/, catalog rows, a manifest.
 
-Resumable: temp files a kill left behind are swept, the manifest is removed (its presence means
-"finished"), finished items are skipped and the rest rendered; each item's files are written
-atomically before its catalog rows are committed. The manifest is written last.
+Resumable: the folder is locked (one batch at a time), temp files a kill left behind are swept,
+finished items are skipped, items whose files were lost are rendered again, and the rest
+rendered; each item's files are written atomically before its catalog rows are committed. The
+manifest ("finished") is written last, only when every item of the folder's batch is done, and
+never smaller than the one it replaces.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from gencode.batch.catalog import CATALOG_NAME, Catalog, Row
 from gencode.batch.grid import GRID_NAME, contact_sheet
+from gencode.batch.lock import LOCK_NAME, FolderLock, LockedError
 from gencode.batch.plan import Item, PlanError, plan, seed_param
 from gencode.graph import canonical
 from gencode.runtime.atomic import sweep_temp_files, write_bytes_atomic
@@ -60,16 +63,20 @@ class BatchResult:
     skipped: int
     outputs: int
     swept: list[Path]
-    manifest: Path
+    manifest: Path | None  # None: items of an earlier, larger run are still unfinished
     grid: Path | None
     seconds: float
+    unfinished: list[str] = field(default_factory=list)  # those items
+    restored: list[str] = field(
+        default_factory=list
+    )  # finished items whose lost files were re-rendered
 
 
 def run_batch(spec: BatchSpec) -> BatchResult:
     """Render every unfinished item of the plan, then the grid and the manifest."""
     t0 = time.perf_counter()
     if spec.ray is not None:
-        from gencode.batch.ray_runner import render_on_ray, require_ray
+        from gencode.batch.ray_runner import require_ray
 
         require_ray(spec.ray)  # before anything is read or written
     text = _read(spec.script)
@@ -77,26 +84,55 @@ def run_batch(spec: BatchSpec) -> BatchResult:
     binding = spec.seed_param or (seed_param(text, str(spec.script)) if spec.seeds else None)
     _check_plan(spec, text, binding, items)  # before the folder exists: a typo leaves nothing
     out = Path(spec.out_dir)
-    if out.is_dir() and any(out.iterdir()) and not (out / CATALOG_NAME).is_file():
+    _make_folder(out)
+    try:
+        with FolderLock(out):
+            return _run_locked(spec, text, binding, items, t0)
+    except LockedError as e:
+        raise BatchError(str(e)) from None
+    except OSError as e:  # a full disk, a folder made read-only: no traceback, files intact
+        raise BatchError(f"{out}: can't write the batch ({e.strerror or e}); finished items are kept") from None  # fmt: skip
+
+
+def _make_folder(out: Path) -> None:
+    """The batch folder, made if needed; refused when it holds something else or can't be."""
+    others = out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir())
+    if others and not (out / CATALOG_NAME).is_file() and (out / MANIFEST_NAME).is_file():
+        raise BatchError(f"{out}: the batch's catalog ({CATALOG_NAME}) is missing, so it can't be resumed; `gencode verify {out}` checks what is left")  # fmt: skip
+    if others and not (out / CATALOG_NAME).is_file():
         raise BatchError(f"{out} holds other files and no batch catalog; use a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BatchError(f"{out}: can't make the batch folder there ({e.strerror or e})") from None
+
+
+def _run_locked(spec: BatchSpec, text: str, binding: str | None, items: list[Item], t0: float) -> BatchResult:  # fmt: skip
+    out = Path(spec.out_dir)
     swept = sweep_temp_files(out)
-    (out / MANIFEST_NAME).unlink(missing_ok=True)  # reopened: unfinished until written again
     with Catalog.open(out, create=True) as cat:
         _claim(cat, spec, text)
         cat.add_items([(i.name, i.seed, i.sweep) for i in items])
+        restored = cat.damaged_items(out)  # files deleted since: render those items again
+        cat.reopen(restored)
         done = cat.done_items()
         todo = [i for i in items if i.name not in done]
         if todo:
-            render_all = _render_all if spec.ray is None else render_on_ray
+            render_all = _render_all
+            if spec.ray is not None:
+                from gencode.batch.ray_runner import render_on_ray as render_all
             render_all(spec, text, binding, todo, len(items), cat)
-        # A grid from an earlier run is kept up to date rather than left stale.
-        again = spec.grid or (out / GRID_NAME).is_file()
-        grid = contact_sheet(out, cat.rows(), spec.sign) if again else None
-        manifest = _manifest(spec, text, cat, grid)
+        unfinished = cat.pending_items()
+        grid = manifest = None
+        if not unfinished:  # a smaller re-run leaves the earlier items unfinished: no manifest
+            # A grid from an earlier run is kept up to date rather than left stale.
+            again = spec.grid or (out / GRID_NAME).is_file()
+            grid = contact_sheet(out, cat.rows(), spec.sign) if again else None
+            manifest = _manifest(spec, text, cat, grid)
         outputs = len(cat.rows())
     took = time.perf_counter() - t0
-    return BatchResult(len(items), len(todo), len(items) - len(todo), outputs, swept, manifest, grid, took)  # fmt: skip
+    return BatchResult(len(items), len(todo), len(items) - len(todo), outputs, swept, manifest,
+                       grid, took, unfinished, restored)  # fmt: skip
 
 
 def _read(script: Path) -> str:
@@ -112,23 +148,29 @@ def _claim(cat: Catalog, spec: BatchSpec, text: str) -> None:
         "script_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "sets": spec.sets,
         "bf16": spec.cpu_bf16,
+        "c2pa": spec.c2pa is not None,  # a batch signed with C2PA stays signed
     }
     theirs = cat.meta()
-    seen = {k: theirs.get(k, False if k == "bf16" else None) for k in mine}  # older: no "bf16"
+    seen = {k: theirs.get(k, False if k in ("bf16", "c2pa") else None) for k in mine}  # older: no flags  # fmt: skip
     if theirs and seen != mine and not cat.done_items():
         cat.clear()  # nothing finished yet: the folder is free to take the edited script
     elif theirs and seen != mine:
-        if seen["script_sha256"] != mine["script_sha256"]:
-            what = "another script"
-        elif seen["sets"] != mine["sets"]:
-            what = "other --set values"
-        else:
-            what = "--bf16" if seen["bf16"] else "float32 networks (no --bf16)"
         raise BatchError(
-            f"{spec.out_dir} holds a batch made with {what}; "
+            f"{spec.out_dir} holds a batch made with {_difference(seen, mine)}; "
             "render into a new folder (a batch folder belongs to one script and its options)"
         )
     cat.set_meta(mine | {"script": Path(spec.script).name})
+
+
+def _difference(seen: dict, mine: dict) -> str:
+    """What the folder's batch was made with that this run lacks, in words."""
+    if seen["script_sha256"] != mine["script_sha256"]:
+        return "another script"
+    if seen["sets"] != mine["sets"]:
+        return "other --set values"
+    if seen["c2pa"] != mine["c2pa"]:
+        return "C2PA credentials (give --c2pa-cert and --c2pa-key)" if seen["c2pa"] else "no C2PA credentials"  # fmt: skip
+    return "--bf16" if seen["bf16"] else "float32 networks (no --bf16)"
 
 
 # ---- items -------------------------------------------------------------------------------------
@@ -227,10 +269,11 @@ def write_item(
     except OutputError as e:
         raise BatchError(f"{item.name}: {e}") from None
     if spec.c2pa is not None:
-        from gencode.provenance.c2pa import embed
+        from gencode.provenance.c2pa import embed_all
 
-        for r in records:  # before the commit: a finished item has its credentials
-            embed(Path(spec.out_dir) / item.name / r["output"]["file"], r, spec.c2pa)
+        # Before the commit: a finished item has its credentials, a failed one no files.
+        paths = [Path(spec.out_dir) / item.name / r["output"]["file"] for r in records]
+        embed_all(paths, records, spec.c2pa)
     return [
         Row(f"{item.name}/{r['output']['file']}", item.name, item.seed, item.sweep,
             r["pixels"]["sha256"], canonical(r))
@@ -252,6 +295,14 @@ def _manifest(spec: BatchSpec, text: str, cat: Catalog, grid: Path | None) -> Pa
     from gencode.provenance.record import now
 
     rows = cat.rows()
+    path = Path(spec.out_dir) / MANIFEST_NAME
+    before = read_manifest(Path(spec.out_dir))
+    if before and (len(rows) < _count(before, "outputs") or cat.item_count() < _count(before, "items")):  # fmt: skip
+        raise BatchError(
+            f"{spec.out_dir}: the batch held {before.get('outputs')} files in {before.get('items')} items "
+            f"when it finished, the catalog now {len(rows)} in {cat.item_count()}; not replacing its "
+            "manifest with a smaller one (`gencode verify` names what is missing)"
+        )
     doc = {
         "schema": MANIFEST_SCHEMA,
         "created": now(),
@@ -262,11 +313,30 @@ def _manifest(spec: BatchSpec, text: str, cat: Catalog, grid: Path | None) -> Pa
         "outputs_sha256": outputs_digest(rows),
         "catalog": CATALOG_NAME,
         "grid": grid.name if grid else None,
+        "c2pa": bool(cat.meta().get("c2pa")),
     }  # fmt: skip
     if spec.sign:
         doc = spec.sign(doc)
-    path = Path(spec.out_dir) / MANIFEST_NAME
     return write_bytes_atomic(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """A batch folder's manifest, or None when there is none; BatchError when it is unreadable."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        raise BatchError(f"{path}: unreadable ({e})") from None
+    if not isinstance(doc, dict):
+        raise BatchError(f"{path}: not a batch manifest")
+    return doc
+
+
+def _count(doc: dict, key: str) -> int:
+    value = doc.get(key)
+    return value if isinstance(value, int) else 0
 
 
 __all__ = ["BatchSpec", "BatchResult", "BatchError", "run_batch", "GRID_NAME", "MANIFEST_NAME"]

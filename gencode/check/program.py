@@ -77,6 +77,7 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
     _gif_rates(state)
     if state.errors >= MAX_ERRORS:
         state.note(None, f"stopped after {MAX_ERRORS} errors")
+    _collisions(state)
     for name in state.overrides:
         if name not in state.params:
             known = ", ".join(sorted(state.params)) or "none"
@@ -95,6 +96,34 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
         str(device),
         state.setting_spans.get("device"),
     )
+
+
+def _collisions(state: State) -> None:
+    """Two saves that would write one file (`save "x.png"` twice, a frame pattern meeting a
+    still) are an error naming both lines: one would silently overwrite the other."""
+    owner: dict[str, CheckedOutput] = {}
+    for out in state.outputs:
+        for file in _saved_files(out):
+            first = owner.setdefault(file, out)
+            if first is not out:
+                where = f"line {first.span.line}" if first.span.file == out.span.file else f"{Path(first.span.file).name}:{first.span.line}"  # fmt: skip
+                state.error(out.span, f"'{file}' is also written by the save on {where}: one output would overwrite the other")  # fmt: skip
+                break
+
+
+def _saved_files(out: CheckedOutput) -> list[str]:
+    """The files a `save` writes, relative to the output folder (none for a default name)."""
+    from pathlib import PurePosixPath
+
+    from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
+
+    if out.path is None:
+        return []  # default names are made unique when compiled
+    path = PurePosixPath(out.path.replace("\\", "/"))
+    frames = out.value.type == T.IMAGES and path.suffix.lower() not in ANIMATION_FORMATS
+    if frames and out.value.length:
+        return [PurePosixPath(frame_path(str(path), i)).as_posix() for i in range(out.value.length)]
+    return [path.as_posix()]
 
 
 def _statements(state: State, program: ast.Program) -> None:

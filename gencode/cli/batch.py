@@ -3,6 +3,7 @@ cataloged render, on this machine or on Ray workers."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,9 @@ def batch(file: str, **options: Any) -> None:
     from gencode.provenance.c2pa import C2paError
     from gencode.render import RenderError
 
+    # Ctrl-C stops the batch even when started in the background from a script, where SIGINT
+    # arrives ignored (and Python then leaves it ignored): as `gencode watch` does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         spec = _spec(Path(file), options)
         result = run_batch(spec)
@@ -80,6 +84,14 @@ def batch(file: str, **options: Any) -> None:
         sys.exit(130)
     if not options["quiet"]:
         _summary(spec, result)
+    if result.unfinished:
+        n, first = len(result.unfinished), result.unfinished[0]
+        click.echo(
+            f"{spec.out_dir}: not finished: {n} item(s) of an earlier, larger run are still pending "
+            f"(e.g. {first}); run it again with that run's --seeds/--sweep to finish (no manifest written)",
+            err=True,
+        )
+        sys.exit(1)
 
 
 def _spec(script: Path, o: dict[str, Any]):
@@ -126,6 +138,9 @@ def _summary(spec, result) -> None:
     click.echo(f"{spec.out_dir}: {result.items} items ({done}), {result.outputs} files cataloged in {result.seconds:.1f}s")  # fmt: skip
     if result.swept:
         click.echo(f"removed {len(result.swept)} temp file(s) left by an interrupted run")
+    if result.restored:
+        click.echo(f"rendered again {len(result.restored)} finished item(s) whose files were missing: {', '.join(result.restored[:5])}")  # fmt: skip
     if result.grid:
         click.echo(f"contact sheet: {result.grid}")
-    click.echo(f"manifest: {result.manifest}")
+    if result.manifest:
+        click.echo(f"manifest: {result.manifest}")

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
 
 
 def load_record(path: Path) -> dict | None:
-    """The record in an image or animation, or in a record JSON file (a sidecar)."""
-    from gencode.provenance.record import is_record
-    from gencode.runtime.outputs import read_record
+    """The validated record in an image or animation, or in a record JSON file (a sidecar)."""
+    from gencode.provenance.schema import load
 
-    if path.suffix.lower() == ".json":
-        from gencode.files import FileProblem, loads_json, read_text
-        from gencode.limits import MAX_JSON_BYTES
+    return load(path)
 
-        try:  # a FIFO is refused, not waited on; deep nesting is an error, not a traceback
-            doc = loads_json(read_text(path, MAX_JSON_BYTES, "record"), str(path))
-        except (FileProblem, ValueError):
-            return None
-        return doc if is_record(doc) else None
-    record = read_record(path)
-    return record if is_record(record) else None
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` with control and format characters (terminal escapes, bidi overrides) shown as
+    escapes, so a record can't drive the terminal; characters in `keep` stay as they are."""
+    return "".join(
+        c if c in keep or unicodedata.category(c) not in ("Cc", "Cf") else _escape(c) for c in text
+    )
+
+
+def _escape(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
 
 
 def _short(sha: object) -> str:
@@ -53,9 +55,16 @@ def lines(record: dict) -> list[tuple[str, str]]:
         ("versions", f"gencode {env.get('gencode')}, torch {env.get('torch')}, python {env.get('python')} on {env.get('platform')}" if env else ""),
         ("created", str(record.get("created", ""))),
         ("pixels", f"sha256 {_short((record.get('pixels') or {}).get('sha256'))}, shape {(record.get('pixels') or {}).get('shape')}"),
-        ("batch", ", ".join(f"{k} {v}" for k, v in (record.get("batch") or {}).items() if v not in (None, {}))),
+        ("batch", _batch(record.get("batch") or {})),
     ]  # fmt: skip
     return [(k, v) for k, v in rows if v] + [("signature", _signature(record))]
+
+
+def _batch(batch: dict) -> str:
+    """A batch item as `item seed-0003, seed 3, sweep g=2.5`."""
+    sweep = ", ".join(f"{k}={v}" for k, v in (batch.get("sweep") or {}).items())
+    parts = [("item", batch.get("item")), ("seed", batch.get("seed")), ("sweep", sweep or None)]
+    return ", ".join(f"{k} {v}" for k, v in parts if v is not None)
 
 
 def _sheet_lines(record: dict) -> list[tuple[str, str]]:
@@ -89,20 +98,50 @@ def _signature(record: dict) -> str:
 @click.option("--source", is_flag=True, help="Also print the embedded script source.")
 def inspect(file: str, as_json: bool, source: bool) -> None:
     """Print the provenance record of an image or animation gencode wrote."""
+    from gencode.provenance.schema import RecordError
+
     path = Path(file)
     try:
         record = load_record(path)
+    except RecordError as e:
+        click.echo(f"{printable(file)}: {printable(str(e))}", err=True)
+        sys.exit(1)
     except Exception as e:  # noqa: BLE001 — a corrupt file is reported, not a traceback
-        click.echo(f"{file}: unreadable ({e})", err=True)
+        click.echo(f"{printable(file)}: unreadable ({printable(str(e))})", err=True)
         sys.exit(1)
     if record is None:
-        click.echo(f"{file}: carries no gencode record", err=True)
+        click.echo(f"{printable(file)}: carries no gencode record", err=True)
         sys.exit(1)
     if as_json:
-        click.echo(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True))
+        click.echo(
+            printable(json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True), "\n")
+        )
         return
-    click.echo(f"{file}: gencode record ({record.get('schema')})")
-    for label, text in lines(record):
-        click.echo(f"  {label:<10}{text}")
+    click.echo(f"{printable(file)}: gencode record ({printable(str(record.get('schema')))})")
+    credentials = c2pa_lines(path, record)
+    rows = lines(record)
+    if credentials and rows[-1] == ("signature", "none (unsigned)"):
+        rows[-1] = ("signature", "no gencode key signature (C2PA credentials below)")
+    for label, text in rows + credentials:
+        click.echo(f"  {label:<10}{printable(text)}")
     if source:
-        click.echo("\n" + (record.get("script") or {}).get("source", "").rstrip())
+        click.echo(
+            "\n" + printable((record.get("script") or {}).get("source", "").rstrip(), "\n\t")
+        )
+
+
+def c2pa_lines(path: Path, record: dict) -> list[tuple[str, str]]:
+    """The file's C2PA content credentials, when it has some: who signed, and their state."""
+    from gencode.provenance import c2pa
+
+    if path.suffix.lower() == ".json" or not c2pa.has_manifest(path):
+        return []
+    try:
+        reading = c2pa.read(path)
+    except c2pa.C2paError as e:
+        return [("c2pa", f"present, not read: {e}")]
+    if reading is None:
+        return [("c2pa", "present, unreadable")]
+    state = "invalid: " + ", ".join(reading.failures) if reading.failures or reading.state == "Invalid" else reading.state.lower()  # fmt: skip
+    same = "carries this record" if reading.record == record else "carries a DIFFERENT record"
+    return [("c2pa", f"signed by {reading.issuer}, {state}; {same}")]

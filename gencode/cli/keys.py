@@ -53,7 +53,7 @@ def load_credentials(cert: str | None, key: str | None):
             raise C2paError("--c2pa-cert and --c2pa-key go together")
         _c2pa()  # fail now, not after the render, when the extra is missing
         credentials = Credentials.load(Path(cert), Path(key))
-        credentials.algorithm()
+        credentials.check()  # a test signature: a bad pair fails before anything is written
         return credentials
     except C2paError as e:
         click.echo(f"error: {e}", err=True)

@@ -132,12 +132,11 @@ def render(
 
 def _add_credentials(paths: list[Path], credentials) -> None:
     """Embed C2PA credentials carrying each file's record (each file rewritten atomically)."""
-    from gencode.provenance.c2pa import C2paError, embed
+    from gencode.provenance.c2pa import C2paError, embed_all
     from gencode.runtime.outputs import read_record
 
     try:
-        for path in paths:
-            embed(path, read_record(path) or {}, credentials)
+        embed_all(paths, [read_record(p) or {} for p in paths], credentials)
     except C2paError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
@@ -145,6 +144,8 @@ def _add_credentials(paths: list[Path], credentials) -> None:
 
 def _summary(result, seconds: float) -> None:
     """The files written, then time per op and cache hits."""
+    for path in result.swept:
+        click.echo(f"removed {path}, a temp file left by an interrupted write")
     for first, last, n in _numbered_runs(result.written):
         click.echo(f"wrote {first}" if n == 1 else f"wrote {first} … {last.name} ({n} files)")
     click.echo(result.summary.format())

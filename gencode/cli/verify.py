@@ -29,13 +29,20 @@ def trusted_ids(keys: tuple[str, ...]) -> set[str] | None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--require-signature", is_flag=True, help="Every record must be signed.")
+@click.option(
+    "--require-signature",
+    is_flag=True,
+    help="Every record must be signed by a key you trust: one in your keys folder "
+    "(see `gencode keys list`), or given with --key. Without it, a signature by an unknown "
+    "key is a warning.",
+)
 @click.option(
     "--key",
     "keys",
     multiple=True,
     metavar="KEY",
-    help="Accept only signatures by this key (an id, a name in your keys, or a .pub file).",
+    help="Trust only this key (an id, a name in your keys, or a .pub file); implies "
+    "--require-signature. Repeatable.",
 )
 @click.option(
     "--c2pa-trust",
@@ -43,26 +50,36 @@ def trusted_ids(keys: tuple[str, ...]) -> set[str] | None:
     default=None,
     help="CA certificates (PEM) that C2PA credentials must chain to.",
 )
+@click.option(
+    "--require-c2pa",
+    is_flag=True,
+    help="Every file must carry valid C2PA content credentials (with --c2pa-trust: chaining "
+    "to those CAs).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
 def verify(
     paths: tuple[str, ...],
     require_signature: bool,
     keys: tuple[str, ...],
     c2pa_trust: str | None,
+    require_c2pa: bool,
     quiet: bool,
 ) -> None:
     """Check files and batch folders: records, pixels, signatures, catalog and manifest."""
+    from gencode.cli.inspect import printable
     from gencode.provenance.verify import Policy
     from gencode.provenance.verify import verify as run_verify
 
     anchors = Path(c2pa_trust).read_bytes() if c2pa_trust else None
-    policy = Policy(require_signature, trusted_ids(keys), anchors)
+    policy = Policy(require_signature, trusted_ids(keys), anchors, require_c2pa)
     report = run_verify([Path(p) for p in paths], policy)
     for problem in report.problems:
-        click.echo(f"FAIL {problem}")
+        click.echo(f"FAIL {printable(str(problem))}")
     if not quiet:
+        for warning in report.warnings:
+            click.echo(f"warning {printable(warning)}")
         for note in report.notes:
-            click.echo(f"note {note}")
+            click.echo(f"note {printable(note)}")
         for signer, n in report.signers.items():
             click.echo(f"signed by {signer}: {n} file{'s' if n != 1 else ''}")
     n = len(report.problems)

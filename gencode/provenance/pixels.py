@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +57,9 @@ def as_written(pixels: np.ndarray, suffix: str, fps: float = 10.0) -> np.ndarray
     if suffix in (".gif", ".mp4"):
         # The writers themselves, into a scratch folder: the same encoder, the same settings.
         from gencode.runtime.outputs import write_animation
+        from gencode.runtime.scratch import scratch_dir
 
-        with tempfile.TemporaryDirectory(prefix="gencode-px-") as tmp:
+        with scratch_dir() as tmp:
             path = write_animation(Path(tmp) / f"x{suffix}", pixels, fps)
             return decode_file(path)
     raise ValueError(f"unknown format '{suffix}'")

@@ -143,6 +143,8 @@ class Recorder:
         if pixels.ndim == 4:
             fps = played_fps(file, out.fps)  # what the file stores: a GIF caps the rate
             record["output"] |= {"frames": int(len(pixels)), "fps": fps}
+            if out.audio and file.lower().endswith(".mp4"):
+                record["output"]["audio"] = out.audio  # verify: the one soundtrack it may hold
         if self.extra:
             record |= self.extra
         return self.signer(record) if self.signer else record

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class DiskCache:
     def __init__(self, root: str | os.PathLike[str], salt: str = ""):
         self.root = Path(root)
         self.salt = salt  # device and dtype: a CUDA half result is not a CPU float one
+        self.failed = False  # a write failed (a full disk): the cache is optional, stop writing
 
     def path(self, key: str) -> Path:
         name = hashlib.sha256(f"{self.salt}:{key}".encode()).hexdigest()
@@ -92,7 +94,21 @@ class DiskCache:
         return value
 
     def put(self, key: str, value: torch.Tensor) -> None:
-        """Store a value atomically: temp file in the same folder, fsync, rename."""
+        """Store a value atomically: temp file in the same folder, fsync, rename. A cache
+        that can't be written (a full disk, no permission) warns once and is skipped."""
+        if self.failed:
+            return
+        try:
+            self._put(key, value)
+        except OSError as e:
+            self.failed = True
+            warnings.warn(
+                f"cache folder {self.root}: can't store values ({e.strerror or e}); "
+                "rendering on without writing to it",
+                stacklevel=2,
+            )
+
+    def _put(self, key: str, value: torch.Tensor) -> None:
         from safetensors.torch import save
 
         p = self.path(key)

@@ -224,14 +224,19 @@ def write_animation(
     suffix = Path(path).suffix.lower()
     if audio is not None and suffix != ".mp4":
         raise OutputError(f"{path}: a soundtrack goes with an .mp4, not a {suffix} file")
+    side = sidecar_path(path) if sidecar and record is not None else None
+    if side is not None:
+        # The old sidecar goes first: a crash before the new one lands leaves an animation
+        # without a sidecar (verify says so), never one beside a stale sidecar.
+        side.unlink(missing_ok=True)
     if suffix == ".gif":
         written = write_gif(path, frames, fps, record, opener)
     elif suffix == ".mp4":
         written = write_mp4(path, frames, fps, record, audio, opener)
     else:
         raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
-    if sidecar and record is not None:
-        with opener(sidecar_path(written)) as f:
+    if side is not None and record is not None:
+        with opener(side) as f:
             f.write((canonical(record) + "\n").encode())
     return written
 
@@ -244,8 +249,8 @@ def sidecar_path(path: Path) -> Path:
 # ---- reading records back --------------------------------------------------------------------
 
 
-def read_record(path: Path) -> dict | None:
-    """The record embedded in a file written here, or None when it carries none."""
+def record_text(path: Path) -> str | None:
+    """The text of the record slot of a file written here (None when empty); not yet parsed."""
     path = Path(path)
     if path.suffix.lower() == ".mp4":
         text = mp4_tags(path).get("comment")
@@ -259,8 +264,15 @@ def read_record(path: Path) -> dict | None:
             raise OutputError(str(e)) from None
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    return text or None
+
+
+def read_record(path: Path) -> dict | None:
+    """The record embedded in a file written here, or None when it carries none (unvalidated:
+    readers of files from elsewhere use `gencode.provenance.schema.load`)."""
+    text = record_text(path)
     try:
         record = loads_json(text, "record") if text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # a comment from some other tool, or a record nested absurdly deep
     return record if isinstance(record, dict) else None

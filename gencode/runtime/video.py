@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from gencode.graph import canonical
 from gencode.limits import MAX_AUDIO_BYTES
 from gencode.outputs_paths import GIF_MIN_DELAY_CS
 from gencode.runtime.outdir import Opener, OutputError, atomic_file
+from gencode.runtime.scratch import scratch_dir
 
 MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
 AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
@@ -66,7 +66,7 @@ def write_mp4(
     # yuv420p needs even sides: repeat the last row/column instead of rescaling the picture.
     h, w = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    with tempfile.TemporaryDirectory(prefix="gencode-mp4-") as scratch:
+    with scratch_dir() as scratch:
         meta = _ffmetadata(Path(scratch), record)
         track = _private_audio(Path(path), audio, Path(scratch)) if audio is not None else None
         cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, meta, track, len(frames))
