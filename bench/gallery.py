@@ -8,7 +8,13 @@ Prints the seconds it took on its last line.
 
 from __future__ import annotations
 
+import argparse
 import time
+
+if __name__ == "__main__":  # --help prints and exits before torch loads or a picture is written
+    argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog="Rewrites the pictures in docs/."
+    ).parse_args()
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +35,7 @@ WEIGHTS = ROOT / "gencode" / "weights"
 def readme_pictures() -> None:
     """docs/card.png (the still, then every third frame of the walk) and docs/flight.gif."""
     card = gencode.render(ROOT / "sketches" / "card.gen", write=False)
-    tiles = [card.array("diffuse-dunes"), *card.array("interpolate")[::3]]
+    tiles = [card.array("diffuse-dunes"), *card.array("interpolate-dunes")[::3]]
     scale, gap, margin = 4, 16, 8
     size = tiles[0].shape[0] * scale
     sheet = Image.new("RGB", (2 * margin + len(tiles) * size + (len(tiles) - 1) * gap + 2 * gap, size + 2 * margin), "white")  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import string
 import tempfile
 import time
@@ -124,6 +125,7 @@ def gencode_walk(args: argparse.Namespace, device: torch.device):
     """A function rendering the walk with gencode (a cold value cache, the model loaded)."""
     path = args.model.parent / "walk.gen"
     path.write_text(script_text(args), encoding="utf-8")
+    args.made.append(path)  # beside the model (scripts read only their own folder); removed at exit
     script = load_script(path)
     ex = Executor(device.type, chunk=args.chunk)
     ex.add_models(script.catalog.resolved)
@@ -158,7 +160,7 @@ def diffusers_walk(args: argparse.Namespace, device: torch.device):
     return render
 
 
-def arguments() -> argparse.Namespace:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--steps", type=int, default=20)
@@ -171,7 +173,18 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--size", type=int, default=0, help="image side (0: the model's own)")
     p.add_argument("--model", type=Path, default=None, help="an SD folder (default: random)")
     p.add_argument("--full", action="store_true", help="SD 1.5 shapes on the CPU too")
-    return p.parse_args()
+    args = p.parse_args(argv)
+    args.made = []  # temp folders and files this run makes, removed by `cleanup`
+    return args
+
+
+def cleanup(args: argparse.Namespace) -> None:
+    """Remove what the run made: the model folder built from configs, the walk script."""
+    for path in reversed(args.made):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def prepare(args: argparse.Namespace) -> torch.device:
@@ -183,8 +196,9 @@ def prepare(args: argparse.Namespace) -> torch.device:
     if args.model is None:
         full = cuda or args.full
         shapes, dtype = (SD15 if full else TINY), (torch.float16 if cuda else torch.float32)
-        folder = Path(tempfile.mkdtemp(prefix="gencode-sd-bench-")) / ("sd15" if full else "tiny")
-        args.model = build_folder(folder, shapes, dtype)
+        temp = Path(tempfile.mkdtemp(prefix="gencode-sd-bench-"))
+        args.made.append(temp)
+        args.model = build_folder(temp / ("sd15" if full else "tiny"), shapes, dtype)
     args.model = args.model.resolve()
     if not args.size:
         from gencode.models.sd_folder import folder_ref
@@ -198,7 +212,13 @@ def main() -> None:
         logging.disable_progress_bar()
         logging.set_verbosity_error()
     args = arguments()
-    device = prepare(args)
+    try:
+        compare(args, prepare(args))
+    finally:
+        cleanup(args)
+
+
+def compare(args: argparse.Namespace, device: torch.device) -> None:
     sides = {"gencode": gencode_walk(args, device), "diffusers": diffusers_walk(args, device)}
     best: dict[str, float] = {}
     outputs: dict[str, torch.Tensor] = {}

@@ -12,6 +12,7 @@ from typing import Any
 
 from gencode import types as T
 from gencode.check.frame_expr import FrameExpr, FrameExprError
+from gencode.describe import descriptors
 from gencode.errors import GenError
 from gencode.graph import Graph, Node, Output
 from gencode.ir import CheckedProgram, Sched, Value
@@ -64,7 +65,10 @@ def compile_program(
             seq = node.type == T.IMAGES
             path = f"{name}/{{frame:04}}.png" if seq else f"{name}.png"
             animation = f"{name}.gif" if seq else None
-        graph.outputs.append(Output(name, node, path, out.fps, animation, out.span.line, out.audio))
+        told = descriptors(node)
+        graph.outputs.append(
+            Output(name, node, path, out.fps, animation, out.span.line, out.audio, told)
+        )
     return graph
 
 
@@ -115,11 +119,14 @@ def _mix_params(v: Value, moment: Moment) -> dict[str, Any]:
     return {"texts": texts, "weights": weights}
 
 
+_OUTPUT_NAMES = {"stack": "animate"}  # internal ops named by the statement that made them
+
+
 def _base_name(name: str | None, node: Node) -> str:
     """The binding's name, else the op (the source of a rendered latent) and the prompt's words."""
     if name:
         return name
-    op = node.op
+    op = _OUTPUT_NAMES.get(node.op, node.op)
     if op in ("diffuse", "sample", "decode") and node.inputs and node.inputs[0].op != "noise":
         op = node.inputs[0].op
     for n in _walk(node):

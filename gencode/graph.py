@@ -61,6 +61,8 @@ class Output:
     animation: str | None = None  # a .gif/.mp4 path written beside a sequence's frames
     line: int = 0
     audio: str | None = None  # a soundtrack muxed into an .mp4, relative to the script's folder
+    # What made each frame (one entry for a still), told by compile: see `gencode.describe`.
+    generation: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass

@@ -75,3 +75,4 @@ class CheckedProgram:
     notes: list[Any] = field(default_factory=list)  # Diagnostics of severity note/warning
     params: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
+    device_span: Span | None = None  # where the script set `device`, for errors about it

@@ -10,6 +10,17 @@ from gencode.limits import MAX_FRAME_WIDTH
 
 STILL_FORMATS = (".png", ".jpg", ".jpeg", ".webp")
 ANIMATION_FORMATS = (".gif", ".mp4")
+# GIF frame delays count in 1/100 s, and browsers slow a delay under 2 of them to 10: a GIF plays
+# at most 50 fps (an .mp4 keeps any rate).
+GIF_MIN_DELAY_CS = 2
+GIF_MAX_FPS = 100 / GIF_MIN_DELAY_CS
+
+
+def played_fps(path: str, fps: float) -> float:
+    """The rate a file of this name plays at: a GIF caps it (see GIF_MAX_FPS)."""
+    return min(fps, GIF_MAX_FPS) if PurePosixPath(path).suffix.lower() == ".gif" else fps
+
+
 _FIELD = re.compile(r"\{([^{}]*)\}")
 
 

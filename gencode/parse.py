@@ -174,6 +174,9 @@ def _describe(
     if expected & _VALUE_STARTS and not expected & {"_NL", "SEMICOLON"}:
         after = f" after '{prev.value}'" if prev is not None and prev.type != "_NL" else ""
         return f"expected a value{after}, found {_token_text(tok)}", span
+    hint = _hint(tok, prev, post.stack[-1] if post.stack else None)
+    if hint is not None:
+        return hint, span
     if {"_NL", "SEMICOLON", "$END"} & expected or not expected:
         return (
             f"unexpected {_token_text(tok)}: expected the end of the statement (a new line or ';')",
@@ -181,6 +184,23 @@ def _describe(
         )
     words = sorted({_WORDS.get(t, t.lower()) for t in expected})
     return f"unexpected {_token_text(tok)}: expected {' or '.join(words)}", span
+
+
+def _hint(tok: Token, prev: Token | None, opener: Token | None) -> str | None:
+    """A message for a mistake people make often (another language's habit), else None."""
+    if prev is None:
+        return None
+    if opener is not None and opener.value == "{" and tok.type in ("NUMBER", "STRING"):
+        if prev.type in ("NUMBER", "STRING", "SIZE", "NAME"):
+            return f"missing ',' before {_token_text(tok)}: keyframes are written {{0: 2, 24: 6}}"
+    if tok.type == "NAME" and tok.value == "x" and prev.type == "NUMBER":
+        return "a size is written without spaces, like 48x32"
+    if tok.type == "EQUAL" and opener is not None and opener.value == "(":
+        return (
+            "calls take no parentheses or '=': write the op, then its arguments and keywords "
+            'by name, e.g. diffuse "dunes" steps 20'
+        )
+    return None
 
 
 def _describe_chars(e: UnexpectedCharacters, text: str, filename: str) -> tuple[str, Span]:

@@ -25,8 +25,10 @@ import numpy as np
 
 from gencode.check import check_file, check_text
 from gencode.compile import compile_program
+from gencode.errors import Diagnostic, GenError
 from gencode.graph import Graph
 from gencode.ir import CheckedProgram
+from gencode.runtime.device import DeviceError
 from gencode.runtime.execute import Executor, RenderError, RunSummary
 from gencode.runtime.models import RecordingCatalog
 
@@ -99,15 +101,29 @@ def render(
     cancel: threading.Event | None = None,
     signer: Callable[[dict], dict] | None = None,
     cpu_bf16: bool = False,
+    threads: int | None = None,
     notice: Callable[[str], None] | None = None,
 ) -> RenderResult:
     """Render a script (a .gen path, its text, or a loaded Script) and write its outputs, each
-    carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`)."""
+    carrying its provenance record (signed by `signer`, a `gencode.provenance.signing.Signer`).
+    `threads`: torch CPU threads (default `runtime.device.DEFAULT_THREADS`), recorded per file."""
     if not isinstance(script, Script):
         script = load_script(script, sets)
+    if executor is not None and threads is not None and threads != executor.threads:
+        raise ValueError(
+            f"threads={threads} but the executor given renders with {executor.threads}"
+        )
     if executor is None:
         chosen = device if device != "auto" else script.program.device
-        executor = Executor(chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog)
+        try:
+            executor = Executor(
+                chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog, threads=threads
+            )
+        except DeviceError as e:  # the script's `device` line asked for it: point there
+            span = script.program.device_span if device == "auto" else None
+            if span is None:
+                raise
+            raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
     folder = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
     swept = _prepare(folder) if write else []  # before the render: a bad -o fails at once
     executor.add_models(script.catalog.resolved)
@@ -164,7 +180,7 @@ def recorder(
 
     p = script.program
     section = R.script_section(p.files, p.sources, script.sets, p.params)
-    env = env or R.environment(summary.device, summary.dtype)
+    env = env or R.environment(summary.device, summary.dtype, summary.threads)
     return R.Recorder(section, env, signer, extra, R.now())
 
 

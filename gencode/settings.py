@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gencode import types as T
 from gencode.ops.signatures import MOTION, SAMPLER_NAMES, Arg
+from gencode.samplers.names import DEFAULT_SAMPLER
 from gencode.seeds import SEED_MAX
 
 MAX_SIDE = 2048
@@ -16,7 +17,7 @@ SETTINGS: dict[str, Arg] = {
     "seed": Arg("seed", (T.NUMBER,), 0, 0, SEED_MAX, integer=True),
     "size": Arg("size", (T.SIZE, T.NUMBER), None, 8, MAX_SIDE, integer=True),
     "model": Arg("model", (T.SYMBOL, T.STRING), "scenes"),
-    "sampler": Arg("sampler", (T.SYMBOL, T.STRING), "ddim", choices=SAMPLER_NAMES),
+    "sampler": Arg("sampler", (T.SYMBOL, T.STRING), DEFAULT_SAMPLER, choices=SAMPLER_NAMES),
     "steps": Arg("steps", (T.NUMBER,), 20, 1, 1000, integer=True),
     "guidance": Arg("guidance", (T.NUMBER, T.SCHEDULE), 3.0, 0, 50),
     "fps": Arg("fps", (T.NUMBER,), 12, 1, 120),
@@ -24,7 +25,7 @@ SETTINGS: dict[str, Arg] = {
     "negative": Arg("negative", (T.STRING,), ""),
     "device": Arg("device", (T.SYMBOL,), "auto", choices=("auto", "cpu", "cuda", "mps")),
     "bpm": Arg("bpm", (T.NUMBER,), 120, 1, 400),
-    "eta": Arg("eta", (T.NUMBER,), 0.0, 0, 1),
+    "eta": Arg("eta", (T.NUMBER,), None, 0, 1),  # None: the sampler's own (samplers.names)
     "strength": Arg("strength", (T.NUMBER, T.SCHEDULE), 0.6, 0, 1),
     **{a.name: a for a in MOTION},
     # Live: a new program goes live on a multiple of `quantize` frames (`1b`: on the beat), and

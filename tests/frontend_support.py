@@ -6,44 +6,21 @@ from pathlib import Path
 
 from gencode.check import check_text
 from gencode.compile import compile_program
-from gencode.models.catalog import ModelRef, StaticCatalog
+from gencode.models.catalog import BUILTINS, WEIGHTS_DIR, ModelRef, StaticCatalog
+from gencode.models.checkpoint import read_info
 
-SCENES = ModelRef(
-    "scenes",
-    "5ce7e5" + "0" * 58,
-    "diffusion",
-    meta={
-        "vocabulary": [
-            "dunes",
-            "mountains",
-            "ocean",
-            "forest",
-            "clouds",
-            "snowfield",
-            "city",
-            "stars",
-            "dawn",
-            "day",
-            "dusk",
-            "night",
-        ],
-        "size_multiple": 4,
-        "defaults": {"size": 32, "steps": 20, "guidance": 3.0, "sampler": "ddim"},
-    },
-)
-ATTRIBUTES = [
-    "eye_size",
-    "glasses",
-    "hair_black",
-    "hair_blonde",
-    "hair_brown",
-    "hair_red",
-    "skin",
-    "smile",
-]
-FACES_META = {"attributes": ATTRIBUTES, "size_multiple": 32, "defaults": {"size": 32}}
-FACES = ModelRef("faces", "fac35" + "0" * 59, "gan", meta={**FACES_META, "z_dim": 64})
-FACES_VAE = ModelRef("faces_vae", "fac3e" + "0" * 59, "vae", meta={**FACES_META, "z_dim": 32})
+
+def _shipped(name: str, fake_sha: str) -> ModelRef:
+    """A built-in model as the checker sees it: the shipped checkpoint's own family and meta (so
+    tests cannot drift from the models), under a fixed fake hash (so golden keys stay stable)."""
+    info = read_info(WEIGHTS_DIR / BUILTINS[name])
+    return ModelRef(name, fake_sha + "0" * (64 - len(fake_sha)), info.family, meta=info.meta)
+
+
+SCENES = _shipped("scenes", "5ce7e5")
+FACES = _shipped("faces", "fac35")
+FACES_VAE = _shipped("faces_vae", "fac3e")
+ATTRIBUTES = list(FACES.attributes)
 
 
 def catalog() -> StaticCatalog:

@@ -92,7 +92,10 @@ def test_prompt_schedules_cross_fade_per_frame():
 
 
 def test_soundtrack_must_exist_beside_the_script(tmp_path):
-    (tmp_path / "beat.wav").write_bytes(b"RIFF")
+    import wave
+
+    with wave.open(str(tmp_path / "beat.wav"), "wb") as w:  # a real WAV: the checker reads it
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000), w.writeframes(b"\0\0" * 8)
     g = graph('animate 4 "dunes"\nsave "clip.mp4" audio "beat.wav"', root=tmp_path)
     assert g.outputs[0].audio == "beat.wav"
     with pytest.raises(GenError, match="no such audio file"):

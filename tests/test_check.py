@@ -88,3 +88,57 @@ def test_load_reads_only_beside_the_script(tmp_path):
     assert p.outputs[0].value.params["path"] == "x.png"
     with pytest.raises(GenError, match="outside the script's folder"):
         check('load "/etc/passwd"', root=tmp_path)
+
+
+def test_an_option_the_sampler_would_ignore_is_an_error_not_a_silent_key_change():
+    with pytest.raises(GenError, match=r"sampler 'euler' takes no eta .*ddim and euler_ancestral"):
+        check('sampler euler\neta 0.5\ndiffuse "dunes"')
+    with pytest.raises(GenError, match="takes no eta"):
+        check('diffuse "dunes" sampler heun eta 0.2')
+
+
+def test_eta_is_honoured_by_the_samplers_that_take_it_with_their_own_default():
+    from frontend_support import graph
+
+    def params(text: str) -> dict:
+        return graph(text).outputs[0].node.params
+
+    assert params('diffuse "dunes" sampler euler_ancestral')["eta"] == 1.0
+    assert params('diffuse "dunes" sampler euler_ancestral eta 0.5')["eta"] == 0.5
+    assert params('diffuse "dunes" sampler ddim')["eta"] == 0.0
+    assert "eta" not in params('diffuse "dunes" sampler euler')
+
+
+def test_the_checker_reads_the_models_fillers_as_the_runtime_does():
+    """One rule for prompt words (data.words.unknown_words): 'scene' and 'sky' are the model's
+    fillers, so neither warns; a word it does not know still does."""
+    from frontend_support import SCENES
+
+    from gencode.data.words import unknown_words
+
+    assert {"scene", "sky"} <= set(SCENES.meta["fillers"])
+    assert check('diffuse "a scene of dunes under the sky"').notes == []
+    notes = check('diffuse "dunes with a castle"').notes
+    assert [n.message.split("'")[3] for n in notes] == ["castle"]
+    assert unknown_words("a scene of dunes under the sky, with a castle", SCENES.meta) == ["castle"]
+
+
+def test_a_gif_at_a_rate_gif_cannot_store_warns_and_an_mp4_does_not():
+    def warnings(text: str) -> list:
+        return [n for n in check(text).notes if n.severity == "warning"]
+
+    gif = warnings('fps 60\ninterpolate latent a b 4\nsave "walk.gif"')
+    assert len(gif) == 1 and "becomes 50 there" in gif[0].message
+    assert warnings('fps 60\ninterpolate latent a b 4\nsave "walk.mp4"') == []
+    assert warnings("fps 60\ninterpolate latent a b 4")[0].span.line == 2  # the preview GIF
+    assert warnings("fps 50\ninterpolate latent a b 4") == []
+
+
+def test_an_unknown_word_in_the_negative_prompt_points_at_the_negative():
+    (note,) = [n for n in check('seed 1\nnegative "dunes castle"\ndiffuse "dunes"').notes
+               if n.severity == "warning"]  # fmt: skip
+    assert (note.span.line, note.span.column) == (2, 10) and "'castle'" in note.message
+    (note,) = [
+        n for n in check('diffuse "dunes" negative "a castle"').notes if n.severity == "warning"
+    ]
+    assert (note.span.line, note.span.column) == (1, 26)

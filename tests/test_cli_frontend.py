@@ -1,8 +1,10 @@
 """The front-end commands (`check`, `graph`), every subcommand's --help, and the torch-free rule."""
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -105,3 +107,28 @@ def test_front_end_imports_no_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(script)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "torch-free" in out.stdout
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_readmes_example_graph_is_what_gencode_graph_prints():
+    """The README's graph of sketches/card.gen, keys and model hashes elided, is the real output
+    (the test catalog carries the shipped models' meta, so defaults such as guidance match)."""
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("$ gencode graph sketches/card.gen\n", 1)[1].split("```", 1)[0]
+    result = run("graph", str(REPO / "sketches/card.gen"))
+    assert result.exit_code == 0, result.output
+    real = re.sub(r"# [0-9a-f]{10}$", "# …", result.output, flags=re.M)
+    assert re.sub(r"@[0-9a-f]{8}", "@…", real) == shown
+
+
+def test_the_docs_model_defaults_are_the_shipped_models():
+    from frontend_support import SCENES
+
+    table = (REPO / "docs/language.md").read_text()
+    for setting in ("sampler", "steps", "guidance"):
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{setting}` |"))
+        value = SCENES.default(setting)
+        value = f"{value:g}" if isinstance(value, float) else value
+        assert f"the model's (scenes: {value})" in row, row

@@ -140,6 +140,19 @@ def test_default_output_names_are_readable_and_unique():
     assert g.outputs[2].animation == "interpolate.gif"
 
 
+def test_an_animation_is_named_after_animate_not_an_internal_op():
+    g = graph('animate 3 "lake at dusk"')
+    assert [o.name for o in g.outputs] == ["animate-lake-at-dusk"]
+
+
+def test_every_output_carries_one_generation_descriptor_per_frame():
+    g = graph('seed 2\nguidance {0: 2, 3: 5}\ndiffuse "dunes" as d\ninterpolate latent a b 4')
+    still, walk = g.outputs
+    assert len(still.generation) == 1 and len(walk.generation) == 4
+    assert [d["guidance"] for d in walk.generation] == walk.node.params["guidance"]
+    assert still.generation[0]["prompt"] == "dunes" and still.generation[0]["seed"] == 2
+
+
 def test_json_and_dot_exports():
     g = graph(CARD)
     doc = g.to_json()

@@ -77,8 +77,9 @@ def test_load_missing_file_names_it(tmp_path):
 def test_load_corrupt_file_names_it(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     sha = hashlib.sha256((tmp_path / "bad.png").read_bytes()).hexdigest()
-    with pytest.raises(OpError, match=r"bad\.png: not a readable image"):
+    with pytest.raises(OpError, match=r"bad\.png: not a readable image") as err:
         run_load(tmp_path, "bad.png", sha, (4, 4))
+    assert "object at 0x" not in str(err.value) and "PNG, JPEG or WebP" in str(err.value)
 
 
 def test_load_truncated_file_names_it(tmp_path):

@@ -17,11 +17,12 @@ from PIL import Image
 from runtime_support import write_script
 
 from gencode.cli.main import cli
+from gencode.describe import prompt_text
 from gencode.graph import Graph, Node, Output, canonical
 from gencode.models.checkpoint import file_sha256
 from gencode.provenance.a1111 import infotext
 from gencode.provenance.pixels import as_written, decode_file, pixel_sha256
-from gencode.provenance.record import SCHEMA, is_record, prompt_text
+from gencode.provenance.record import SCHEMA, is_record
 from gencode.render import load_script, render
 from gencode.runtime.outputs import read_record, sidecar_path, write_outputs
 
@@ -65,7 +66,16 @@ def test_a_still_carries_every_field(card, tiny_dir: Path) -> None:
     assert (record["prompt"], record["size"]) == ("dunes", [16, 16])
     env = record["environment"]
     assert env["device"] == "cpu" and env["dtype"] == "float32"
-    assert set(env) == {"device", "dtype", "gencode", "torch", "python", "platform"}
+    assert set(env) == {
+        "device",
+        "dtype",
+        "threads",
+        "cpu",
+        "gencode",
+        "torch",
+        "python",
+        "platform",
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["created"])
     pixels = iio.imread(out / "diffuse-dunes.png")
     assert record["pixels"] == {"sha256": pixel_sha256(pixels), "shape": [16, 16, 3]}
@@ -128,7 +138,7 @@ def test_lossy_formats_hash_the_decoded_pixels() -> None:
 
 def test_a_mix_of_prompts_reads_as_composable_prompts_per_frame() -> None:
     mix = Node.make("mix", {"texts": ["dunes", "night"], "weights": [[1.0, 0.0], [0.5, 0.5]]}, (), "conds", 2)  # fmt: skip
-    assert prompt_text(mix, 0) == "dunes :1"
+    assert prompt_text(mix, 0) == "dunes"  # one prompt at full weight reads as itself
     assert prompt_text(mix, 1) == "dunes :0.5 AND night :0.5"
     assert prompt_text(mix, None) == "dunes → night"
 
@@ -221,3 +231,107 @@ def test_every_format_verifies_and_companions_must_agree(tiny_dir: Path) -> None
         f"{side}: sidecar disagrees with the record embedded in c.mp4",
         f"{out / 'd.png'}: its `parameters` text does not match its record",
     }
+
+
+# ---- records are told: every frame's record matches the node that made it ----------------------
+
+TOLD = {
+    "still": 'seed 7\nguidance 4\neta 0.3\ndiffuse "dunes" negative "fog" steps 9 as a\n',
+    "walk": 'seed 3\nprompt {0: "dunes at dawn", 5: "ocean at night"}\nguidance {0: 2, 5: 6}\n'
+    "interpolate latent a b 6\n",
+    "fade": 'seed 4\ninterpolate prompt "forest at day" "forest at night" 5 ease inout\n',
+}
+ANIMATE = (
+    'seed 5\nguidance {{0: 2, 23: 6}}\nanimate 24 {{0: "dunes at dusk", 23: "ocean at night"}} '
+    "cadence {cadence} seed_mode {mode} strength {{0: 0.5, 23: 0.7}}\n"
+)
+
+
+def _maker(out: Output, f: int | None) -> tuple[Node, int | None]:
+    """The node (and its frame) that made frame f of an output, read off the graph's shape."""
+    node = out.node
+    if node.op == "stack":
+        return node.inputs[f or 0], None
+    return node, f
+
+
+def _expected(node: Node, f: int | None) -> dict:
+    p = node.params
+    at = lambda v: v[f] if isinstance(v, list) and f is not None else v  # noqa: E731
+    cond = node.inputs[1]
+    if cond.op == "prompt":
+        prompt = cond.params["text"]
+    elif cond.op == "interpolate":  # the weights the runtime blends this frame's prompts with
+        from gencode.runtime.ops_gen import ease_times
+
+        t = round(float(ease_times(cond.params["frames"], cond.params["ease"])[f]), 6)
+        a, b = (i.params["text"] for i in cond.inputs)
+        prompt = a if t == 0 else b if t == 1 else f"{a} :{1 - t:g} AND {b} :{t:g}"
+    else:
+        row = cond.params["weights"][f if f is not None else 0]
+        parts = [(t, w) for t, w in zip(cond.params["texts"], row, strict=True) if w]
+        prompt = parts[0][0] if len(parts) == 1 else " AND ".join(f"{t} :{w:g}" for t, w in parts)
+    return {"seed": p["seed"], "guidance": at(p["guidance"]), "strength": at(p.get("strength")),
+            "mode": p["mode"], "eta": p["eta"], "steps": p["steps"], "sampler": p["sampler"],
+            "model": p["model"], "prompt": prompt, "negative": node.inputs[2].params["text"]}  # fmt: skip
+
+
+def _check_every_frame(text: str) -> int:
+    from frontend_support import graph
+
+    from gencode.provenance.record import Recorder
+
+    recorder = Recorder(script={}, env={"device": "cpu", "dtype": "float32"})
+    checked = 0
+    for out in graph(text).outputs:
+        frames = [None] if out.node.length is None else range(out.node.length)
+        for f in frames:
+            record = recorder(out, f, np.zeros((8, 8, 3), np.uint8))
+            node, g = _maker(out, f)
+            if node.op != "diffuse":  # an in-between frame of an animation: a blend of two
+                assert record["mode"] == "cadence", (f, record)
+                lo, hi = record["cadence"]["between"]
+                assert lo < f < hi and out.node.inputs[lo].op == "diffuse"
+                continue
+            want = _expected(node, g)
+            assert {k: record[k] for k in want} == want, (out.name, f)
+            text_ = infotext(record)
+            assert text_ is not None
+            assert text_.rsplit("\n", 1)[0].split("\nNegative prompt: ")[0] == want["prompt"]
+            assert f"Seed: {want['seed']}," in text_ and f"Steps: {want['steps']}," in text_
+            assert f"CFG scale: {want['guidance']:g}," in text_
+            if want["strength"] is not None:
+                assert f"Denoising strength: {want['strength']:g}," in text_
+            checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", sorted(TOLD))
+def test_every_frames_record_matches_the_node_that_made_it(name: str) -> None:
+    assert _check_every_frame(TOLD[name]) >= 1
+
+
+@pytest.mark.parametrize(("cadence", "mode"), [(1, "iter"), (3, "ladder"), (4, "alternate")])
+def test_every_animate_frames_record_matches_its_diffusion(cadence: int, mode: str) -> None:
+    diffused = _check_every_frame(ANIMATE.format(cadence=cadence, mode=mode))
+    assert diffused == len(range(0, 24, cadence)) + (23 % cadence != 0)
+
+
+def test_a_gifs_record_says_the_rate_it_plays_at() -> None:
+    from frontend_support import graph
+
+    from gencode.provenance.record import Recorder
+    from gencode.runtime.video import gif_durations
+
+    out = graph('fps 60\ninterpolate latent a b 3\nsave "walk.gif"').outputs[0]
+    record = Recorder(script={}, env={})(out, None, np.zeros((3, 8, 8, 3), np.uint8))
+    assert record["output"]["fps"] == 50 == 1000 / np.mean(gif_durations(30, 60))
+
+
+def test_infotext_keeps_a_prompts_newlines_as_a1111_does() -> None:
+    record = {"schema": SCHEMA, "script": {}, "prompt": "dunes\nat dusk", "negative": "fog\nhaze",
+              "size": [8, 8], "steps": 3, "environment": {}}  # fmt: skip
+    text = infotext(record)
+    assert text is not None and text.startswith(
+        "dunes\nat dusk\nNegative prompt: fog\nhaze\nSteps: 3"
+    )

@@ -142,6 +142,8 @@ def test_cli_render_writes_files_and_a_summary(tiny_dir: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "wrote" in res.output and "diffuse" in res.output and "8 files" in res.output
+    # a sequence's frames make one line, as the README shows
+    assert f"wrote {out}/interpolate/0000.png … 0005.png (6 files)\n" in res.output
     assert (out / "diffuse-ocean.png").exists()
 
 
@@ -172,21 +174,34 @@ def test_cli_render_help() -> None:
     assert res.exit_code == 0 and "--cache" in res.output and "--device" in res.output
 
 
-def test_cli_threads_sets_torch_threads_and_keeps_pixels(tiny_dir: Path) -> None:
-    import torch
+def test_cli_threads_sets_the_render_threads_records_them_and_keeps_pixels(tiny_dir: Path) -> None:
+    from gencode.runtime.device import DEFAULT_THREADS, set_default_threads
+    from gencode.runtime.outputs import read_record
 
     script = write_script(tiny_dir, CARD)
-    before = torch.get_num_threads()
     try:
         for n in (1, 2):
             res = CliRunner().invoke(
                 cli, ["render", str(script), "-o", str(tiny_dir / f"t{n}"), "--threads", str(n)]
             )
             assert res.exit_code == 0, res.output
-            assert torch.get_num_threads() == n
+            record = read_record(tiny_dir / f"t{n}/diffuse-dunes.png")
+            assert record["environment"]["threads"] == n
         res = CliRunner().invoke(cli, ["render", str(script), "--threads", "0"])
         assert res.exit_code == 2 and "--threads" in res.output
     finally:
-        torch.set_num_threads(before)
+        set_default_threads(DEFAULT_THREADS)
     a, b = (np.asarray(Image.open(tiny_dir / d / "diffuse-dunes.png")) for d in ("t1", "t2"))
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 2  # threads reorder float sums only
+
+
+def test_a_device_the_machine_lacks_is_an_error_at_the_scripts_device_line(tiny_dir: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    script = write_script(tiny_dir, 'model "tiny.safetensors"\ndevice cuda\ndiffuse "dunes"\n')
+    res = CliRunner().invoke(cli, ["render", str(script), "-o", str(tiny_dir / "out")])
+    assert res.exit_code == 1
+    assert "sketch.gen:2:8: error: device 'cuda' was asked for" in res.output
+    assert "    2 | device cuda\n      |        ^~~~" in res.output

@@ -77,7 +77,7 @@ def test_different_pixels_give_max_difference_and_psnr(rendered: Path) -> None:
     assert 20 < outcome.psnr < 100
     res = run("reproduce", str(path))
     assert res.exit_code == 1 and "differs from the record" in res.output and "PSNR" in res.output
-    assert "same device and versions" in res.output
+    assert "same device, dtype, threads, CPU and versions" in res.output
 
 
 def test_a_file_edited_after_writing_is_told_apart(rendered: Path) -> None:
@@ -131,6 +131,26 @@ def test_a_bf16_render_is_recorded_and_reproduces_exactly(tiny_dir: Path) -> Non
     assert (a != b).any() and np.abs(a - b).mean() < 8  # another precision, the same picture
     outcome = reproduce(bf, "cpu")  # re-rendered in bfloat16, as the record says
     assert outcome.ok and outcome.max_diff == 0 and outcome.env_diffs == []
+
+
+def test_threads_are_recorded_and_reproduce_renders_with_them(tiny_dir: Path) -> None:
+    """Pixels depend on torch's thread count: the record says it, reproduce uses it."""
+    script = write_script(tiny_dir, 'model "tiny.safetensors"\ndiffuse "dunes" steps 2 as d\n')
+    before = torch.get_num_threads()
+    result = render(script, tiny_dir / "out", device="cpu", threads=3)
+    assert torch.get_num_threads() == before and result.summary.threads == 3
+    env = read_record(tiny_dir / "out/d.png")["environment"]
+    assert env["threads"] == 3 and env["cpu"]
+    outcome = reproduce(tiny_dir / "out/d.png", "cpu")
+    assert outcome.ok and outcome.env_diffs == []  # re-rendered with 3 threads, as recorded
+
+
+def test_a_record_without_threads_names_them_as_what_differs(rendered: Path) -> None:
+    path = rendered / "still.png"
+    record = read_record(path)
+    env = {k: v for k, v in record["environment"].items() if k != "threads"}
+    write_still(path, decode_file(path), record | {"environment": env})
+    assert [d[0] for d in reproduce(path, "cpu").env_diffs] == ["threads"]
 
 
 # ---- records are untrusted: root, decoding, edits, bounds --------------------------------------

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from gencode.samplers import SAMPLERS, get_sampler
 from gencode.samplers.denoisers import CFGDenoiser, EpsDenoiser, VDenoiser, build_denoiser
-from gencode.samplers.names import SAMPLER_NAMES
+from gencode.samplers.names import SAMPLER_NAMES, SAMPLER_SPECS, SamplerSpec
 from gencode.samplers.schedules import (
     alphas_cumprod,
     get_sigmas,
@@ -39,6 +39,30 @@ def test_names_match_registry():
         assert get_sampler(name) is SAMPLERS[name]
     with pytest.raises(KeyError, match="known"):
         get_sampler("nope")
+
+
+SHARED = {"model", "x", "sigmas", "extra_args", "callback", "generator", "opts"}
+
+
+@pytest.mark.parametrize("name", SAMPLER_NAMES)
+def test_each_samplers_options_are_the_ones_its_table_entry_declares(name):
+    """samplers.names is the one statement of options: the checker, the key, the runtime read it."""
+    params = inspect.signature(SAMPLERS[name]).parameters
+    options = {k: p.default for k, p in params.items() if k not in SHARED}
+    assert options == SAMPLER_SPECS[name].options
+
+
+def test_sampler_labels_come_from_the_table_and_never_hold_a_colon():
+    from gencode.provenance.a1111 import infotext
+    from gencode.provenance.record import SCHEMA
+
+    for name in [*SAMPLER_NAMES, "diffusers:DDIMScheduler"]:
+        record = {"schema": SCHEMA, "script": {}, "sampler": name, "size": [8, 8]}
+        text = infotext(record)
+        assert text is not None
+        sampler = text.split("Sampler: ", 1)[1].split(", Size")[0]
+        assert ":" not in sampler and '"' not in sampler
+        assert sampler == SAMPLER_SPECS.get(name, SamplerSpec("DDIMScheduler")).label
 
 
 @settings(max_examples=40, deadline=None)
@@ -216,7 +240,7 @@ def test_per_row_generators_make_a_batch_equal_its_rows(name):
         return torch.tanh(x / (1 + sigma.view(-1, 1, 1, 1)))
 
     x, _ = _start((3, 3, 4, 4), sigmas, 0)
-    opts = {"eta": 1.0} if name == "ddim" else {}
+    opts = {"eta": 1.0} if "eta" in SAMPLER_SPECS[name].options else {}
     gens = [torch.Generator().manual_seed(s) for s in (11, 12, 13)]
     batched = SAMPLERS[name](model, x, sigmas, generator=gens, **opts)
     for i, seed in enumerate((11, 12, 13)):

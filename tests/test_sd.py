@@ -340,3 +340,51 @@ def test_bridged_schedulers_converge_to_an_oracle_target(name, steps, seed) -> N
     x = torch.randn(target.shape, generator=g) * sigmas[0]
     out = scheduler_sampler(f"diffusers:{name}")(oracle, x, sigmas, generator=g, steps=steps)
     assert (out - target).abs().max() < 5e-2  # DDIM ends at t=0, a hair from clean
+
+
+# ---- parity with diffusers: the same start latent, the same picture ---------------------------
+
+
+def _diffusers_image(folder: Path, scheduler, z: torch.Tensor, sigma0: float) -> torch.Tensor:
+    """diffusers' pipeline from gencode's start x = z·σ0, put in the scheduler's own scale."""
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(folder, local_files_only=True)
+    pipe.scheduler = scheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    # The pipeline multiplies latents by init_noise_sigma: σ0 for Euler (k-diffusion scale, as
+    # gencode), 1 for DDIM and DPM-Solver, whose x is variance-preserving: x·sqrt(ā) = z·σ0/sqrt(1+σ0²).
+    init = float(pipe.scheduler.init_noise_sigma)
+    latents = z * sigma0 / init if init > 1 else z * sigma0 / (1 + sigma0**2) ** 0.5
+    out = pipe("a red fox", latents=latents[None], num_inference_steps=4, guidance_scale=6,
+               output_type="pt").images[0]  # fmt: skip
+    return out.float()
+
+
+@pytest.mark.parametrize(
+    ("sampler", "scheduler"),
+    [("ddim", "DDIMScheduler"), ("euler", "EulerDiscreteScheduler"),
+     ("dpmpp_2m", "DPMSolverMultistepScheduler")],
+)  # fmt: skip
+def test_samplers_match_diffusers_from_the_same_start_latent(sd_dir, sampler, scheduler) -> None:
+    """Within 1/255 of diffusers' own pipeline; DDIM honours `set_alpha_to_one: false` (SD 1.x)."""
+    import json
+
+    import diffusers
+
+    config = sd_dir / "tiny-sd/scheduler/scheduler_config.json"
+    sd15 = {"set_alpha_to_one": False, "clip_sample": False}  # as SD 1.5's scheduler config says
+    config.write_text(json.dumps(json.loads(config.read_text()) | sd15))
+    text = (
+        f'z = noise seed 3\ndiffuse "a red fox" from z steps 4 guidance 6 sampler {sampler} as f\n'
+    )
+    ours = run(sd_dir, text).values["f"].float()
+    ddim = diffusers.DDIMScheduler.from_pretrained(sd_dir / "tiny-sd", subfolder="scheduler")
+    ddim.set_timesteps(4)
+    ac = float(ddim.alphas_cumprod[ddim.timesteps[0]])
+    sigma0 = ((1 - ac) / ac) ** 0.5  # gencode's first σ: the noise level of the first timestep
+    z = torch.randn((4, 8, 8), generator=torch.Generator().manual_seed(3))
+    theirs = _diffusers_image(sd_dir / "tiny-sd", getattr(diffusers, scheduler), z, sigma0)
+    assert (ours - theirs).abs().max() < 1 / 255
+    if sampler != "dpmpp_2m":  # the same arithmetic: DDIM stopping at σ = 0 was 5.6e-4 off here
+        assert (ours - theirs).abs().max() < 1e-4

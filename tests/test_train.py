@@ -213,3 +213,14 @@ def test_cli_train(tmp_path):
     )
     result = runner.invoke(cli, ["train", str(bad)])
     assert result.exit_code != 0 and "'lr'" in result.output
+
+
+def test_a_pickle_checkpoint_is_refused_with_a_conversion_anyone_can_run(tmp_path):
+    from gencode.models.checkpoint import CheckpointError, read_header
+
+    (tmp_path / "old.ckpt").write_bytes(b"\x80\x04 not read")
+    with pytest.raises(CheckpointError) as err:
+        read_header(tmp_path / "old.ckpt")
+    message = str(err.value)
+    assert "allow_pickle" not in message  # no script or command line can pass it
+    assert "save_file(torch.load('old.ckpt', weights_only=True), 'old.safetensors')" in message

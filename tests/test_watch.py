@@ -336,6 +336,16 @@ def test_a_save_during_a_render_cancels_it(live: Live) -> None:
     assert s.executor.counts["diffuse"] == 0  # the stale diffuse never finished
 
 
+def test_stopping_during_a_render_says_stopped_not_superseded(live: Live) -> None:
+    """Ctrl-C (or closing the session) mid-render is no newer save: the log says so."""
+    live.session.path.write_text(HEAD + 'diffuse "dunes" steps 1000 as frame\n', encoding="utf-8")
+    wait_for(lambda: (live.session.progress or {}).get("done", 0) >= 2)
+    live.session.stop()
+    wait_for(lambda: live.session.cancelled == 1)
+    said = [text for _, text in live.logs]  # type: ignore[attr-defined]
+    assert "stopped" in said and not any("superseded" in t for t in said)
+
+
 def test_a_broken_save_during_a_render_lets_it_finish(live: Live) -> None:
     path = live.session.path
     path.write_text(HEAD + 'diffuse "dunes" steps 300 as frame\n', encoding="utf-8")
@@ -456,3 +466,21 @@ def test_cli_prints_errors_with_carets_and_stops_cleanly_on_ctrl_c(folder: Path)
     assert frame.shape == (16, 16, 3) and near(tuple(int(c) for c in frame[8, 8]), GREEN)
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "status", timeout=2)
+
+
+def test_a_browser_disconnecting_prints_no_traceback(capsys) -> None:
+    from gencode.watch.server import _Handler, _Server
+
+    server = _Server(("127.0.0.1", 0), _Handler)
+    try:
+        for err in (
+            ConnectionResetError(104, "Connection reset by peer"),
+            BrokenPipeError(32, "x"),
+        ):
+            try:
+                raise err
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 50000))
+    finally:
+        server.server_close()
+    assert capsys.readouterr().err == ""

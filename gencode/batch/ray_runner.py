@@ -29,7 +29,7 @@ from gencode.batch.plan import Item
 from gencode.batch.ray_worker import Files, Need, Rendered, Worker
 from gencode.batch.runner import BatchError, BatchSpec, load_item, progress_bar, write_item
 
-MISSING = "--ray needs Ray: pip install 'gencode[ray]'"
+MISSING = "--ray needs Ray: pip install '.[ray]'"
 PER_WORKER = 2  # items in flight per worker: one rendering, the next waiting, none idle
 TRIES = 3  # times an item is sent out again after its worker died, before the batch stops
 

@@ -49,9 +49,9 @@ class Worker:
     """A Ray actor's body: one Executor for every item it renders (models load once)."""
 
     def __init__(self, spec: BatchSpec, text: str, binding: str | None, home: str, threads: int):
-        import torch
+        from gencode.runtime.device import set_default_threads
 
-        torch.set_num_threads(threads)
+        set_default_threads(threads)  # every Executor this worker makes renders with them
         self.spec, self.text, self.binding = spec, text, binding
         self.home = Path(home)  # the script's folder on the driver's machine
         self.store = self.store_dir()
@@ -80,7 +80,7 @@ class Worker:
             self.executor = Executor(device, cpu_bf16=self.spec.cpu_bf16, catalog=script.catalog)
         run = render(script, write=False, executor=self.executor)
         pixels = {name: to_uint8(v) for name, v in run.values.items()}
-        env = environment(run.summary.device, run.summary.dtype)
+        env = environment(run.summary.device, run.summary.dtype, run.summary.threads)
         keys = [o.node.key for o in script.graph.outputs]
         return Rendered(keys, pixels, run.summary, env, socket.gethostname())
 

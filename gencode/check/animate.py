@@ -15,9 +15,17 @@ from typing import Any
 from gencode import ast
 from gencode import types as T
 from gencode.camera import camera_matrix, compose, invert
+from gencode.check.calls import number_text
 from gencode.check.exprs import Typed, noise
 from gencode.check.frame_expr import FrameExpr, FrameExprError
-from gencode.check.rules import _need_family, _plain, prompt_value, rule
+from gencode.check.rules import (
+    _need_family,
+    _plain,
+    negative_span,
+    prompt_value,
+    rule,
+    sampler_params,
+)
 from gencode.check.state import State
 from gencode.ir import Const, Sched, Value
 from gencode.models.catalog import ModelRef
@@ -40,7 +48,8 @@ def series(state: State, name: str, v: Typed | Any, n: int, span) -> list[float]
         if (arg.lo is not None and x < arg.lo) or (arg.hi is not None and x > arg.hi):
             raise state.error(
                 getattr(v, "span", span) or span,
-                f"'{name}' is {x:g} at frame {f}; it must be between {arg.lo:g} and {arg.hi:g}",
+                f"'{name}' is {number_text(x, arg.integer)} at frame {f}; it must be between "
+                f"{number_text(arg.lo, arg.integer)} and {number_text(arg.hi, arg.integer)}",
             )
         values.append(x)
     return values
@@ -100,10 +109,9 @@ def _animate(state: State, a: dict, e: ast.Call) -> Value:
     base = {
         "model": model,
         "steps": int(_plain(a["steps"])),
-        "sampler": str(_plain(a["sampler"])),
-        "eta": float(_plain(a["eta"])),
+        **sampler_params(state, str(_plain(a["sampler"])), a["eta"], e.span),
     }
-    uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
+    uncond = prompt_value(state, model, str(_plain(a["negative"])), negative_span(state, a, e))
 
     def diffused(f: int, start: Value, img2img: bool) -> Value:
         params = {

@@ -82,6 +82,8 @@ def _bind_positional(state, sig, e, positional, given) -> dict[str, Typed | None
             and w.id not in state.bindings
         ):
             hint = did_you_mean(w.id, _keyword_names(state, sig))
+            if sig.open_keywords and not hint:
+                hint = _no_attributes(state)
             raise state.error(w.span, f"unknown keyword '{w.id}' for '{sig.name}'{hint}")
         if symbol_slot is None and not slots:
             raise state.error(w.span, f"too many values for '{sig.name}'{_usage(sig)}")
@@ -165,6 +167,22 @@ def _check_number(state: State, arg: Arg, x: float | int, span, what: str) -> No
 def _num(x: float | int | None) -> str:
     """A number as written: ints in full (seeds), floats short."""
     return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def number_text(x: float | int | None, integer: bool = False) -> str:
+    """A number for a message: whole-number bounds in full (a seed bound is
+    9223372036854775807, not 9.22337e+18), others as Python's `g` writes them."""
+    if x is None:
+        return "?"
+    return str(int(x)) if integer and float(x).is_integer() else _num(x)
+
+
+def _no_attributes(state: State) -> str:
+    """Why a model-defined keyword (an attribute to edit) is unknown, when the model has none."""
+    model = state.model(None)
+    if model.attributes:
+        return f" (model '{model.name}' edits {', '.join(model.attributes)})"
+    return f": model '{model.name}' has no attributes to edit; a faces model has them (model faces)"
 
 
 def _keyword_names(state: State, sig: OpSignature) -> set[str]:

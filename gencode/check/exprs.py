@@ -142,6 +142,8 @@ def name(state: State, e: ast.Name, expect: tuple[str, ...], latent_ok: bool) ->
         return Const(T.SYMBOL, e.id, e.span)
     if e.id in state.bindings:
         return state.bindings[e.id]
+    if e.id in state.failed_names:
+        raise Abort()  # its binding's error is reported; a follow-on error would only confuse
     if e.id in SIGNATURES:
         from gencode.check.calls import call
 
@@ -151,6 +153,8 @@ def name(state: State, e: ast.Name, expect: tuple[str, ...], latent_ok: bool) ->
     if e.id in SETTINGS:
         raise state.error(e.span, f"'{e.id}' is a setting, not a value; bind a name with 'x = ...'")
     hint = did_you_mean(e.id, list(state.bindings) + list(SIGNATURES))
+    if not hint and T.NUMBER in expect:
+        hint = f": {T.words(list(expect))} is expected here"
     raise state.error(e.span, f"unknown name '{e.id}'{hint}")
 
 
@@ -256,6 +260,11 @@ def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
             raise state.error(e.span, "division by zero")
         return Value("scale", a.type, {"factor": 1.0 / float(b.value)}, (a,), a.length, e.span)
     hint = " (use blend for images)" if T.IMAGE in (ta, tb) else ""
+    if T.STRING in (ta, tb):
+        hint = (
+            ' (write one prompt as one string, "dunes at dusk"; '
+            'to cross-fade two prompts, interpolate prompt "a" "b" 24)'
+        )
     raise state.error(e.span, f"can't apply '{op}' to {T.words([ta])} and {T.words([tb])}{hint}")
 
 

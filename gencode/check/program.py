@@ -10,7 +10,13 @@ from gencode import types as T
 from gencode.check.calls import check_value
 from gencode.check.exprs import Typed, evaluate, noise, type_of
 from gencode.check.frame_expr import SIGNAL, VARIABLES
-from gencode.check.rules import _plain, conditioning, confined_path, prompt_value
+from gencode.check.rules import (
+    _plain,
+    conditioning,
+    confined_path,
+    prompt_value,
+    sampler_params,
+)
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
 from gencode.files import FileProblem, audio_format, path_text_problem, read_text
@@ -26,6 +32,7 @@ from gencode.limits import (
 from gencode.models.catalog import ModelCatalog
 from gencode.models.checkpoint import CheckpointError
 from gencode.ops.signatures import SIGNATURES
+from gencode.outputs_paths import GIF_MAX_FPS
 from gencode.parse import parse
 from gencode.settings import SETTINGS
 from gencode.signals.names import SIGNALS
@@ -68,6 +75,7 @@ def check_text(
 def check(program: ast.Program, state: State) -> CheckedProgram:
     """Walk the statements; raise GenError with every error, else return the checked program."""
     _statements(state, program)
+    _gif_rates(state)
     if state.errors >= MAX_ERRORS:
         state.note(None, f"stopped after {MAX_ERRORS} errors")
     _collisions(state)
@@ -81,7 +89,13 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
         raise GenError(state.diagnostics, state.sources)
     device = state.setting("device")
     return CheckedProgram(
-        state.outputs, state.files, state.sources, state.diagnostics, state.params, str(device)
+        state.outputs,
+        state.files,
+        state.sources,
+        state.diagnostics,
+        state.params,
+        str(device),
+        state.setting_spans.get("device"),
     )
 
 
@@ -122,6 +136,7 @@ def _statements(state: State, program: ast.Program) -> None:
         except Abort:
             if isinstance(stmt, ast.Assign):
                 state.bindings.pop(stmt.name.id, None)
+                state.failed_names.add(stmt.name.id)  # its uses report nothing more
 
 
 def _statement(state: State, stmt: ast.Stmt) -> None:
@@ -130,6 +145,7 @@ def _statement(state: State, stmt: ast.Stmt) -> None:
     elif isinstance(stmt, ast.Assign):
         _bindable(state, stmt.name)
         state.bindings[stmt.name.id] = evaluate(state, stmt.value, latent_ok=True)
+        state.failed_names.discard(stmt.name.id)
     elif isinstance(stmt, ast.Param):
         _param(state, stmt)
     elif isinstance(stmt, ast.Include):
@@ -156,6 +172,7 @@ def _bindable(state: State, name: ast.Name) -> None:
 
 def _setting(state: State, stmt: ast.Setting) -> None:
     arg = SETTINGS[stmt.name]
+    state.setting_spans[stmt.name] = stmt.value.span
     value = check_value(
         state, arg, evaluate(state, stmt.value, arg.types), stmt.value.span, f"'{stmt.name}'"
     )
@@ -174,7 +191,11 @@ def _model(state: State, value: Const, span) -> None:
     # Until this model resolves, ops that need a model stop quietly (no cascade of errors).
     state.model_ref, state.model_failed = None, True
     if not builtin:
-        confined_path(state, str(value.value), span)
+        elsewhere = (
+            " (a model kept elsewhere: put its folder on GENCODE_MODELS, "
+            f"then write model {Path(str(value.value)).stem})"
+        )
+        confined_path(state, str(value.value), span, hint=elsewhere)
     try:
         state.model_ref = state.catalog.resolve(str(value.value), state.root_dir, builtin=builtin)
         state.model_failed = False
@@ -343,6 +364,19 @@ def _output(state: State, stmt: ast.Output) -> None:
     state.outputs.append(CheckedOutput(image, name, None, float(state.setting("fps")), stmt.span))
 
 
+def _gif_rates(state: State) -> None:
+    """Warn where a sequence goes to a GIF at a rate GIF cannot store (it plays slower)."""
+    for out in state.outputs:
+        gif = out.path is None or out.path.lower().endswith(".gif")  # unsaved: a preview GIF
+        if out.value.length and gif and out.fps > GIF_MAX_FPS:
+            state.note(
+                out.span,
+                f"a GIF plays at most {GIF_MAX_FPS:g} fps (its frame delays count in 1/100 s): "
+                f"fps {out.fps:g} becomes {GIF_MAX_FPS:g} there; save an .mp4 to keep {out.fps:g}",
+                "warning",
+            )
+
+
 def _binding_name(e: ast.Expr) -> str | None:
     return e.id if isinstance(e, ast.Name) else None
 
@@ -382,13 +416,13 @@ def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> 
     length = z.length or (cond.length if cond is not None else None)
     if cond is None:
         cond = conditioning(state, model, _prompt_setting(state), length, span)
-    uncond = prompt_value(state, model, str(state.setting("negative")), span)
+    negative = state.setting_spans.get("negative", span)  # unknown words: where it was set
+    uncond = prompt_value(state, model, str(state.setting("negative")), negative)
     params = {
         "model": model,
         "steps": int(state.setting("steps")),
         "guidance": state.setting("guidance"),
-        "sampler": str(state.setting("sampler")),
-        "eta": float(state.setting("eta")),
+        **sampler_params(state, str(state.setting("sampler")), state.setting("eta"), span),
         "seed": int(state.setting("seed")),
         "mode": "txt2img",
     }

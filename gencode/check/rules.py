@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,13 @@ from gencode import ast
 from gencode import types as T
 from gencode.check.exprs import Typed, as_latent, noise, type_of
 from gencode.check.state import State
+from gencode.data.words import unknown_words
 from gencode.files import FileProblem, path_text_problem, sha256_file
 from gencode.ir import Const, Sched, Value
 from gencode.limits import MAX_IMAGE_BYTES
 from gencode.models.catalog import ModelRef
+from gencode.samplers.names import sampler_options
 
-STOPWORDS = frozenset("a an the at in on of with and by under over from to into near".split())
 MAX_OUTPUT_SIDE = 4096
 Rule = Callable[[State, dict, ast.Call], Value]
 RULES: dict[str, Rule] = {}
@@ -28,6 +28,20 @@ def rule(name: str) -> Callable[[Rule], Rule]:
         return fn
 
     return register
+
+
+def sampler_params(state: State, sampler: str, eta: Any, span) -> dict[str, Any]:
+    """The sampler and the options it runs with; an option it would ignore is an error."""
+    try:
+        return {"sampler": sampler, **sampler_options(sampler, {"eta": _plain(eta)})}
+    except ValueError as err:
+        raise state.error(getattr(eta, "span", None) or span, str(err)) from None
+
+
+def negative_span(state: State, a: dict, e: ast.Call):
+    """Where a call's negative prompt was written: its keyword, else the `negative` setting."""
+    span = getattr(a["negative"], "span", None)
+    return span if span else state.setting_spans.get("negative", e.span)
 
 
 def _plain(v: Typed | object) -> Any:
@@ -81,21 +95,11 @@ def _length(state: State, e: ast.Call, *values: object) -> int | None:
     return lengths.pop() if lengths else None
 
 
-def _knows(model: ModelRef, vocab: set[str], word: str) -> bool:
-    """A word the model understands: in its vocabulary, an alias, a filler, or a plural/singular."""
-    aliases = model.meta.get("aliases", {})
-    fillers = set(model.meta.get("ignored_words", ()))
-    forms = {word, word + "s", word + "es", word.removesuffix("s"), word.removesuffix("es")}
-    return any(f in vocab or f in aliases or f in fillers for f in forms)
-
-
 def prompt_value(state: State, model: ModelRef, text: str, span) -> Value:
     """The conditioning of a prompt, warning once about words the model does not know."""
     vocab = set(model.vocabulary)
     if vocab:
-        words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS]
-        unknown = [w for w in words if not _knows(model, vocab, w)]
-        for w in unknown:
+        for w in unknown_words(text, model.meta):
             if (w, model.name) not in state.warned_words:
                 state.warned_words.add((w, model.name))
                 state.note(
@@ -142,7 +146,7 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
     prompt = a["prompt"]
     length = _length(state, e, start, prompt)
     cond = conditioning(state, model, prompt, length, getattr(prompt, "span", e.span))
-    uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
+    uncond = prompt_value(state, model, str(_plain(a["negative"])), negative_span(state, a, e))
     img2img = start is not None and start.type in (T.IMAGE, T.IMAGES)
     if start is not None and not img2img:
         need_latent_shape(state, start, model, e.span)
@@ -152,8 +156,7 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
         "model": model,
         "steps": int(_plain(a["steps"])),
         "guidance": _plain(a["guidance"]),
-        "sampler": str(_plain(a["sampler"])),
-        "eta": float(_plain(a["eta"])),
+        **sampler_params(state, str(_plain(a["sampler"])), a["eta"], e.span),
         "seed": int(_plain(a["seed"])),
         "mode": "img2img" if img2img else "txt2img",
     }
@@ -249,9 +252,10 @@ def _load(state: State, a: dict, e: ast.Call) -> Value:
     return Value("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
 
 
-def confined_path(state: State, text: str, span, base: Path | None = None) -> Path:
+def confined_path(state: State, text: str, span, base: Path | None = None, hint: str = "") -> Path:
     """A path inside the script's folder (resolved from `base`, default that folder, following
-    symlinks); absolute paths, `..` out of it, and names no OS takes are refused."""
+    symlinks); absolute paths, `..` out of it, and names no OS takes are refused (a
+    refusal ends with `hint`, when given)."""
     problem = path_text_problem(text)
     if problem:
         raise state.error(span, f"{ascii(text)[:80]}: {problem}")
@@ -263,7 +267,8 @@ def confined_path(state: State, text: str, span, base: Path | None = None) -> Pa
     if p.is_absolute() or not resolved.is_relative_to(state.root_dir.resolve()):
         raise state.error(
             span,
-            f"'{text}' is outside the script's folder; scripts may only read files beside them",
+            f"'{text}' is outside the script's folder; scripts may only read files beside them"
+            + hint,
         )
     return resolved
 

@@ -46,6 +46,9 @@ class State:
     model_span: Span | None = None
     warned_words: set[tuple[str, str]] = field(default_factory=set)  # (word, model name)
     model_failed: bool = False
+    setting_spans: dict[str, Span] = field(default_factory=dict)  # where each was last set
+    # Names whose binding failed (its error already reported): uses of them stop quietly.
+    failed_names: set[str] = field(default_factory=set)
 
     def error(self, span: Span | None, message: str) -> Abort:
         self.diagnostics.append(Diagnostic("error", message, span))

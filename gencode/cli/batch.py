@@ -55,7 +55,7 @@ from gencode.errors import GenError
     default=None,
     metavar="ADDRESS",
     help="Render on Ray workers: 'local' (a Ray instance on this machine), 'auto', "
-    "'ray://HOST:10001' or 'HOST:6379'. Files are still written here. Needs gencode[ray].",
+    "'ray://HOST:10001' or 'HOST:6379'. Files are still written here. Needs the ray extra (pip install '.[ray]' in the gencode checkout).",
 )
 @click.option("--ray-workers", type=click.IntRange(1), default=None, metavar="N", help="Ray workers (default: as many as the cluster's CPUs, or GPUs, allow).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
@@ -128,9 +128,9 @@ def _threads_given() -> int | None:
     ctx = click.get_current_context()
     if ctx.get_parameter_source("threads") != click.core.ParameterSource.COMMANDLINE:
         return None
-    import torch  # imported already: the --threads callback set its thread count
+    from gencode.runtime.device import default_threads  # the --threads callback set it
 
-    return torch.get_num_threads()
+    return default_threads()
 
 
 def _summary(spec, result) -> None:

@@ -73,9 +73,9 @@ BF16_OPTION = click.option(
 
 def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
     if value is not None:
-        import torch
+        from gencode.runtime.device import set_default_threads
 
-        torch.set_num_threads(value)
+        set_default_threads(value)
 
 
 THREADS_OPTION = click.option(
@@ -85,6 +85,6 @@ THREADS_OPTION = click.option(
     metavar="N",
     expose_value=False,
     callback=_set_threads,
-    help="CPU threads for torch (default: one per core). On a busy machine 1 is often fastest; "
-    "the same script, seed and thread count give the same pixels.",
+    help="CPU threads for torch (default 1: fastest on a busy machine; more can be faster on an "
+    "idle one). Each file records it; the same script, seed and thread count give the same pixels.",
 )

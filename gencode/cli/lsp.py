@@ -12,6 +12,6 @@ def lsp() -> None:
         from gencode.lsp.server import main
     except ImportError as e:
         raise click.ClickException(
-            f"the language server needs the 'lsp' extra: pip install 'gencode[lsp]' ({e})"
+            f"the language server needs the 'lsp' extra: pip install '.[lsp]' ({e})"
         ) from None
     main()

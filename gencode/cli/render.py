@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -127,6 +128,10 @@ def render(
             cpu_bf16=cpu_bf16,
             notice=None if quiet else lambda text: click.echo(text, err=True),
         )
+    except GenError as e:  # an error about a line of the script (its `device`)
+        bars.close()
+        fail(e)
+        return
     except KeyboardInterrupt:
         bars.close()
         click.echo("interrupted: stopped cleanly, no file was left half-written", err=True)
@@ -188,9 +193,29 @@ def _summary(result, seconds: float) -> None:
     """The files written, then time per op and cache hits."""
     for path in result.swept:
         click.echo(f"removed {path}, a temp file left by an interrupted write")
-    for path in result.written:
-        click.echo(f"wrote {path}")
+    for first, last, n in _numbered_runs(result.written):
+        click.echo(f"wrote {first}" if n == 1 else f"wrote {first} … {last.name} ({n} files)")
     click.echo(result.summary.format())
     click.echo(
         f"{len(result.written)} file{'s' if len(result.written) != 1 else ''} in {seconds:.2f}s"
     )
+
+
+def _numbered_runs(paths: list[Path]) -> list[tuple[Path, Path, int]]:
+    """Paths as (first, last, count) runs: a sequence's numbered frames make one line."""
+    runs: list[tuple[Path, Path, int]] = []
+    for path in paths:
+        if runs and _same_series(runs[-1][1], path):
+            runs[-1] = (runs[-1][0], path, runs[-1][2] + 1)
+        else:
+            runs.append((path, path, 1))
+    return runs
+
+
+def _same_series(a: Path, b: Path) -> bool:
+    """Whether b is the frame after a (`0003.png` then `0004.png`, in one folder)."""
+    ma, mb = (re.fullmatch(r"(.*?)(\d+)", p.stem) for p in (a, b))
+    return bool(
+        ma and mb and a.parent == b.parent and a.suffix == b.suffix
+        and ma[1] == mb[1] and int(mb[2]) == int(ma[2]) + 1
+    )  # fmt: skip

@@ -58,5 +58,6 @@ def reproduce(file: str, device: str, root: str | None) -> None:
     if outcome.undecodable is None:
         click.echo(f"max difference {outcome.max_diff}/255, PSNR {outcome.psnr:.1f} dB (against the file)")  # fmt: skip
     if not outcome.exact and not outcome.env_diffs:
-        click.echo("same device and versions: the script's inputs or gencode's ops changed")
+        same = "same device, dtype, threads, CPU and versions"
+        click.echo(f"{same}: the script's inputs or gencode's ops changed")
     sys.exit(1)

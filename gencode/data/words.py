@@ -61,3 +61,13 @@ def tokenize_with(
         c = canonical(w, vocab, aliases)
         (known if c is not None else unknown).append(c if c is not None else w)
     return known, unknown
+
+
+def unknown_words(prompt: str, meta: Mapping[str, object]) -> list[str]:
+    """The words of a prompt a model's checkpoint meta does not know: not in its "vocabulary",
+    not an "aliases" key, not one of its "fillers" (words neither known nor worth a warning)."""
+    vocab = meta.get("vocabulary") or ()
+    aliases = meta.get("aliases") or {}
+    fillers = set(meta.get("fillers") or ())  # type: ignore[call-overload]
+    _, unknown = tokenize_with(prompt, vocab, aliases)  # type: ignore[arg-type]
+    return [w for w in unknown if w not in fillers]

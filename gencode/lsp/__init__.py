@@ -5,5 +5,5 @@ symbols, formatting and semantic tokens. Modules: `analysis` (text → AST and d
 statement by statement), `context` (what surrounds the cursor), `docs` (Markdown from the
 checker's tables), one module per feature (`hover`, `completion`, `navigation`, `semantic`),
 `convert` (positions in the client's units) and `server` (the pygls wiring). Only `server`
-imports pygls; nothing here imports torch. Needs the `lsp` extra: pip install 'gencode[lsp]'.
+imports pygls; nothing here imports torch. Needs the `lsp` extra: pip install '.[lsp]'.
 """

@@ -57,7 +57,9 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     if p.suffix.lower() in PICKLE_SUFFIXES:
         raise CheckpointError(
             f"{p}: pickle checkpoints can run arbitrary code and are refused; "
-            "convert it to .safetensors (or pass allow_pickle=True if you trust its source)"
+            "if you trust its source, convert it to .safetensors once, in Python: "
+            f"safetensors.torch.save_file(torch.load('{p.name}', weights_only=True), "
+            f"'{p.stem}.safetensors')"
         )
     try:
         with open_regular(p, MAX_CHECKPOINT_BYTES, "checkpoint") as f:

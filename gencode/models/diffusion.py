@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gencode.data.words import tokenize_with
+from gencode.data.words import tokenize_with, unknown_words
 from gencode.models.checkpoint import (
     CheckpointError,
     CheckpointInfo,
@@ -58,9 +58,8 @@ class DiffusionModel:
 
     def tokenize(self, prompt: str) -> tuple[list[str], list[str]]:
         """(known words, unknown words) of a prompt for this model's vocabulary."""
-        known, unknown = tokenize_with(prompt, self.vocabulary, self.meta.get("aliases", {}))
-        ignored = set(self.meta.get("fillers", []))
-        return known, [w for w in unknown if w not in ignored]
+        known, _ = tokenize_with(prompt, self.vocabulary, self.meta.get("aliases", {}))
+        return known, unknown_words(prompt, self.meta)
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, list[str]]:
         """Conditions (B, D) for prompts, and the words the model does not know (to warn about)."""

@@ -6,9 +6,13 @@ implementation changes its output, so caches never serve stale pixels.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from gencode import types as T
+from gencode.samplers.names import SAMPLER_NAMES
 from gencode.seeds import SEED_MAX
 
 REQUIRED = object()
@@ -51,10 +55,16 @@ class OpSignature:
 
 ANY_LATENT = (T.LATENT, T.LATENTS)
 ANY_IMAGE = (T.IMAGE, T.IMAGES)
-EASES = ("linear", "in", "out", "inout", "smooth")
+# Easing curves t ∈ [0, 1] → [0, 1], written once for floats (`math.cos`) and tensors (`torch.cos`).
+EASE_CURVES: dict[str, Callable[[Any, Callable[[Any], Any]], Any]] = {
+    "linear": lambda t, cos: t,
+    "in": lambda t, cos: t * t,
+    "out": lambda t, cos: 1 - (1 - t) ** 2,
+    "inout": lambda t, cos: (1 - cos(math.pi * t)) / 2,  # sine in-out
+    "smooth": lambda t, cos: t * t * t * (t * (6 * t - 15) + 10),  # Perlin's smootherstep
+}
+EASES = tuple(EASE_CURVES)
 SEED_MODES = ("fixed", "iter", "ladder", "alternate", "random")
-# Mirrors gencode.settings.SAMPLER_NAMES (settings imports this module, so it can't be imported here).
-SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
 SAMPLER = (T.SYMBOL, T.STRING)  # a gencode sampler, or "diffusers:NAME" (a diffusers scheduler)
 SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, SEED_MAX, integer=True)
 FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)

@@ -13,16 +13,7 @@ import json
 from typing import Any
 
 from gencode.provenance.record import is_record
-
-# gencode sampler names → the names A1111 prints, so its "send to txt2img" picks the same one.
-SAMPLERS = {
-    "ddim": "DDIM",
-    "ddpm": "DDPM",
-    "euler": "Euler",
-    "euler_ancestral": "Euler a",
-    "heun": "Heun",
-    "dpmpp_2m": "DPM++ 2M",
-}
+from gencode.samplers.names import label
 
 
 def _quote(value: Any) -> str:
@@ -40,7 +31,7 @@ def infotext(record: dict) -> str | None:
     guidance = record.get("guidance")
     fields = {
         "Steps": record.get("steps"),
-        "Sampler": SAMPLERS.get(str(record.get("sampler")), record.get("sampler")),
+        "Sampler": label(str(record["sampler"])) if record.get("sampler") else None,
         "CFG scale": guidance if isinstance(guidance, int | float) else None,
         "Seed": record.get("seed"),
         "Size": f"{size[0]}x{size[1]}",
@@ -49,7 +40,7 @@ def infotext(record: dict) -> str | None:
         "Denoising strength": record.get("strength"),
         "Version": f"gencode {record.get('environment', {}).get('gencode', '?')}",
     }
-    lines = [(record.get("prompt") or "").replace("\n", " ")]
+    lines = [record.get("prompt") or ""]  # newlines kept, as A1111's own writer keeps them
     if record.get("negative"):
         lines.append(f"Negative prompt: {record['negative']}")
     lines.append(", ".join(f"{k}: {_quote(v)}" for k, v in fields.items() if v is not None))

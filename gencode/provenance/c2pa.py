@@ -1,4 +1,4 @@
-"""C2PA content credentials (the optional extra `gencode[c2pa]`, using c2pa-python).
+"""C2PA content credentials (the optional extra `c2pa`: `pip install '.[c2pa]'`, using c2pa-python).
 
 Input: a file gencode wrote, its record, and the artist's certificate chain and private key
 (PEM; a leaf certificate issued by a CA, never self-signed). Output: the same file, rewritten
@@ -32,7 +32,7 @@ def _c2pa() -> Any:
     try:
         import c2pa
     except ImportError:
-        raise C2paError("C2PA needs the extra: pip install 'gencode[c2pa]'") from None
+        raise C2paError("C2PA needs the extra: pip install '.[c2pa]'") from None
     return c2pa
 
 

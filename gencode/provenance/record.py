@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from gencode.graph import Node, Output, canonical
-from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
+from gencode.describe import descriptors, upstream  # noqa: F401 (upstream: for batch)
+from gencode.graph import Output, canonical
+from gencode.outputs_paths import ANIMATION_FORMATS, frame_path, played_fps
 from gencode.provenance.pixels import as_written, pixel_sha256
 
 SCHEMA = "gencode.record/1"
 # The fields `reproduce` compares: a difference in any explains a pixel difference.
-ENV_FIELDS = ("device", "dtype", "gencode", "torch", "python", "platform")
-_GENERATORS = ("diffuse", "sample", "decode")  # ops whose settings describe an image
+ENV_FIELDS = ("device", "dtype", "threads", "cpu", "gencode", "torch", "python", "platform")
 
 
 def is_record(obj: object) -> bool:
@@ -44,15 +43,18 @@ def canonical_bytes(record: dict) -> bytes:
     return canonical(unsigned(record)).encode()
 
 
-def environment(device: str, dtype: str) -> dict[str, str]:
-    """Where and with what the pixels were computed."""
+def environment(device: str, dtype: str, threads: int | None = None) -> dict[str, Any]:
+    """Where and with what the pixels were computed: each of these can change the last bits."""
     import torch
 
     from gencode import __version__
+    from gencode.runtime.device import cpu_name
 
     return {
         "device": device,
         "dtype": dtype,
+        "threads": int(threads) if threads is not None else torch.get_num_threads(),
+        "cpu": cpu_name(),
         "gencode": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -94,93 +96,13 @@ def script_section(
     }
 
 
-# ---- the graph ---------------------------------------------------------------------------------
+# ---- the generation, as compile told it ------------------------------------------------------
 
 
-def upstream(node: Node) -> list[Node]:
-    """The node and everything it depends on, inputs first, each once."""
-    seen: dict[str, Node] = {}
-    stack: list[tuple[Node, bool]] = [(node, False)]
-    while stack:  # iterative: long chains need no deep recursion
-        n, expanded = stack.pop()
-        if n.key in seen:
-            continue
-        if expanded:
-            seen[n.key] = n
-            continue
-        stack.append((n, True))
-        stack.extend((i, False) for i in reversed(n.inputs) if i.key not in seen)
-    return list(seen.values())
-
-
-def nearest(node: Node, ops: tuple[str, ...]) -> Node | None:
-    """The closest node upstream (breadth first) whose op is one of `ops`; each node is visited
-    once, since shared inputs (`blend i i`) would otherwise double the queue at every level."""
-    queue, seen = deque([node]), {node.key}
-    while queue:
-        n = queue.popleft()
-        if n.op in ops:
-            return n
-        for i in n.inputs:
-            if i.key not in seen:
-                seen.add(i.key)
-                queue.append(i)
-    return None
-
-
-def at_frame(value: Any, node: Node, frame: int | None) -> Any:
-    """A per-frame param list (a keyframed guidance) at one frame; whole for a whole output."""
-    if isinstance(value, list) and frame is not None and node.length == len(value):
-        return value[frame]
-    return value
-
-
-def prompt_text(cond: Node | None, frame: int | None) -> str | None:
-    """A conditioning node as prompt text: a mix of prompts in A1111's `a :w AND b :w` form."""
-    if cond is None:
-        return None
-    if cond.op == "prompt":
-        return str(cond.params.get("text", ""))
-    texts = cond.params.get("texts")
-    if cond.op == "mix" and isinstance(texts, list):
-        weights = cond.params.get("weights")
-        if frame is not None and isinstance(weights, list) and frame < len(weights):
-            parts = [f"{t} :{w:g}" for t, w in zip(texts, weights[frame], strict=False) if w]
-            return " AND ".join(parts)
-        return " → ".join(texts)
-    return None
-
-
-def generation(node: Node, frame: int | None) -> dict[str, Any]:
-    """Seeds, models, prompt and sampler settings of the subgraph computing `node`."""
-    nodes = upstream(node)
-    seeds = list(
-        dict.fromkeys(n.params["seed"] for n in nodes if isinstance(n.params.get("seed"), int))
-    )
-    models = list(
-        {canonical(m): m for n in nodes if isinstance(m := n.params.get("model"), dict)}.values()
-    )
-    loads = [
-        {"file": n.params.get("path"), "sha256": n.params.get("sha256")}
-        for n in nodes
-        if n.op == "load"
-    ]
-    gen = nearest(node, _GENERATORS)
-    p = gen.params if gen is not None else {}
-    diffuse = gen is not None and gen.op == "diffuse"
-    return {
-        "seed": p.get("seed", seeds[0] if seeds else None),
-        "seeds": seeds,
-        "model": p.get("model", models[0] if models else None),
-        "models": models,
-        "inputs": loads,
-        "prompt": prompt_text(gen.inputs[1], frame) if diffuse and len(gen.inputs) > 1 else None,
-        "negative": prompt_text(gen.inputs[2], frame) if diffuse and len(gen.inputs) > 2 else None,
-        "sampler": p.get("sampler"),
-        "steps": p.get("steps"),
-        "guidance": at_frame(p.get("guidance"), gen, frame) if gen is not None else None,
-        "strength": p.get("strength"),
-    }  # fmt: skip
+def generation(out: Output, frame: int | None) -> dict[str, Any]:
+    """The descriptor compile attached to this output's frame (an animation: its first frame)."""
+    told = out.generation or descriptors(out.node)  # an Output built by hand carries none
+    return dict(told[frame if frame is not None and frame < len(told) else 0])
 
 
 # ---- one record per file -----------------------------------------------------------------------
@@ -199,7 +121,7 @@ class Recorder:
     """The `records` hook for `write_outputs`: builds, and signs when asked, each file's record."""
 
     script: dict[str, Any]  # `script_section(...)`
-    env: dict[str, str]  # `environment(...)`
+    env: dict[str, Any]  # `environment(...)`
     signer: Callable[[dict], dict] | None = None  # record → signed record
     extra: dict[str, Any] | None = None  # e.g. the batch item this render belongs to
     created: str | None = None  # one time for every file of a render
@@ -213,13 +135,14 @@ class Recorder:
             "created": self.created or now(),
             "script": self.script,
             "output": {"name": out.name, "file": file, "node": out.node.key, "frame": frame},
-            **generation(out.node, frame),
+            **generation(out, frame),
             "size": [int(w), int(h)],
             "environment": self.env,
             "pixels": {"sha256": pixel_sha256(decoded), "shape": list(decoded.shape)},
         }
         if pixels.ndim == 4:
-            record["output"] |= {"frames": int(len(pixels)), "fps": out.fps}
+            fps = played_fps(file, out.fps)  # what the file stores: a GIF caps the rate
+            record["output"] |= {"frames": int(len(pixels)), "fps": fps}
             if out.audio and file.lower().endswith(".mp4"):
                 record["output"]["audio"] = out.audio  # verify: the one soundtrack it may hold
         if self.extra:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
     return int(np.abs(d).max()), math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
-def env_diffs(record: dict, here: dict[str, str]) -> list[tuple[str, str, str]]:
+def env_diffs(record: dict, here: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Environment fields whose values differ between the record and this machine."""
     then = record.get("environment") or {}
     return [(k, str(then.get(k)), str(here.get(k))) for k in ENV_FIELDS if then.get(k) != here.get(k)]  # fmt: skip
@@ -167,7 +168,7 @@ def _text(path: Path) -> str:
 
 def render_recorded(
     record: dict, file: Path, device: str, root: Path | None
-) -> tuple[np.ndarray, dict[str, str], dict]:
+) -> tuple[np.ndarray, dict[str, Any], dict]:
     """The recorded output's uint8 pixels re-rendered here, this machine's environment, and
     the record the re-render would carry."""
     from gencode.graph import Graph
@@ -183,8 +184,11 @@ def render_recorded(
     if out is None:
         raise ReproduceError(why_different(record, graph, folder, loaded.program.sources))
     _bound(out)
-    bf16 = (record.get("environment") or {}).get("dtype") == "bfloat16"  # rendered with --bf16
-    ex = Executor(device if device != "auto" else loaded.program.device, cpu_bf16=bf16, catalog=loaded.catalog)  # fmt: skip
+    then = record.get("environment") or {}
+    bf16 = then.get("dtype") == "bfloat16"  # rendered with --bf16
+    threads = then.get("threads") if isinstance(then.get("threads"), int) else None
+    chosen = device if device != "auto" else loaded.program.device
+    ex = Executor(chosen, cpu_bf16=bf16, catalog=loaded.catalog, threads=threads)  # as recorded
     ex.add_models(loaded.catalog.resolved)
     try:
         run = ex.run(Graph(graph.nodes, [out]), folder)
@@ -199,7 +203,7 @@ def render_recorded(
             raise ReproduceError(f"the record names frame {frame}, and the recorded output has {len(px) if px.ndim == 4 else 'no'} frames")  # fmt: skip
         px = px[frame]
     fresh = recorder(loaded, run.summary)(out, frame, px)
-    return px, environment(run.summary.device, run.summary.dtype), fresh
+    return px, environment(run.summary.device, run.summary.dtype, run.summary.threads), fresh
 
 
 def _load(script: dict, folder: Path):

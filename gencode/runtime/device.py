@@ -1,4 +1,5 @@
-"""Where a render runs: the device (CUDA, then MPS, then CPU), its dtype, and CPU allocator tuning.
+"""Where a render runs: the device (CUDA, then MPS, then CPU), its dtype, its torch thread count,
+and CPU allocator tuning.
 
 Input: a device name from `--device` or the script (`auto`, `cpu`, `cuda`, `mps`).
 Output: a `torch.device`, the dtype networks run in, and a memory budget for pre-flight checks.
@@ -9,13 +10,57 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 # glibc mallopt parameters (malloc.h).
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 _MALLOC_TUNED = False
+
+
+# torch threads a render uses unless told otherwise (`--threads`, `threads=`). One: on a CPU that
+# other jobs share, torch's one-per-core default fought them and ran 16x slower (README, "Threads");
+# the count is recorded with each file and `reproduce` re-renders with it, since pixels depend on it.
+DEFAULT_THREADS = 1
+_default_threads: list[int] = [DEFAULT_THREADS]
+
+
+def set_default_threads(n: int) -> None:
+    """The thread count of every render in this process that names none (the CLI's --threads)."""
+    _default_threads[0] = max(1, int(n))
+
+
+def default_threads() -> int:
+    return _default_threads[0]
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to n while the block runs."""
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def cpu_name() -> str:
+    """The CPU's model name: kernels differ between CPUs, so pixels may too."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 class DeviceError(Exception):

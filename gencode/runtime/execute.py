@@ -33,14 +33,16 @@ from gencode.runtime.budget import LONG_RENDER_SECONDS, estimate
 from gencode.runtime.cache import DiskCache, MemoryCache
 from gencode.runtime.device import (
     DeviceError,
+    default_threads,
     memory_budget,
     network_dtype,
     pick_device,
+    torch_threads,
     tune_malloc,
 )
 from gencode.runtime.frames import FrameKeys, is_framewise, subset
 from gencode.runtime.models import ModelStore
-from gencode.runtime.registry import IMPLS, OpContext
+from gencode.runtime.registry import DEFAULT_CHUNK, IMPLS, OpContext
 
 GiB = 1 << 30
 # Cheap ops are not worth a disk write (an fsync costs more than recomputing them).
@@ -66,6 +68,7 @@ class OpStats:
 class RunSummary:
     device: str
     dtype: str
+    threads: int = 1  # torch's intra-op threads: pixels depend on it, so it is recorded
     seconds: float = 0.0
     ops: dict[str, OpStats] = field(default_factory=dict)
 
@@ -104,18 +107,21 @@ class Executor:
         device: str = "auto",
         cache_bytes: int = 2 * GiB,
         disk_cache: str | Path | None = None,
-        chunk: int = 16,
+        chunk: int = DEFAULT_CHUNK,
         cpu_bf16: bool = False,
         catalog: ModelCatalog | None = None,
         memory_limit: int | None = None,
+        threads: int | None = None,
     ):
         tune_malloc()
+        self.threads = int(threads or default_threads())
         self.device = pick_device(device)
         self.autocast_dtype = network_dtype(self.device)
         self.cpu_bf16 = cpu_bf16 and self.device.type == "cpu"
         self.chunk = int(chunk)
         self.memory = MemoryCache(cache_bytes)
-        salt = f"{self.device.type}:{self.dtype_name}"
+        # Values computed with another thread count may differ in the last bits: keep them apart.
+        salt = f"{self.device.type}:{self.dtype_name}:threads={self.threads}"
         self.disk = DiskCache(disk_cache, salt) if disk_cache is not None else None
         self.models = ModelStore(self.device, catalog)
         self.memory_limit = memory_limit
@@ -152,9 +158,9 @@ class Executor:
             progress,
             cancel or threading.Event(),
         )
-        summary = RunSummary(str(self.device), self.dtype_name)
+        summary = RunSummary(str(self.device), self.dtype_name, self.threads)
         t0 = time.perf_counter()
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self.threads):
             self._preflight(graph, ctx, notice)
             walk = _Walk(self, ctx, summary)
             with self._autocast():

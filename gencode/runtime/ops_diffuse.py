@@ -21,6 +21,7 @@ from gencode.runtime.models import GuidedDenoiser
 from gencode.runtime.ops_gen import frame_seed, model_of, per_frame
 from gencode.runtime.registry import OpContext, implements
 from gencode.samplers import get_sampler
+from gencode.samplers.names import SAMPLER_SPECS
 from gencode.samplers.schedules import img2img_sigmas
 
 
@@ -79,6 +80,9 @@ def diffuse(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Ten
     start, cond, uncond = (per_frame(x, node, i, n) for i, x in enumerate(inputs))
     scales = per_frame_values(node.params["guidance"], n)
     sigmas = model.sigmas(int(node.params["steps"])).to(ctx.device)
+    final = float(getattr(model, "final_sigma", lambda name: 0.0)(str(node.params["sampler"])))
+    if final:  # the model's scheduler stops short of σ = 0 (DDIM with set_alpha_to_one false)
+        sigmas = torch.cat([sigmas[:-1], sigmas.new_tensor([final])])
     batches = _batches(ctx, node, sigmas, n)
     progress = _Progress(ctx, sum(len(b.sigmas) - 1 for b in batches))
     out: list[torch.Tensor | None] = [None] * n
@@ -91,6 +95,10 @@ def diffuse(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Ten
             "uncond": uncond.index_select(0, idx.to(uncond.device)).to(ctx.device),
         }
         x = _run_sampler(node, denoiser, x, b, extra, progress, ctx)
+        if (
+            final
+        ):  # the sample at ā_0 in diffusers' (variance-preserving) scale, as its DDIM returns
+            x = x / (1 + final**2) ** 0.5
         images = model.to_image(x)  # (B, 3, H, W)
         for j, i in enumerate(b.positions):
             out[i] = images[j]
@@ -127,7 +135,9 @@ def _run_sampler(
     seed = int(node.params["seed"])
     gens = [ctx.generator(frame_seed(seed, f, "sampler")) for f in b.frames]
     generator = gens if len(gens) > 1 and _per_row_noise() else gens[0]
-    opts: dict[str, Any] = {"eta": float(node.params.get("eta", 0.0))} if name == "ddim" else {}
+    # The options compile resolved for this sampler (samplers.names), and only those.
+    spec = SAMPLER_SPECS.get(name)
+    opts: dict[str, Any] = {k: float(node.params.get(k, d)) for k, d in spec.options.items()} if spec else {}  # fmt: skip
     if name.startswith("diffusers:"):  # a diffusers scheduler picks its own timesteps from these
         opts["steps"] = int(node.params["steps"])
     return get_sampler(name)(

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from gencode.graph import Node
+from gencode.ops.signatures import EASE_CURVES
 from gencode.runtime.registry import OpContext, implements
 from gencode.seeds import hash_seed
 
@@ -93,19 +94,11 @@ def mix(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
 
 # ---- interpolation ------------------------------------------------------------------------------
 
-EASES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "linear": lambda t: t,
-    "in": lambda t: t * t,
-    "out": lambda t: 1 - (1 - t) ** 2,
-    "inout": lambda t: (1 - torch.cos(math.pi * t)) / 2,  # sine in-out
-    "smooth": lambda t: t * t * t * (t * (6 * t - 15) + 10),  # Perlin's smootherstep
-}
-
 
 def ease_times(frames: int, ease: str) -> torch.Tensor:
     """Eased positions from 0 to 1 for `frames` frames, float64 (F,); a single frame sits at 0."""
     t = torch.linspace(0, 1, frames, dtype=torch.float64) if frames > 1 else torch.zeros(1)
-    return EASES[ease](t.double()).clamp(0, 1)
+    return EASE_CURVES[ease](t.double(), torch.cos).clamp(0, 1)
 
 
 def lerp_coefficients(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

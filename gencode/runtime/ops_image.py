@@ -70,7 +70,8 @@ def _decode(data: bytes, rel: str) -> Image.Image:
     except Image.DecompressionBombError:
         raise OpError(f"{rel}: the image is too large to load safely") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
-        raise OpError(f"{rel}: not a readable image file ({err})") from None
+        why = str(err) if not isinstance(err, UnidentifiedImageError) else "not an image format"
+        raise OpError(f"{rel}: not a readable image file ({why}: use PNG, JPEG or WebP)") from None
     return _to_rgb(img)
 
 

@@ -43,6 +43,10 @@ class Cancelled(Exception):
     """A render was superseded or interrupted; raised at the next safe point."""
 
 
+# Frames per batch for sequence ops unless the caller says otherwise (docs/stable-diffusion.md).
+DEFAULT_CHUNK = 16
+
+
 @dataclass
 class OpContext:
     """What an op may use besides its inputs: device, models, files, progress, cancellation."""
@@ -50,7 +54,7 @@ class OpContext:
     device: torch.device
     dtype: torch.dtype = torch.float32
     root_dir: Path = Path(".")  # the script's folder: `load` reads files relative to it
-    chunk: int = 32  # frames per batch for sequence ops
+    chunk: int = DEFAULT_CHUNK  # frames per batch for sequence ops
     models: Any = None  # gencode.runtime.models.ModelCache: ModelRef params → loaded model
     progress: Callable[[str, int, int], None] | None = None  # (label, done, total)
     cancel: threading.Event = field(default_factory=threading.Event)

@@ -72,7 +72,7 @@ def _libraries() -> tuple[Any, Any]:
     except ImportError as e:
         raise CheckpointError(
             f"Stable Diffusion folders need the 'sd' extra ({e.name} is not installed): "
-            "pip install 'gencode[sd]'"
+            "pip install '.[sd]'"
         ) from None
     for lib in (diffusers, transformers):  # their progress bars and notices would flood renders
         lib.utils.logging.set_verbosity_error()
@@ -195,6 +195,13 @@ class StableDiffusion:
         scheduler = DDIMScheduler.from_config(self.scheduler_config)
         scheduler.set_timesteps(int(steps))
         return scheduler.timesteps.double()  # (steps,) descending
+
+    def final_sigma(self, sampler: str) -> float:
+        """Where a sampler's last step lands: σ = 0, except DDIM on a scheduler config with
+        `set_alpha_to_one` false (SD 1.x's), which stops at ā_0 as diffusers' DDIM does."""
+        if sampler == "ddim" and not self.scheduler_config.get("set_alpha_to_one", True):
+            return float(to_sigmas(self.alphas_cumprod)[0])
+        return 0.0
 
     def sigmas(self, steps: int) -> torch.Tensor:
         """Descending sigmas ending in 0: float32 (steps + 1,)."""

@@ -18,6 +18,7 @@ import numpy as np
 from gencode.files import FileProblem, audio_format, open_regular
 from gencode.graph import canonical
 from gencode.limits import MAX_AUDIO_BYTES
+from gencode.outputs_paths import GIF_MIN_DELAY_CS
 from gencode.runtime.outdir import Opener, OutputError, atomic_file
 from gencode.runtime.scratch import scratch_dir
 
@@ -29,7 +30,7 @@ def gif_durations(n: int, fps: float) -> list[int]:
     """Per-frame GIF delays in ms: GIF counts in 1/100 s, so 12 fps alternates 80 and 90 ms to
     keep the total exact; at least 20 ms, since browsers slow shorter delays to 100 ms."""
     ticks = [round(i * 100 / fps) for i in range(n + 1)]  # frame start times in centiseconds
-    return [max(2, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
+    return [max(GIF_MIN_DELAY_CS, b - a) * 10 for a, b in zip(ticks, ticks[1:], strict=False)]
 
 
 def write_gif(

@@ -62,7 +62,7 @@ def _scheduler(cls_name: str, inner: Any) -> Any:
         import diffusers
     except ImportError:
         raise CheckpointError(
-            f"sampler 'diffusers:{cls_name}' needs diffusers: pip install 'gencode[sd]'"
+            f"sampler 'diffusers:{cls_name}' needs diffusers: pip install '.[sd]'"
         ) from None
     try:
         cls = getattr(diffusers, cls_name)

@@ -31,7 +31,7 @@ def sample_dpmpp_2m(
             continue
         h = sigmas[i].log() - sigmas[i + 1].log()
         d = denoised
-        if old_denoised is not None:
+        if old_denoised is not None and h_last is not None:
             r = h_last / h
             d = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old_denoised
         x = (sigmas[i + 1] / sigmas[i]) * x - torch.expm1(-h) * d

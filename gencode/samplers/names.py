@@ -1,11 +1,30 @@
-"""Sampler and schedule names, torch-free, so the checker can validate `sampler ddim` without torch.
+"""Sampler facts, torch-free: names, the options each takes, the label other tools print.
 
-Kept in step with the registry in `gencode.samplers` by a test.
+The checker validates `sampler ddim` and `eta 0.5` from this table without torch; provenance
+prints its labels; a test keeps it in step with the registry of sampler functions in
+`gencode.samplers`. Adding a sampler is its function plus one entry here.
 """
 
 from __future__ import annotations
 
-SAMPLER_NAMES: tuple[str, ...] = ("ddim", "ddpm", "dpmpp_2m", "euler", "euler_ancestral", "heun")
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    label: str  # the name AUTOMATIC1111 prints, so its "send to txt2img" picks the same sampler
+    options: dict[str, float] = field(default_factory=dict)  # option → its default
+
+
+SAMPLER_SPECS: dict[str, SamplerSpec] = {
+    "ddim": SamplerSpec("DDIM", {"eta": 0.0}),  # eta 0 deterministic, 1 like DDPM's posterior
+    "ddpm": SamplerSpec("DDPM"),
+    "dpmpp_2m": SamplerSpec("DPM++ 2M"),
+    "euler": SamplerSpec("Euler"),
+    "euler_ancestral": SamplerSpec("Euler a", {"eta": 1.0}),
+    "heun": SamplerSpec("Heun"),
+}
+SAMPLER_NAMES: tuple[str, ...] = tuple(SAMPLER_SPECS)
 SCHEDULE_NAMES: tuple[str, ...] = ("linear", "cosine")
 SPACINGS: tuple[str, ...] = ("leading", "trailing")
 DEFAULT_SAMPLER = "ddim"
@@ -32,6 +51,28 @@ DIFFUSERS_SCHEDULERS: tuple[str, ...] = (
     "TCDScheduler",
     "UniPCMultistepScheduler",
 )
+
+
+def sampler_options(name: str, given: dict[str, float | None]) -> dict[str, float]:
+    """The options a sampler runs with: each it takes, given or its default. Raises ValueError
+    naming an option given a value that this sampler would ignore."""
+    spec = SAMPLER_SPECS.get(name)
+    takes = spec.options if spec else {}
+    for option, value in given.items():
+        if value is not None and option not in takes:
+            users = [n for n, s in SAMPLER_SPECS.items() if option in s.options]
+            raise ValueError(
+                f"sampler '{name}' takes no {option} ({option} {value:g} would be ignored); "
+                f"{option} applies to {' and '.join(users)}"
+            )
+    return {k: float(v if (v := given.get(k)) is not None else d) for k, d in takes.items()}
+
+
+def label(name: str) -> str:
+    """A sampler's label for other tools: never a ':' (sd-parsers reads one as a field break)."""
+    if name in SAMPLER_SPECS:
+        return SAMPLER_SPECS[name].label
+    return name.removeprefix(DIFFUSERS_PREFIX).replace(":", " ")
 
 
 def sampler_problem(name: str) -> str | None:

@@ -118,7 +118,7 @@ class AudioDevice:
         try:
             import sounddevice as sd
         except (ImportError, OSError) as e:  # OSError: the PortAudio library is missing
-            extra = "install the extra (pip install 'gencode[audio]')"
+            extra = "install the extra (pip install '.[audio]')"
             bank.note(f"audio.* signals read 0: {extra if isinstance(e, ImportError) else e}")
             return
         try:

@@ -24,7 +24,7 @@ class MidiInput:
         try:
             import mido
         except ImportError:
-            bank.note("midi.* signals read 0: install the extra (pip install 'gencode[midi]')")
+            bank.note("midi.* signals read 0: install the extra (pip install '.[midi]')")
             return
         try:
             names = [port] if port else mido.get_input_names()

@@ -16,7 +16,7 @@ class SignalDef:
     arg: str | None = None  # "number" | "string": what follows the name, if anything
     lo: int = 0  # the range of a number argument
     hi: int = 0
-    extra: str = ""  # the optional extra (pip install 'gencode[...]') its device needs
+    extra: str = ""  # the optional extra (pip install '.[...]') its device needs
     smooth: float = 0.05  # seconds the bank takes to follow a step (controllers jump in 1/127s)
 
 

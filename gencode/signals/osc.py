@@ -24,7 +24,7 @@ class OscServer:
             from pythonosc.dispatcher import Dispatcher
             from pythonosc.osc_server import ThreadingOSCUDPServer
         except ImportError:
-            bank.note("osc signals read 0: install the extra (pip install 'gencode[osc]')")
+            bank.note("osc signals read 0: install the extra (pip install '.[osc]')")
             return
         dispatcher = Dispatcher()
         dispatcher.set_default_handler(self.handle)

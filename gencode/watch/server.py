@@ -13,6 +13,7 @@ import json
 import queue
 import re
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,6 +65,12 @@ class ClosingServer(ThreadingHTTPServer):
 class _Server(ClosingServer):
     session: Session
     editor: EditorApi
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser closing a connection mid-request is no error: print no traceback for it."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -274,7 +274,11 @@ class Session:
                 text = f"{self.path}: the render took longer than {self.render_seconds:g}s and was stopped"
                 self._fail(Problem("render", text, seq))
             else:
-                self.log("info", "superseded by a newer save: render stopped")
+                with self._cond:
+                    stopping = self._stopped  # Ctrl-C or the window closed, not a newer save
+                self.log(
+                    "info", "stopped" if stopping else "superseded by a newer save: render stopped"
+                )
             return
         except Exception as e:  # RenderError, DeviceError, out of memory, a bad file...
             node = getattr(e, "node", None)
