@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,19 +44,27 @@ def render_prompts(
 ) -> np.ndarray:
     """One image per prompt, uint8 (N, H, W, 3), through `gencode.render` (nothing written).
 
-    model: a model name, or a checkpoint path (made nameable through GENCODE_MODELS, as a user
-    would, since a script may only read files beside it).
+    model: a model name, or a checkpoint path (copied into a private folder on GENCODE_MODELS
+    under a name no built-in has, as a user would name it, since a script may only read files
+    beside it and built-in names win).
     """
+    if not isinstance(model, Path):
+        return _render(str(model), prompts, seed, size, steps, guidance, bf16)
     from gencode.models.catalog import MODELS_ENV
+
+    saved = os.environ.get(MODELS_ENV)
+    with tempfile.TemporaryDirectory(prefix="gencode-gate-") as folder:
+        shutil.copyfile(model, Path(folder) / "candidate.safetensors")
+        os.environ[MODELS_ENV] = folder
+        try:
+            return _render("candidate", prompts, seed, size, steps, guidance, bf16)
+        finally:
+            os.environ.pop(MODELS_ENV) if saved is None else os.environ.update({MODELS_ENV: saved})
+
+
+def _render(name: str, prompts, seed, size, steps, guidance, bf16) -> np.ndarray:
     from gencode.render import render
 
-    name, saved = str(model), os.environ.get(MODELS_ENV)
-    if isinstance(model, Path):
-        name, os.environ[MODELS_ENV] = model.stem, str(model.resolve().parent)
-    try:
-        text = script_for(name, prompts, seed, size, steps, guidance)
-        result = render(text, write=False, device="cpu", cpu_bf16=bf16)
-    finally:
-        if isinstance(model, Path):
-            os.environ.pop(MODELS_ENV) if saved is None else os.environ.update({MODELS_ENV: saved})
+    text = script_for(name, prompts, seed, size, steps, guidance)
+    result = render(text, write=False, device="cpu", cpu_bf16=bf16)
     return np.stack([result.array(f"o{i}") for i in range(len(prompts))])
