@@ -65,6 +65,11 @@ def test_scenes_judge_trains(tmp_path: Path) -> None:
     assert set(info.config["heads"]) == {"subject", "time", "modifiers"}
     assert info.config["stem"] == 2 and info.meta["validation"]["render"] == 48
     assert 0.0 <= info.meta["validation"]["modifiers/moon"] <= 1.0
+    thresholds = info.meta["thresholds"]  # lowered (never raised) so small modifiers are seen
+    assert set(thresholds) <= {
+        f"modifiers/{m}" for m in info.config["heads"]["modifiers"]["values"]
+    }
+    assert all(t <= 0 for t in thresholds.values())
     assert logged(r)[-1]["loss"] < logged(r)[0]["loss"]
 
 

@@ -173,7 +173,8 @@ def accuracy(
     heads: dict[str, dict[str, Any]], out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]
 ) -> dict[str, float]:
     """Per head: accuracy (categorical, binary; continuous thresholded at the range's middle);
-    a multilabel head gets its exact-set accuracy and one accuracy per value ('modifiers/moon')."""
+    a multilabel head gets its exact-set accuracy, and per value its accuracy ('modifiers/moon')
+    and its recall ('modifiers/moon/recall')."""
     acc = {}
     for name, spec in heads.items():
         if spec["kind"] == "categorical":
@@ -183,6 +184,9 @@ def accuracy(
             acc[name] = right.all(1).float().mean().item()
             for i, value in enumerate(spec["values"]):
                 acc[f"{name}/{value}"] = right[:, i].float().mean().item()
+                present = y[name][:, i] > 0.5  # recall: seen where it is (what the gate asks)
+                if present.any():
+                    acc[f"{name}/{value}/recall"] = right[present, i].float().mean().item()
         elif spec["kind"] == "binary":
             acc[name] = ((out[name] > 0) == (y[name] > 0.5)).float().mean().item()
         else:

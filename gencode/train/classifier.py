@@ -21,6 +21,7 @@ from gencode.models.checkpoint import save_checkpoint
 from gencode.train import resumable as R
 
 VALIDATION_SEED_OFFSET = 1_000_003  # fresh data: never the training pool's seed
+CALIBRATION_SEED_OFFSET = 2_000_003  # fresh data for the multilabel thresholds
 
 
 def heads_for(name: str) -> dict[str, dict[str, Any]]:
@@ -124,19 +125,51 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     return _finish(recipe, ema.model, heads)
 
 
+@torch.no_grad()
+def calibrate(
+    model: C.Classifier, x: torch.Tensor, y: dict, false_rate: float = 0.01
+) -> dict[str, float]:
+    """Per value of each multilabel head, the lowest logit threshold (at most 0) that says "present"
+    on at most `false_rate` of fresh images without it, folded into the head's bias so that
+    "logit > 0" means present: small modifiers are otherwise missed more often than needed."""
+    out = C.predict(model, R.to_unit(x))
+    grid = torch.linspace(-6, 4, 41)
+    shifts = {}
+    for name, spec in model.cfg.heads.items():
+        if spec["kind"] != "multilabel":
+            continue
+        for i, value in enumerate(spec["values"]):
+            logit, present = out[name][:, i], y[name][:, i] > 0.5
+            if present.all() or not present.any():
+                continue
+            false = (logit[~present, None] > grid[None]).float().mean(0)  # (T,) falls as t rises
+            t = min(0.0, float(grid[int((false > false_rate).sum())].clamp(max=0)))
+            model.heads[name].bias[i] -= t
+            shifts[f"{name}/{value}"] = round(t, 2)
+    return shifts
+
+
 def _finish(recipe: Any, model: C.Classifier, heads: dict) -> Path:
-    """Measure accuracy on fresh data and write the checkpoint."""
+    """Set multilabel thresholds on fresh data, measure accuracy on other fresh data, and write
+    the checkpoint."""
+    model.eval()
+    thresholds = {}
+    if n_cal := int(recipe.options.get("calibration", 0)):
+        render = recipe.options.get("validation_render", recipe.options.get("render"))
+        seed = recipe.seed + CALIBRATION_SEED_OFFSET
+        x_cal, y_cal = labelled(recipe.dataset, n_cal, seed, recipe.size, heads, render)
+        thresholds = calibrate(model, x_cal, y_cal)
     n_val = int(recipe.options.get("validation", 2000))
     render = recipe.options.get("validation_render", recipe.options.get("render"))
     seed = recipe.seed + VALIDATION_SEED_OFFSET
     x_val, y_val = labelled(recipe.dataset, n_val, seed, recipe.size, heads, render)
-    model.eval()
     acc = evaluate(model, x_val, y_val)
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
         "heads": heads,
         "validation": {"n": n_val, "seed": seed, "render": render or recipe.size, **acc},
+        "thresholds": thresholds,
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
     path = recipe.output_path
