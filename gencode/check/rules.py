@@ -240,10 +240,10 @@ def _load(state: State, a: dict, e: ast.Call) -> Value:
     path = confined_path(state, str(const.value), const.span)
     try:
         digest = sha256_file(path, MAX_IMAGE_BYTES, "image file")
-    except FileProblem as e:
-        if e.missing:
+    except FileProblem as err:
+        if err.missing:
             raise state.error(const.span, f"no such image file: {const.value}") from None
-        raise state.error(const.span, f"can't load '{const.value}': {e.why}") from None
+        raise state.error(const.span, f"can't load '{const.value}': {err.why}") from None
     w, h = state.setting("size")
     rel = path.relative_to(state.root_dir).as_posix()
     return Value("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
