@@ -148,6 +148,7 @@ def test_an_included_file_is_parsed_once(tmp_path: Path, monkeypatch) -> None:
     assert calls.count(lib) == 1 and checked.files.count(lib) == 1
 
 
+@pytest.mark.timeout(60)  # ~3 s of CPU, mostly parsing 150 KB; a shared CI machine may be slow
 def test_twenty_thousand_errors_stop_early_and_format_fast(tmp_path: Path) -> None:
     script = write(tmp_path, "".join(f"zz{i}\n" for i in range(20000)))
     e = expect_error(script, "unknown name 'zz0'")
