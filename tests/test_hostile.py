@@ -148,6 +148,7 @@ def test_an_included_file_is_parsed_once(tmp_path: Path, monkeypatch) -> None:
     assert calls.count(lib) == 1 and checked.files.count(lib) == 1
 
 
+@pytest.mark.timeout(60)  # ~3 s of CPU, mostly parsing 150 KB; a shared CI machine may be slow
 def test_twenty_thousand_errors_stop_early_and_format_fast(tmp_path: Path) -> None:
     script = write(tmp_path, "".join(f"zz{i}\n" for i in range(20000)))
     e = expect_error(script, "unknown name 'zz0'")
@@ -375,3 +376,41 @@ def test_a_batch_of_nine_quintillion_seeds_is_refused_at_once(tmp_path: Path) ->
     r = CliRunner().invoke(cli, args)
     assert r.exit_code != 0 and "more than 100,000 seeds" in r.output
     assert not (tmp_path / "b").exists()
+
+
+def test_ffmpeg_is_never_handed_a_playlist(corpus: Path) -> None:
+    import numpy as np
+
+    from gencode.runtime.outputs import OutputError, write_mp4
+
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    for playlist in ("a.m3u8", "a.wav"):  # the second is a playlist renamed .wav
+        with pytest.raises(OutputError, match="not a WAV, FLAC, Ogg or MP3 file"):
+            write_mp4(corpus / "x.mp4", frames, 8.0, audio=corpus / playlist)
+    assert not (corpus / "x.mp4").exists()
+
+
+# ---- memory and time, before anything runs --------------------------------------------------
+
+
+def test_a_size_that_cannot_fit_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    from gencode.render import RenderError, render
+
+    script = write(tmp_path, 'size 2048x2048\ndiffuse "dunes"\n')  # ~2 TiB of attention scores
+    with pytest.raises(RenderError, match="for the sampler's network at this size"):
+        render(script, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_long_render_is_announced_before_it_starts(tmp_path: Path) -> None:
+    from gencode.render import render
+
+    class Announced(Exception):
+        pass
+
+    def notice(text: str) -> None:
+        raise Announced(text)  # stop here: the render itself would take many minutes
+
+    script = write(tmp_path, "size 32\ninterpolate latent a b 10000\n")
+    with pytest.raises(Announced, match=r"about \d+ minutes"):
+        render(script, tmp_path / "out", notice=notice)

@@ -32,9 +32,9 @@ class OutputError(OpError):
 # path → a binary file that becomes `path` atomically when its block exits cleanly
 Opener = Callable[[Path], AbstractContextManager[BinaryIO]]
 
-_FD_CALLS = {os.open, os.mkdir, os.replace, os.unlink} <= os.supports_dir_fd and hasattr(
-    os, "O_NOFOLLOW"
-)
+# os.replace takes the same dir_fd arguments as os.rename (supports_dir_fd lists only rename).
+_DIR_FD = {os.open, os.mkdir, os.rename, os.unlink} <= os.supports_dir_fd
+_FD_CALLS = _DIR_FD and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
 
 
 @contextmanager
