@@ -12,7 +12,14 @@ from gencode import ast
 from gencode import types as T
 from gencode.check.exprs import noise
 from gencode.check.frame_expr import FrameExpr
-from gencode.check.rules import _need_family, _plain, conditioning, prompt_value, rule
+from gencode.check.rules import (
+    _need_family,
+    _plain,
+    conditioning,
+    prompt_value,
+    rule,
+    sampler_params,
+)
 from gencode.check.state import State
 from gencode.ir import Sched, Value
 
@@ -57,10 +64,10 @@ def endless_animate(state: State, a: dict, e: ast.Call) -> Value:
     params.update(
         model=model,
         steps=int(_plain(a["steps"])),
-        eta=float(_plain(a["eta"])),
         shape=noise(state, 0, e.span).params["shape"],
         frame=frame_number(state, e.span),
     )
+    params.update(sampler_params(state, str(params["sampler"]), a["eta"], e.span))
     _note_endless(state, e)
     cond = conditioning(state, model, a["prompt"], None, e.span)
     uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)

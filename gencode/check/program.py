@@ -226,7 +226,7 @@ def _size(state: State, value: Const, span, quiet: bool = False) -> tuple[int, i
             if not quiet:
                 raise state.error(
                     span,
-                    f"size {w}x{h}: model '{state.model(span).name}' needs sides that are multiples of {multiple} (try {max(lo, multiple)} or {hi})",
+                    f"size {w}x{h}: model '{state.model(span).name}' needs sides that are multiples of {multiple} (try {' or '.join(str(v) for v in sorted({max(lo, multiple), hi}))})",
                 )
             raise state.error(
                 span,

@@ -111,7 +111,7 @@ def _op(ctx: OpContext, op: str, params: dict, *xs: torch.Tensor) -> torch.Tenso
 
 
 def _diffuse(ctx, p: dict, seed: int, mode: str, start, cond, uncond) -> torch.Tensor:
-    params = {k: p[k] for k in ("model", "steps", "sampler", "eta", "guidance")} | {
+    params = {k: p[k] for k in ("model", "steps", "sampler", "eta", "guidance") if k in p} | {
         "seed": seed,
         "mode": mode,
     }
