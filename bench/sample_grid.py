@@ -45,10 +45,11 @@ def sample(
     return model.to_images(x).reshape(len(prompts), n, size, size, 3)
 
 
-def contact_sheet(rows: np.ndarray, labels: list[str], scale: int = 3) -> Image.Image:
+def contact_sheet(
+    rows: np.ndarray, labels: list[str], scale: int = 3, label_w: int = 120
+) -> Image.Image:
     """A grid image with one labelled row per prompt."""
     p, n, h, w, _ = rows.shape
-    label_w = 120
     sheet = Image.new("RGB", (label_w + n * w * scale, p * h * scale), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=13)  # Pillow's scalable font: the bitmap one drops spaces
