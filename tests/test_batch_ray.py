@@ -190,7 +190,7 @@ def test_the_cli_takes_ray_options(tiny_dir: Path) -> None:
 def test_without_ray_the_error_says_what_to_install(tiny_dir: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     script, out = write_script(tiny_dir, FACES), tiny_dir / "batch"
-    with pytest.raises(BatchError, match=r"--ray needs Ray: pip install 'gencode\[ray\]'"):
+    with pytest.raises(BatchError, match=r"--ray needs Ray: pip install '\.\[ray\]'"):
         run_batch(BatchSpec(script, out, [0, 1], progress=False, ray="local"))
     res = CliRunner().invoke(cli, ["batch", str(script), "-o", str(out), "--seeds", "0-1", "--ray", "auto"])  # fmt: skip
     assert res.exit_code == 1 and "--ray needs Ray: pip install 'gencode[ray]'" in res.output

@@ -103,16 +103,16 @@ def test_a_crash_between_a_gif_and_its_sidecar_leaves_no_stale_sidecar(tmp_path:
 
 
 def test_a_full_disk_is_a_clean_error_and_keeps_the_old_file(tiny_dir: Path, monkeypatch) -> None:
-    import gencode.runtime.atomic as A
+    import gencode.runtime.outdir as D
 
     script, out = write_script(tiny_dir, FACE), tiny_dir / "out"
     assert run("render", str(script), "-o", str(out), "-q").exit_code == 0
     before = (out / "face.png").read_bytes()
 
-    def full(path):
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(A, "_fsync_file", full)
+    monkeypatch.setattr(D, "_sync", full)
     res = run("render", str(script), "-o", str(out), "-q")
     assert res.exit_code == 1 and "No space left on device" in res.output, res.output
     assert (out / "face.png").read_bytes() == before

@@ -112,14 +112,18 @@ def test_shared_subexpressions_compile_in_linear_time(tmp_path: Path) -> None:
     assert graph.outputs[0].name == "add-dunes" and len(graph.nodes) < 50
 
 
-def test_the_record_of_a_shared_graph_is_built_in_linear_time() -> None:
-    from gencode.graph import Node
-    from gencode.provenance.record import nearest
+def test_the_record_of_a_shared_graph_is_built_in_linear_time(tmp_path: Path) -> None:
+    import numpy as np
 
-    node = Node.make("noise", {"seed": 1}, (), "latent", None)
-    for _ in range(60):  # 2^60 paths; a BFS without a visited set queues them all
-        node = Node.make("blend", {}, (node, node), "image", None)
-    assert nearest(node, ("diffuse",)) is None and nearest(node, ("noise",)).op == "noise"
+    from gencode.provenance.record import Recorder
+
+    # 2^60 paths through 62 nodes: describing the output by walking paths never finishes.
+    text = 'i0 = diffuse "dunes" seed 1\n'
+    text += "".join(f"i{k + 1} = blend i{k} i{k}\n" for k in range(60)) + "i60\n"
+    graph = compile_program(check_file(write(tmp_path, text)))
+    recorder = Recorder(script={}, env={"device": "cpu", "dtype": "float32"})
+    record = recorder(graph.outputs[-1], None, np.zeros((8, 8, 3), np.uint8))
+    assert record["prompt"] == "dunes" and record["seed"] == 1
 
 
 def test_an_include_chain_500_deep_is_an_error(tmp_path: Path) -> None:
@@ -396,7 +400,8 @@ def test_ffmpeg_is_never_handed_a_playlist(corpus: Path) -> None:
 def test_a_size_that_cannot_fit_is_refused_before_anything_runs(tmp_path: Path) -> None:
     from gencode.render import RenderError, render
 
-    script = write(tmp_path, 'size 2048x2048\ndiffuse "dunes"\n')  # ~2 TiB of attention scores
+    # The pixel-space model: ~2 TiB of attention scores at this size
+    script = write(tmp_path, 'model scenes32\nsize 2048x2048\ndiffuse "dunes"\n')
     with pytest.raises(RenderError, match="for the sampler's network at this size"):
         render(script, tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -411,6 +416,6 @@ def test_a_long_render_is_announced_before_it_starts(tmp_path: Path) -> None:
     def notice(text: str) -> None:
         raise Announced(text)  # stop here: the render itself would take many minutes
 
-    script = write(tmp_path, "size 32\ninterpolate latent a b 10000\n")
+    script = write(tmp_path, "model scenes32\nsize 32\ninterpolate latent a b 10000\n")
     with pytest.raises(Announced, match=r"about \d+ minutes"):
         render(script, tmp_path / "out", notice=notice)

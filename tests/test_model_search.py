@@ -39,7 +39,7 @@ def shelves(tiny_dir: Path, tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
 def test_names_on_the_search_path(shelves: tuple[Path, Path]) -> None:
     first, _ = shelves
     catalog = ModelCatalog()
-    assert catalog.names() == ["faces", "faces_vae", "scenes", "mine", "sd-like"]
+    assert catalog.names() == ["faces", "faces_vae", "scenes", "scenes32", "mine", "sd-like"]
     ref = catalog.resolve("mine")
     assert ref.name == "mine" and ref.path == str(first / "mine.safetensors")
     assert ref.family == "diffusion"  # the first folder's copy, not the second's GAN

@@ -272,7 +272,7 @@ def _expected(node: Node, f: int | None) -> dict:
         parts = [(t, w) for t, w in zip(cond.params["texts"], row, strict=True) if w]
         prompt = parts[0][0] if len(parts) == 1 else " AND ".join(f"{t} :{w:g}" for t, w in parts)
     return {"seed": p["seed"], "guidance": at(p["guidance"]), "strength": at(p.get("strength")),
-            "mode": p["mode"], "eta": p["eta"], "steps": p["steps"], "sampler": p["sampler"],
+            "mode": p["mode"], "eta": p.get("eta"), "steps": p["steps"], "sampler": p["sampler"],
             "model": p["model"], "prompt": prompt, "negative": node.inputs[2].params["text"]}  # fmt: skip
 
 

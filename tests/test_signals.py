@@ -147,7 +147,7 @@ def test_a_missing_extra_reads_zero_with_one_note(monkeypatch: pytest.MonkeyPatc
         bank.open(["osc /x", "midi.cc 1"])
         bank.open(["osc /x"])
         assert bank.read(["osc /x", "midi.cc 1"], 0.1) == {"osc /x": 0.0, "midi.cc 1": 0.0}
-    assert len(notes) == 2 and "gencode[midi]" in notes[0] and "gencode[osc]" in notes[1]
+    assert len(notes) == 2 and "'.[midi]'" in notes[0] and "'.[osc]'" in notes[1]
 
 
 def test_smoothing_follows_a_step_in_its_time() -> None:

@@ -32,7 +32,10 @@ def swap_frame(ready: Ready) -> int:
     """The frame a ready program goes live at: the next one, or the next on its quantize grid."""
     q = float(ready.program.settings["quantize"]) if ready.kind == "save" else 0.0
     nxt = ready.after + 1
-    return nxt if q <= 0 else int(math.ceil(nxt / q) * q - 1e-9)
+    if q <= 0:
+        return nxt
+    k = math.ceil(nxt / q - 1e-9)  # the first grid point at or after the next frame
+    return int(math.ceil(k * q - 1e-9))
 
 
 class Compiler:

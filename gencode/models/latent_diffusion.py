@@ -88,6 +88,15 @@ class LatentDiffusion:
         with torch.no_grad():
             return ((self.autoencoder.decode(latents.float()).float() + 1) / 2).clamp(0, 1)
 
+    def attention_scores(self, latent_shape: Sequence[int]) -> int:
+        """Attention scores one evaluation holds per latent (for the pre-flight memory check)."""
+        cfg = self.unet.config
+        if not cfg.attention or len(latent_shape) < 2:
+            return 0
+        down = 2 ** (len(cfg.channel_mults) - 1)
+        tokens = (int(latent_shape[-2]) // down) * (int(latent_shape[-1]) // down)
+        return int(self.unet.attn.attn.num_heads) * tokens * tokens
+
     @property
     def latent_shape(self) -> tuple[int, ...]:
         """The latent shape at the model's native size (for memory estimates)."""

@@ -115,7 +115,7 @@ class PixelDiffusion:
         """Attention scores one evaluation holds per latent (heads x tokens^2 at the UNet's
         lowest resolution): quadratic in the pixels, so it decides whether a big size fits."""
         net = self.model.net
-        if not net.config.attention:
+        if not net.config.attention or len(latent_shape) < 2:  # a shape the budget can't tell
             return 0
         down = 2 ** (len(net.config.channel_mults) - 1)
         tokens = (int(latent_shape[-2]) // down) * (int(latent_shape[-1]) // down)

@@ -109,6 +109,11 @@ class OutDir:
         return fd
 
 
+def _sync(fd: int) -> None:
+    """Flush a file's data to disk so the rename never exposes an empty file after a crash."""
+    os.fsync(fd)
+
+
 def _write_in(folder: int, name: str) -> Iterator[BinaryIO]:
     """A temp file in the folder `folder`, renamed to `name` once written and synced."""
     stem, dot, suffix = name.rpartition(".")
@@ -118,7 +123,7 @@ def _write_in(folder: int, name: str) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            _sync(f.fileno())
         os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         try:
