@@ -193,7 +193,7 @@ def test_without_ray_the_error_says_what_to_install(tiny_dir: Path, monkeypatch)
     with pytest.raises(BatchError, match=r"--ray needs Ray: pip install '\.\[ray\]'"):
         run_batch(BatchSpec(script, out, [0, 1], progress=False, ray="local"))
     res = CliRunner().invoke(cli, ["batch", str(script), "-o", str(out), "--seeds", "0-1", "--ray", "auto"])  # fmt: skip
-    assert res.exit_code == 1 and "--ray needs Ray: pip install 'gencode[ray]'" in res.output
+    assert res.exit_code == 1 and "--ray needs Ray: pip install '.[ray]'" in res.output
     assert not out.exists()
 
 

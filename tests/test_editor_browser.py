@@ -45,7 +45,9 @@ def mix(amount: float) -> tuple[int, int, int]:
 
 @pytest.fixture
 def page() -> Iterator[Chromium]:
-    with tempfile.TemporaryDirectory(prefix="gencode-chromium-") as profile:
+    with tempfile.TemporaryDirectory(
+        prefix="gencode-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         chromium = Chromium(Path(profile))
         try:
             yield chromium

@@ -236,7 +236,7 @@ def test_every_format_verifies_and_companions_must_agree(tiny_dir: Path) -> None
 # ---- records are told: every frame's record matches the node that made it ----------------------
 
 TOLD = {
-    "still": 'seed 7\nguidance 4\neta 0.3\ndiffuse "dunes" negative "fog" steps 9 as a\n',
+    "still": 'seed 7\nsampler ddim\nguidance 4\neta 0.3\ndiffuse "dunes" negative "fog" steps 9 as a\n',
     "walk": 'seed 3\nprompt {0: "dunes at dawn", 5: "ocean at night"}\nguidance {0: 2, 5: 6}\n'
     "interpolate latent a b 6\n",
     "fade": 'seed 4\ninterpolate prompt "forest at day" "forest at night" 5 ease inout\n',
