@@ -10,6 +10,7 @@ from gencode import types as T
 from gencode.check.calls import check_value
 from gencode.check.exprs import Typed, evaluate, noise, type_of
 from gencode.check.frame_expr import SIGNAL, VARIABLES
+from gencode.check.outputs import check_collisions, warn_gif_rates
 from gencode.check.rules import (
     _plain,
     conditioning,
@@ -17,6 +18,7 @@ from gencode.check.rules import (
     prompt_value,
     sampler_params,
 )
+from gencode.check.sizes import check_size
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
 from gencode.files import FileProblem, audio_format, path_text_problem, read_text
@@ -32,7 +34,6 @@ from gencode.limits import (
 from gencode.models.catalog import ModelCatalog
 from gencode.models.checkpoint import CheckpointError
 from gencode.ops.signatures import SIGNATURES
-from gencode.outputs_paths import GIF_MAX_FPS
 from gencode.parse import parse
 from gencode.settings import SETTINGS
 from gencode.signals.names import SIGNALS
@@ -75,10 +76,10 @@ def check_text(
 def check(program: ast.Program, state: State) -> CheckedProgram:
     """Walk the statements; raise GenError with every error, else return the checked program."""
     _statements(state, program)
-    _gif_rates(state)
+    warn_gif_rates(state)
     if state.errors >= MAX_ERRORS:
         state.note(None, f"stopped after {MAX_ERRORS} errors")
-    _collisions(state)
+    check_collisions(state)
     for name in state.overrides:
         if name not in state.params:
             known = ", ".join(sorted(state.params)) or "none"
@@ -97,34 +98,6 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
         str(device),
         state.setting_spans.get("device"),
     )
-
-
-def _collisions(state: State) -> None:
-    """Two saves that would write one file (`save "x.png"` twice, a frame pattern meeting a
-    still) are an error naming both lines: one would silently overwrite the other."""
-    owner: dict[str, CheckedOutput] = {}
-    for out in state.outputs:
-        for file in _saved_files(out):
-            first = owner.setdefault(file, out)
-            if first is not out:
-                where = f"line {first.span.line}" if first.span.file == out.span.file else f"{Path(first.span.file).name}:{first.span.line}"  # fmt: skip
-                state.error(out.span, f"'{file}' is also written by the save on {where}: one output would overwrite the other")  # fmt: skip
-                break
-
-
-def _saved_files(out: CheckedOutput) -> list[str]:
-    """The files a `save` writes, relative to the output folder (none for a default name)."""
-    from pathlib import PurePosixPath
-
-    from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
-
-    if out.path is None:
-        return []  # default names are made unique when compiled
-    path = PurePosixPath(out.path.replace("\\", "/"))
-    frames = out.value.type == T.IMAGES and path.suffix.lower() not in ANIMATION_FORMATS
-    if frames and out.value.length:
-        return [PurePosixPath(frame_path(str(path), i)).as_posix() for i in range(out.value.length)]
-    return [path.as_posix()]
 
 
 def _statements(state: State, program: ast.Program) -> None:
@@ -181,7 +154,7 @@ def _setting(state: State, stmt: ast.Setting) -> None:
         _model(state, value, stmt.value.span)
     elif stmt.name == "size":
         assert isinstance(value, Const)  # a size is WxH or a number
-        state.settings[stmt.name] = _size(state, value, stmt.value.span)
+        state.settings[stmt.name] = check_size(state, value, stmt.value.span)
     else:
         state.settings[stmt.name] = _plain(value)
 
@@ -210,53 +183,7 @@ def _model(state: State, value: Const, span) -> None:
         raise state.error(span, str(e)) from None
     state.model_span = span
     w, h = state.setting("size")
-    _size(state, Const(T.SIZE, (w, h)), span, quiet=True)
-
-
-def _size(state: State, value: Const, span, quiet: bool = False) -> tuple[int, int]:
-    w, h = value.value if value.type == T.SIZE else (int(value.value), int(value.value))
-    multiple = state.model(span).size_multiple
-    max_side = SETTINGS["size"].hi
-    assert max_side is not None
-    for side in (w, h):
-        if not 8 <= side <= max_side:
-            raise state.error(span, f"size {w}x{h}: each side must be between 8 and {max_side:g}")
-        if side % multiple:
-            lo, hi = side // multiple * multiple, (side // multiple + 1) * multiple
-            if not quiet:
-                raise state.error(
-                    span,
-                    f"size {w}x{h}: model '{state.model(span).name}' needs sides that are multiples of {multiple} (try {' or '.join(str(v) for v in sorted({max(lo, multiple), hi}))})",
-                )
-            raise state.error(
-                span,
-                f"model '{state.model(span).name}' needs sizes that are multiples of {multiple}; the size in force is {w}x{h}",
-            )
-    if not quiet:
-        _native_size(state, int(w), int(h), span)
-    return (int(w), int(h))
-
-
-def _native_size(state: State, w: int, h: int, span) -> None:
-    """A warning when a diffusion model is asked for a size it was not trained at."""
-    model = state.model(span)
-    native = model.native_sizes
-    if model.family != "diffusion" or not native or (w == h and w in native):
-        return
-    sizes = " and ".join(f"{s}x{s}" for s in native)
-    look = (
-        "shapes repeat and scenes lose their layout"
-        if max(w, h) > native[0]
-        else "scenes are cramped and lose detail"
-        if max(w, h) < native[-1]
-        else "the picture is stretched between the layouts it knows"
-    )
-    state.note(
-        span,
-        f"size {w}x{h}: model '{model.name}' was trained at {sizes}; at {w}x{h} {look} "
-        f"(use size {native[0]}, or upscale a native render)",
-        "warning",
-    )
+    check_size(state, Const(T.SIZE, (w, h)), span, quiet=True)
 
 
 def _param(state: State, stmt: ast.Param) -> None:
@@ -362,19 +289,6 @@ def _output(state: State, stmt: ast.Output) -> None:
     image = renderable(state, value, stmt.value.span)
     name = stmt.alias.id if stmt.alias else _binding_name(stmt.value)
     state.outputs.append(CheckedOutput(image, name, None, float(state.setting("fps")), stmt.span))
-
-
-def _gif_rates(state: State) -> None:
-    """Warn where a sequence goes to a GIF at a rate GIF cannot store (it plays slower)."""
-    for out in state.outputs:
-        gif = out.path is None or out.path.lower().endswith(".gif")  # unsaved: a preview GIF
-        if out.value.length and gif and out.fps > GIF_MAX_FPS:
-            state.note(
-                out.span,
-                f"a GIF plays at most {GIF_MAX_FPS:g} fps (its frame delays count in 1/100 s): "
-                f"fps {out.fps:g} becomes {GIF_MAX_FPS:g} there; save an .mp4 to keep {out.fps:g}",
-                "warning",
-            )
 
 
 def _binding_name(e: ast.Expr) -> str | None:
