@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from runtime_support import write_script
-from test_watch_browser import CHROMIUM, Chromium, shows, wait_page
+from test_watch_browser import CHROMIUM, Chromium, chromium_session, shows, wait_page
 
 from gencode.watch import Live
 
@@ -45,14 +44,8 @@ def mix(amount: float) -> tuple[int, int, int]:
 
 @pytest.fixture
 def page() -> Iterator[Chromium]:
-    with tempfile.TemporaryDirectory(
-        prefix="gencode-chromium-", ignore_cleanup_errors=True
-    ) as profile:
-        chromium = Chromium(Path(profile))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_session() as chromium:
+        yield chromium
 
 
 def until(what: str, fn, timeout: float = 20):

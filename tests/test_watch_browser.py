@@ -9,6 +9,7 @@ messages separated by NUL bytes on fds 3 and 4), so no websocket client and no p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -176,6 +177,13 @@ def _high(fd: int) -> int:
 
 @pytest.fixture
 def browser() -> Iterator[Chromium]:
+    with chromium_session() as chromium:
+        yield chromium
+
+
+@contextlib.contextmanager
+def chromium_session() -> Iterator[Chromium]:
+    """A headless Chromium on a fresh profile, closed afterwards."""
     # Chromium's helpers may still be writing the profile as it closes: never fail the test on that
     with tempfile.TemporaryDirectory(
         prefix="gencode-chromium-", ignore_cleanup_errors=True

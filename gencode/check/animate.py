@@ -32,6 +32,20 @@ from gencode.models.catalog import ModelRef
 from gencode.ops.signatures import SIGNATURES
 from gencode.seeds import seed_sequence
 
+# The numbers of one feedback step that may vary per frame (a number, a schedule or a frame
+# expression); the endless animate of a live set reads the same ones, plus its seed.
+FRAME_NUMBERS = (
+    "zoom",
+    "rotate",
+    "pan_x",
+    "pan_y",
+    "strength",
+    "noise",
+    "contrast",
+    "sharpen",
+    "guidance",
+)
+
 Matrix = list[list[float]]
 
 
@@ -87,20 +101,7 @@ def _animate(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "diffusion")
     n = int(_plain(a["frames"]))
     w, h = state.setting("size")
-    p = {
-        k: series(state, k, a[k], n, e.span)
-        for k in (
-            "zoom",
-            "rotate",
-            "pan_x",
-            "pan_y",
-            "strength",
-            "noise",
-            "contrast",
-            "sharpen",
-            "guidance",
-        )
-    }
+    p = {k: series(state, k, a[k], n, e.span) for k in FRAME_NUMBERS}
     seeds = frame_seeds(state, a, n, e.span)
     moves = [
         camera_matrix(p["zoom"][f], p["rotate"][f], p["pan_x"][f], p["pan_y"][f], w, h)

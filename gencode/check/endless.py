@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gencode import ast
 from gencode import types as T
+from gencode.check.animate import FRAME_NUMBERS
 from gencode.check.exprs import noise
 from gencode.check.frame_expr import FrameExpr
 from gencode.check.rules import (
@@ -23,19 +24,7 @@ from gencode.check.rules import (
 from gencode.check.state import State
 from gencode.ir import Sched, Value
 
-# The numbers of one feedback step, each a number, a schedule or a frame expression.
-STEP_NUMBERS = (
-    "zoom",
-    "rotate",
-    "pan_x",
-    "pan_y",
-    "strength",
-    "noise",
-    "contrast",
-    "sharpen",
-    "guidance",
-    "seed",
-)
+STEP_NUMBERS = (*FRAME_NUMBERS, "seed")  # each a number, a schedule or a frame expression
 STEP_WORDS = ("seed_mode", "seed_every", "cadence", "coherence", "border", "sampler")
 
 

@@ -15,25 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
 
 from gencode.data.words import tokenize_with
 from gencode.models.autoencoder import Autoencoder, AutoencoderConfig
 from gencode.models.checkpoint import CheckpointError, load_tensors, read_info
 from gencode.models.unet import UNet, UNetConfig
-from gencode.samplers.denoisers import build_denoiser
+from gencode.samplers.denoisers import Float32Out, build_denoiser
 from gencode.samplers.schedules import flow_sigmas
-
-
-class _Float32Out(nn.Module):
-    """Runs the UNet as is (autocast may lower its precision) and hands float32 back."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None):
-        return self.net(x, t, cond).float()
 
 
 def split_tensors(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -57,22 +45,17 @@ class LatentDiffusion:
     def vocabulary(self) -> list[str]:
         return list(self.meta.get("vocabulary", []))
 
-    def tokenize(self, prompt: str) -> tuple[list[str], list[str]]:
-        """(known words, unknown words) of a prompt for this model's vocabulary."""
-        known, unknown = tokenize_with(prompt, self.vocabulary, self.meta.get("aliases", {}))
-        fillers = set(self.meta.get("fillers", []))
-        return known, [w for w in unknown if w not in fillers]
-
     def encode_prompt(self, texts: Sequence[str]) -> torch.Tensor:
-        """Conditions (B, D): the mean embedding of each prompt's known words."""
-        vocab = self.vocabulary
-        ids = [[vocab.index(w) for w in self.tokenize(t)[0]] for t in texts]
+        """Conditions (B, D): the mean embedding of each prompt's known words (unknown ones were
+        warned about by the checker, with the model's fillers, by `data.words.unknown_words`)."""
+        vocab, aliases = self.vocabulary, self.meta.get("aliases", {})
+        ids = [[vocab.index(w) for w in tokenize_with(t, vocab, aliases)[0]] for t in texts]
         with torch.no_grad():
             return self.unet.encode_prompt(ids).float()
 
     def denoiser(self) -> Callable[..., torch.Tensor]:
         if self._denoiser is None:
-            self._denoiser = build_denoiser(_Float32Out(self.unet), None, "flow", False)  # type: ignore[arg-type]
+            self._denoiser = build_denoiser(Float32Out(self.unet), None, "flow", False)  # type: ignore[arg-type]
         return self._denoiser
 
     def sigmas(self, steps: int) -> torch.Tensor:
@@ -90,12 +73,7 @@ class LatentDiffusion:
 
     def attention_scores(self, latent_shape: Sequence[int]) -> int:
         """Attention scores one evaluation holds per latent (for the pre-flight memory check)."""
-        cfg = self.unet.config
-        if not cfg.attention or len(latent_shape) < 2:
-            return 0
-        down = 2 ** (len(cfg.channel_mults) - 1)
-        tokens = (int(latent_shape[-2]) // down) * (int(latent_shape[-1]) // down)
-        return int(self.unet.attn.attn.num_heads) * tokens * tokens
+        return self.unet.attention_scores(latent_shape)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:

@@ -181,6 +181,17 @@ class UNet(nn.Module):
             h = up(h, skips.pop(), emb)  # (B, C_{i-1}, ...)
         return self.out(h)  # (B, 3, H, W)
 
+    def attention_scores(self, latent_shape: Sequence[int]) -> int:
+        """Attention scores one evaluation holds per input (heads x tokens^2 at the lowest
+        resolution): quadratic in the pixels, so it decides whether a big size fits in memory."""
+        cfg = self.config
+        if not cfg.attention or len(latent_shape) < 2:  # a shape the budget can't tell
+            return 0
+        tokens = (int(latent_shape[-2]) // cfg.size_multiple) * (
+            int(latent_shape[-1]) // cfg.size_multiple
+        )
+        return int(self.attn.attn.num_heads) * tokens * tokens
+
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""

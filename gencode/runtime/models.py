@@ -26,7 +26,7 @@ from torch import nn
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
 from gencode.models.directions import LatentEdits
-from gencode.samplers.denoisers import build_denoiser
+from gencode.samplers.denoisers import Float32Out, build_denoiser
 
 
 class DiffusionRuntime(Protocol):
@@ -67,17 +67,6 @@ class GuidedDenoiser:
         return u + (c - u) * s
 
 
-class _Float32Out(nn.Module):
-    """Runs a network as is (autocast may lower its precision) and hands float32 back."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None):
-        return self.net(x, t, cond).float()
-
-
 @dataclass
 class PixelDiffusion:
     """A gencode UNet in pixel space: a latent is the image in [-1, 1]."""
@@ -95,7 +84,7 @@ class PixelDiffusion:
             net = self.model.net
             device = next(net.parameters()).device
             prediction = self.model.meta.get("prediction", net.config.prediction)
-            inner = build_denoiser(_Float32Out(net), self.model.alphas_cumprod, prediction, False)
+            inner = build_denoiser(Float32Out(net), self.model.alphas_cumprod, prediction, False)
             self._denoiser = inner.to(device)
         return self._denoiser
 
@@ -114,12 +103,7 @@ class PixelDiffusion:
     def attention_scores(self, latent_shape: Sequence[int]) -> int:
         """Attention scores one evaluation holds per latent (heads x tokens^2 at the UNet's
         lowest resolution): quadratic in the pixels, so it decides whether a big size fits."""
-        net = self.model.net
-        if not net.config.attention or len(latent_shape) < 2:  # a shape the budget can't tell
-            return 0
-        down = 2 ** (len(net.config.channel_mults) - 1)
-        tokens = (int(latent_shape[-2]) // down) * (int(latent_shape[-1]) // down)
-        return int(net.attn.attn.num_heads) * tokens * tokens
+        return self.model.net.attention_scores(latent_shape)
 
 
 @dataclass

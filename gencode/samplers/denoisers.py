@@ -59,6 +59,17 @@ class VDenoiser(DiscreteDenoiser):
         return x / (s**2 + 1) - v * s / (s**2 + 1).sqrt()
 
 
+class Float32Out(nn.Module):
+    """Runs a network as is (autocast may lower its precision) and hands float32 back."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None):
+        return self.net(x, t, cond).float()
+
+
 class CFGDenoiser(nn.Module):
     """Classifier-free guidance: uncond + scale·(cond − uncond), both in one batched forward."""
 
