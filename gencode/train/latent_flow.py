@@ -33,6 +33,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "live_steps": 4,
     "default_guidance": 3.0,
     "default_sampler": "euler",
+    "init": "",  # an "ldm" checkpoint whose UNet this run starts from (a refining stage)
 }
 POOL_FILE = "latents.pt"
 
@@ -111,6 +112,8 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
         }
     )
     model = R.init_seeded(recipe.seed, lambda: UNet(cfg))
+    if opts["init"]:
+        model.load_state_dict(init_unet(recipe, opts["init"]))
     ema = R.EMA(model, recipe.ema_decay)
     opt = torch.optim.AdamW(model.parameters(), recipe.lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(recipe.seed)
@@ -164,6 +167,16 @@ def export(recipe: Any, opts: dict, words: Any, unet: UNet, ae: Any, ae_sha: str
     config = {"unet": unet.config.to_dict(), "autoencoder": ae.cfg.to_dict()}
     save_checkpoint(recipe.output_path, tensors, "diffusion", "ldm", config, meta)
     return recipe.output_path
+
+
+def init_unet(recipe: Any, path: str) -> dict[str, torch.Tensor]:
+    """The UNet weights of an "ldm" checkpoint, for a stage that refines an earlier run's model."""
+    from gencode.models.checkpoint import load_tensors
+    from gencode.models.latent_diffusion import split_tensors
+
+    if not Path(path).is_file():
+        raise ValueError(f"{recipe.source}: init checkpoint {path} not found; run its recipe first")
+    return split_tensors(load_tensors(path), "unet")
 
 
 def ae_meta(opts: dict[str, Any]) -> dict[str, Any]:
