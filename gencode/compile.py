@@ -17,6 +17,7 @@ from gencode.errors import GenError
 from gencode.graph import Graph, Node, Output
 from gencode.ir import CheckedProgram, Sched, Value
 from gencode.models.catalog import ModelRef
+from gencode.ops.table import GENERATORS, OPS
 
 
 def compile_program(
@@ -119,15 +120,12 @@ def _mix_params(v: Value, moment: Moment) -> dict[str, Any]:
     return {"texts": texts, "weights": weights}
 
 
-_OUTPUT_NAMES = {"stack": "animate"}  # internal ops named by the statement that made them
-
-
 def _base_name(name: str | None, node: Node) -> str:
     """The binding's name, else the op (the source of a rendered latent) and the prompt's words."""
     if name:
         return name
-    op = _OUTPUT_NAMES.get(node.op, node.op)
-    if op in ("diffuse", "sample", "decode") and node.inputs and node.inputs[0].op != "noise":
+    op = OPS[node.op].output_name or node.op
+    if op in GENERATORS and node.inputs and node.inputs[0].op != "noise":
         op = node.inputs[0].op
     for n in _walk(node):
         if n.op == "prompt" and n.params.get("text"):

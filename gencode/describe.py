@@ -20,8 +20,8 @@ from typing import Any
 
 from gencode.graph import Node, canonical
 from gencode.ops.signatures import EASE_CURVES
+from gencode.ops.table import GENERATORS, describes, files_read
 
-GENERATORS = ("diffuse", "sample", "decode")  # ops whose settings describe an image
 FIELDS = (
     "model", "prompt", "negative", "seed", "sampler", "steps", "guidance", "eta", "strength", "mode",
 )  # fmt: skip
@@ -58,11 +58,7 @@ def _subgraph(node: Node) -> dict[str, Any]:
         dict.fromkeys(n.params["seed"] for n in nodes if isinstance(n.params.get("seed"), int))
     )
     models = {canonical(m): m for n in nodes if isinstance(m := n.params.get("model"), dict)}
-    loads = [
-        {"file": n.params.get("path"), "sha256": n.params.get("sha256")}
-        for n in nodes
-        if n.op == "load"
-    ]
+    loads = [{"file": f, "sha256": sha} for n in nodes for f, sha in files_read(n.op, n.params)]
     return {"seeds": seeds, "models": list(models.values()), "inputs": loads}
 
 
@@ -70,7 +66,7 @@ def _frame(node: Node, f: int | None) -> dict[str, Any]:
     """The descriptor of frame f of `node` (f None: the node is a still)."""
     if node.op in GENERATORS:
         return _generator(node, f)
-    if node.op == "stack" and f is not None:
+    if describes(node.op) == "frames" and f is not None:
         return _stacked(node, f)
     seq = next((i for i in node.inputs if i.length is not None), None)
     if f is not None and seq is not None and seq.length == node.length:
@@ -100,7 +96,7 @@ def _generator(node: Node, f: int | None) -> dict[str, Any]:
     desc: dict[str, Any] = dict.fromkeys(FIELDS)
     desc["model"] = p.get("model")
     desc["seed"] = p.get("seed", _noise_seed(node, f))
-    if node.op != "diffuse":
+    if describes(node.op) != "sampler":
         desc["mode"] = node.op
         return desc
     desc |= {

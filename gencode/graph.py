@@ -12,9 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from gencode.ops.signatures import SIGNATURES
-
-INTERNAL_VERSIONS = {"prompt": 1, "mix": 1, "add": 1, "sub": 1, "scale": 1}
+from gencode.ops.table import op_version
 
 
 def canonical(obj: Any) -> str:
@@ -22,9 +20,14 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def op_version(op: str) -> int:
-    sig = SIGNATURES.get(op)
-    return sig.version if sig else INTERNAL_VERSIONS.get(op, 1)
+def node_key(op: str, params: dict[str, Any], inputs: list[str], frame: int | None = None) -> str:
+    """The content key of a value: its op and the op's version, its params, its inputs' keys, and
+    (a frame of a sequence whose op draws noise by frame number) that frame. The one key
+    function: whole nodes and single frames are keyed alike."""
+    doc: dict[str, Any] = {"op": op, "v": op_version(op), "params": params, "inputs": inputs}
+    if frame is not None:
+        doc["frame"] = frame
+    return hashlib.sha256(canonical(doc).encode()).hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +38,9 @@ class Node:
     type: str
     length: int | None
     key: str
+    # Which frames of its sequence this node computes, when only some run (the executor's
+    # restriction of a frame-by-frame node to its uncached frames); None: all of them.
+    frames: tuple[int, ...] | None = None
 
     @classmethod
     def make(
@@ -45,9 +51,7 @@ class Node:
         type: str,
         length: int | None = None,
     ) -> Node:
-        doc = {"op": op, "v": op_version(op), "params": params, "inputs": [i.key for i in inputs]}
-        key = hashlib.sha256(canonical(doc).encode()).hexdigest()
-        return cls(op, params, inputs, type, length, key)
+        return cls(op, params, inputs, type, length, node_key(op, params, [i.key for i in inputs]))
 
 
 @dataclass(frozen=True)

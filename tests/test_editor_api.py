@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import gencode.parse
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.watch.editor import EditorApi
 from gencode.watch.server import PreviewServer
 from gencode.watch.session import Session

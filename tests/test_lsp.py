@@ -100,7 +100,7 @@ async def test_hover_docs_come_from_the_checker_tables(client, tmp_path):
         result = await client.text_document_hover_async(params)
         return result.contents.value if result else None
 
-    from gencode.ops.signatures import SIGNATURES
+    from gencode.ops.table import SIGNATURES
 
     assert SIGNATURES["diffuse"].doc in await hover(3, 2)
     assert "keyword of **diffuse**" in await hover(3, 17)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from gencode.check.frame_expr import MATH, VARIABLES
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.settings import SETTINGS
 
 OUT = Path(__file__).parent / "syntaxes" / "gen.tmLanguage.json"

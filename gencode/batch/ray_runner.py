@@ -28,6 +28,7 @@ from gencode.batch.catalog import Catalog
 from gencode.batch.plan import Item
 from gencode.batch.ray_worker import Files, Need, Rendered, Worker
 from gencode.batch.runner import BatchError, BatchSpec, load_item, progress_bar, write_item
+from gencode.ops.table import files_read
 
 MISSING = "--ray needs Ray: pip install '.[ray]'"
 PER_WORKER = 2  # items in flight per worker: one rendering, the next waiting, none idle
@@ -133,7 +134,7 @@ def needs(script) -> dict[str, Path]:
         if m.parent.resolve() in search or not (here or shipped):
             named.append(m)  # unresolved: a link keeps the name the script uses
     for out in script.graph.outputs:
-        beside += [root / n.params["path"] for n in upstream(out.node) if n.op == "load"]
+        beside += [root / f for n in upstream(out.node) for f, _ in files_read(n.op, n.params)]
         beside += [root / out.audio] if out.audio else []
     found = {}
     for prefix, top, path in [("script", root, p) for p in beside] + [("models", m.parent, m) for m in named]:  # fmt: skip

@@ -23,13 +23,12 @@ from gencode.check.rules import (
     _plain,
     negative_span,
     prompt_value,
-    rule,
     sampler_params,
 )
 from gencode.check.state import State
 from gencode.ir import Const, Sched, Value
 from gencode.models.catalog import ModelRef
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.seeds import seed_sequence
 
 # The numbers of one feedback step that may vary per frame (a number, a schedule or a frame
@@ -92,8 +91,7 @@ def cond_at(state: State, model: ModelRef, prompt: Typed | Any, f: int, span) ->
     return Value("mix", T.COND, {"texts": texts, "weights": [weights]}, inputs, None, span)
 
 
-@rule("animate")
-def _animate(state: State, a: dict, e: ast.Call) -> Value:
+def check_animate(state: State, a: dict, e: ast.Call) -> Value:
     if a["frames"] is None:
         from gencode.check.endless import endless_animate
 

@@ -12,7 +12,8 @@ from gencode.check.exprs import Typed, evaluate, type_of
 from gencode.check.state import State
 from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched
-from gencode.ops.signatures import SIGNATURES, Arg, FromSetting, OpSignature
+from gencode.ops.signatures import Arg, FromSetting, OpSignature
+from gencode.ops.table import SIGNATURES, rule_of
 from gencode.samplers.names import sampler_problem
 from gencode.settings import SETTINGS
 
@@ -37,10 +38,7 @@ def call(state: State, e: ast.Call) -> Typed:
         hint = did_you_mean(head, list(SIGNATURES) + list(SETTINGS) + list(state.bindings))
         raise state.error(e.name.span, f"unknown op '{head}'{hint}")
     args = bind_arguments(state, sig, e)
-    from gencode.check import animate, endless  # noqa: F401 — registers their rules
-    from gencode.check.rules import RULES
-
-    return RULES[head](state, args, e)
+    return rule_of(head)(state, args, e)
 
 
 def bind_arguments(state: State, sig: OpSignature, e: ast.Call) -> dict[str, Typed | None]:

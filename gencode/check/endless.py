@@ -18,7 +18,6 @@ from gencode.check.rules import (
     _plain,
     conditioning,
     prompt_value,
-    rule,
     sampler_params,
 )
 from gencode.check.state import State
@@ -64,8 +63,7 @@ def endless_animate(state: State, a: dict, e: ast.Call) -> Value:
     return Value("feedback", T.IMAGE, params, inputs, None, e.span)
 
 
-@rule("wander")
-def _wander(state: State, a: dict, e: ast.Call) -> Value:
+def check_wander(state: State, a: dict, e: ast.Call) -> Value:
     """The latent at frame t of a smooth walk through seeded noises, one every `every` frames."""
     _note_endless(state, e)
     shape = noise(state, 0, e.span).params["shape"]

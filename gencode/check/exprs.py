@@ -10,7 +10,7 @@ from gencode.check.frame_expr import MATH, SIGNAL, VARIABLES, FrameExpr, as_tree
 from gencode.check.state import Abort, State, derive_seed
 from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched, Value
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.settings import SETTINGS
 from gencode.signals.names import is_signal_word
 

@@ -33,7 +33,7 @@ from gencode.limits import (
 )
 from gencode.models.catalog import ModelCatalog
 from gencode.models.checkpoint import CheckpointError
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.parse import parse
 from gencode.settings import SETTINGS
 from gencode.signals.names import SIGNALS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,12 @@ from gencode.files import FileProblem, path_text_problem, sha256_file
 from gencode.ir import Const, Sched, Value
 from gencode.limits import MAX_IMAGE_BYTES
 from gencode.models.catalog import ModelRef
+from gencode.ops import shapes
+from gencode.ops.signatures import ANY_IMAGE
+from gencode.ops.table import OPS, SIGNATURES
 from gencode.samplers.names import sampler_options
 
 MAX_OUTPUT_SIDE = 4096
-Rule = Callable[[State, dict, ast.Call], Value]
-RULES: dict[str, Rule] = {}
-
-
-def rule(name: str) -> Callable[[Rule], Rule]:
-    def register(fn: Rule) -> Rule:
-        RULES[name] = fn
-        return fn
-
-    return register
 
 
 def sampler_params(state: State, sampler: str, eta: Any, span) -> dict[str, Any]:
@@ -64,15 +56,19 @@ def _need_family(state: State, e: ast.Call, *families: str) -> ModelRef:
 
 
 def latent_shape(v: Value) -> list[int] | None:
-    """The shape of one latent of `v`, followed back to the noise or encode that made it."""
-    while v.op in ("interpolate", "add", "sub", "scale", "edit") and v.inputs:
-        v = v.inputs[0]  # a loop, not recursion: a chain of 10,000 bindings is fine
-    if v.op == "noise":
-        return list(v.params["shape"])
-    if v.op == "encode":
-        model = v.params["model"]
-        return model.latent_shape(*v.params.get("size", (32, 32)))
-    return None
+    """The shape of one latent of `v`, by each op's shape rule (the table's), followed back along
+    first inputs to the op that made it: a loop, so a chain of 10,000 bindings is fine."""
+    chain = [v]
+    while OPS[chain[-1].op].shape is shapes.first and chain[-1].inputs:
+        chain.append(chain[-1].inputs[0])
+    shape: shapes.Shape | None = None
+    for x in reversed(chain):
+        model = x.params.get("model")
+        query = shapes.Query(
+            x.params, [shape], [None], model if isinstance(model, ModelRef) else None
+        )
+        shape = OPS[x.op].shape(query) if x.op in OPS else None
+    return list(shape) if shape is not None and x.type in (T.LATENT, T.LATENTS) else None
 
 
 def need_latent_shape(state: State, z: Value, model: ModelRef, span) -> None:
@@ -132,13 +128,11 @@ def conditioning(state: State, model: ModelRef, prompt: Typed, length: int | Non
     return prompt_value(state, model, str(_plain(prompt)), span)
 
 
-@rule("noise")
-def _noise(state: State, a: dict, e: ast.Call) -> Value:
+def check_noise(state: State, a: dict, e: ast.Call) -> Value:
     return noise(state, int(_plain(a["seed"])), e.span)
 
 
-@rule("diffuse")
-def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
+def check_diffuse(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "diffusion")
     start = a["from"]
     if isinstance(start, Const):
@@ -166,8 +160,7 @@ def _diffuse(state: State, a: dict, e: ast.Call) -> Value:
     return Value("diffuse", out, params, (start, cond, uncond), length, e.span)
 
 
-@rule("sample")
-def _sample(state: State, a: dict, e: ast.Call) -> Value:
+def check_sample(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "gan", "vae")
     z = a["from"]
     z = (
@@ -188,8 +181,7 @@ def _need_vae(state: State, e: ast.Call) -> ModelRef:
     return _need_family(state, e, "vae")
 
 
-@rule("encode")
-def _encode(state: State, a: dict, e: ast.Call) -> Value:
+def check_encode(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_vae(state, e)
     x = a["image"]
     size = list(state.setting("size"))
@@ -203,8 +195,7 @@ def _encode(state: State, a: dict, e: ast.Call) -> Value:
     )
 
 
-@rule("decode")
-def _decode(state: State, a: dict, e: ast.Call) -> Value:
+def check_decode(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_vae(state, e)
     z = as_latent(state, a["latent"], e.span)
     need_latent_shape(state, z, model, e.span)
@@ -213,8 +204,7 @@ def _decode(state: State, a: dict, e: ast.Call) -> Value:
     )
 
 
-@rule("interpolate")
-def _interpolate(state: State, a: dict, e: ast.Call) -> Value:
+def check_interpolate(state: State, a: dict, e: ast.Call) -> Value:
     mode, frames = str(_plain(a["mode"])), int(_plain(a["frames"]))
     method = str(_plain(a["method"]) or ("slerp" if mode == "latent" else "lerp"))
     params = {"mode": mode, "frames": frames, "method": method, "ease": str(_plain(a["ease"]))}
@@ -237,8 +227,7 @@ def _interpolate(state: State, a: dict, e: ast.Call) -> Value:
     return Value("interpolate", T.IMAGES, params, tuple(ends), frames, e.span)
 
 
-@rule("load")
-def _load(state: State, a: dict, e: ast.Call) -> Value:
+def check_load(state: State, a: dict, e: ast.Call) -> Value:
     const = a["path"]
     path = confined_path(state, str(const.value), const.span)
     try:
@@ -273,22 +262,20 @@ def confined_path(state: State, text: str, span, base: Path | None = None, hint:
     return resolved
 
 
-@rule("blend")
-def _blend(state: State, a: dict, e: ast.Call) -> Value:
-    x, y = a["a"], a["b"]
-    length = _length(state, e, x, y)
-    return Value(
-        "blend",
-        T.IMAGES if length else T.IMAGE,
-        {"amount": _plain(a["amount"])},
-        (x, y),
-        length,
-        e.span,
-    )
+def check_image_op(state: State, a: dict, e: ast.Call) -> Value:
+    """The rule of a plain image op (blend, and any new one that needs nothing more): its image
+    arguments are its inputs, in order; every other argument is a param; a sequence input makes
+    a sequence, frame by frame (lengths must agree)."""
+    sig = SIGNATURES[e.name.id]
+    args = (*sig.positional, *sig.keywords)
+    is_image = {x.name for x in args if set(x.types) <= set(ANY_IMAGE)}
+    images = tuple(a[x.name] for x in args if x.name in is_image and a[x.name] is not None)
+    params = {x.name: _plain(a[x.name]) for x in args if x.name not in is_image}
+    length = _length(state, e, *images)
+    return Value(e.name.id, T.IMAGES if length else T.IMAGE, params, images, length, e.span)
 
 
-@rule("upscale")
-def _upscale(state: State, a: dict, e: ast.Call) -> Value:
+def check_upscale(state: State, a: dict, e: ast.Call) -> Value:
     x, factor = a["image"], int(_plain(a["factor"]))
     w, h = state.setting("size")
     if max(w, h) * factor > MAX_OUTPUT_SIDE:
@@ -306,16 +293,14 @@ def _upscale(state: State, a: dict, e: ast.Call) -> Value:
     )
 
 
-@rule("grid")
-def _grid(state: State, a: dict, e: ast.Call) -> Value:
+def check_grid(state: State, a: dict, e: ast.Call) -> Value:
     cols = _plain(a["cols"])
     return Value(
         "grid", T.IMAGE, {"cols": int(cols) if cols else None}, (a["frames"],), None, e.span
     )
 
 
-@rule("edit")
-def _edit(state: State, a: dict, e: ast.Call) -> Value:
+def check_edit(state: State, a: dict, e: ast.Call) -> Value:
     model = _need_family(state, e, "gan", "vae")
     z = as_latent(state, a["latent"], e.span)
     need_latent_shape(state, z, model, e.span)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gencode import ast
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.parse import escape, unescape
 
 INDENT = "  "

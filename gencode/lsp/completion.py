@@ -21,7 +21,8 @@ from gencode.lsp.context import Context, around, context_at
 from gencode.lsp.convert import Lines
 from gencode.lsp.navigation import names_before
 from gencode.models.catalog import ModelCatalog
-from gencode.ops.signatures import SIGNATURES, Arg
+from gencode.ops.signatures import Arg
+from gencode.ops.table import SIGNATURES
 from gencode.samplers.names import DIFFUSERS_PREFIX, DIFFUSERS_SCHEDULERS
 from gencode.settings import SETTINGS
 

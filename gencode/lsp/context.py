@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gencode.lsp.analysis import Analysis, lines_around
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.parse import statement_bounds
 from gencode.tokens import Tok, tokens
 

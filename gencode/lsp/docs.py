@@ -12,7 +12,8 @@ from pathlib import Path
 from gencode import types as T
 from gencode.check.frame_expr import MATH, VARIABLES
 from gencode.models.catalog import ModelCatalog
-from gencode.ops.signatures import REQUIRED, SIGNATURES, Arg, FromSetting
+from gencode.ops.signatures import REQUIRED, Arg, FromSetting
+from gencode.ops.table import SIGNATURES
 from gencode.settings import MODEL_DEFAULTS, SETTINGS
 
 # The statement words of the grammar (grammar/gen.lark); each is explained only here.

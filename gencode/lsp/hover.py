@@ -15,7 +15,7 @@ from gencode.lsp.context import around, context_under
 from gencode.lsp.convert import Lines
 from gencode.lsp.navigation import definition_of
 from gencode.models.catalog import ModelCatalog
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.parse import unescape
 from gencode.settings import SETTINGS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gencode.check.frame_expr import MATH
 from gencode.lsp.convert import Lines
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.table import SIGNATURES
 from gencode.settings import SETTINGS
 from gencode.tokens import Tok, tokens
 

@@ -10,6 +10,7 @@ script still reads no file outside its own folder except the models its reader c
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,18 @@ class ModelRef:
             scale = int(self.meta.get("latent_scale", 1))
             return [int(self.meta.get("latent_channels", 3)), height // scale, width // scale]
         return [int(self.meta.get("z_dim", 128))]
+
+    def latent_of(self, size: Sequence[int]) -> tuple[int, ...]:
+        """`gencode.ops.shapes.ShapeModel`: the latent of an image of `size` (width, height)."""
+        return tuple(self.latent_shape(int(size[0]), int(size[1])))
+
+    def image_of(self, latent: Sequence[int] | None) -> tuple[int, ...]:
+        """`gencode.ops.shapes.ShapeModel`: the image a latent of this shape decodes to."""
+        scale = int(self.meta.get("latent_scale", 1))
+        if self.family == "diffusion" and latent is not None and len(latent) >= 2:
+            return (3, int(latent[-2]) * scale, int(latent[-1]) * scale)
+        side = int(self.meta.get("size", 32))
+        return (3, side, side)
 
     def as_param(self) -> dict[str, str]:
         return {"name": self.name, "sha256": self.sha256}

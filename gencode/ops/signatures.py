@@ -1,7 +1,9 @@
-"""Op signatures: what each op of the language accepts, torch-free (the checker's rule table).
+"""Op signatures: what each op of the language accepts (arguments, types, ranges, defaults).
 
-An op's name is its .gen keyword. `version` is part of every node key: bump it when an op's
-implementation changes its output, so caches never serve stale pixels.
+Torch-free. One `OpSignature` per op written in scripts; the op table (`gencode.ops.table`) puts
+each beside the op's other facts. An op's name is its .gen keyword. `version` is part of every
+node key: bump it when an op's implementation changes its output, so caches never serve stale
+pixels.
 """
 
 from __future__ import annotations
@@ -69,98 +71,74 @@ SAMPLER = (T.SYMBOL, T.STRING)  # a gencode sampler, or "diffusers:NAME" (a diff
 SEED = Arg("seed", (T.NUMBER,), FromSetting("seed"), 0, SEED_MAX, integer=True)
 FRAMES = Arg("frames", (T.NUMBER,), REQUIRED, 1, 10000, integer=True)
 
-SIGNATURES: dict[str, OpSignature] = {}
-
-
-def _op(sig: OpSignature) -> OpSignature:
-    SIGNATURES[sig.name] = sig
-    return sig
-
-
-_op(OpSignature("noise", "fresh Gaussian noise in the model's latent shape", keywords=(SEED,)))
-_op(
-    OpSignature(
-        "diffuse",
-        "diffusion sampling: from noise, from a latent, img2img from an image, or over a sequence",
-        positional=(
-            Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE, T.CONDS, T.COND), FromSetting("prompt")),
-        ),
-        keywords=(
-            Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
-            Arg("guidance", (T.NUMBER, T.SCHEDULE), FromSetting("guidance"), 0, 50),
-            Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),
-            SEED,
-            Arg("from", ANY_LATENT + ANY_IMAGE, None),
-            Arg("strength", (T.NUMBER, T.SCHEDULE), FromSetting("strength"), 0, 1),
-            Arg("negative", (T.STRING,), FromSetting("negative")),
-            Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
-        ),
-    )
+NOISE = OpSignature("noise", "fresh Gaussian noise in the model's latent shape", keywords=(SEED,))
+DIFFUSE = OpSignature(
+    "diffuse",
+    "diffusion sampling: from noise, from a latent, img2img from an image, or over a sequence",
+    positional=(
+        Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE, T.CONDS, T.COND), FromSetting("prompt")),
+    ),
+    keywords=(
+        Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
+        Arg("guidance", (T.NUMBER, T.SCHEDULE), FromSetting("guidance"), 0, 50),
+        Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),
+        SEED,
+        Arg("from", ANY_LATENT + ANY_IMAGE, None),
+        Arg("strength", (T.NUMBER, T.SCHEDULE), FromSetting("strength"), 0, 1),
+        Arg("negative", (T.STRING,), FromSetting("negative")),
+        Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
+    ),
 )
-_op(
-    OpSignature(
-        "sample",
-        "an image from a GAN (or a VAE's decoder) for fresh noise or a given latent",
-        keywords=(SEED, Arg("from", ANY_LATENT, None)),
-    )
+SAMPLE = OpSignature(
+    "sample",
+    "an image from a GAN (or a VAE's decoder) for fresh noise or a given latent",
+    keywords=(SEED, Arg("from", ANY_LATENT, None)),
 )
-_op(OpSignature("encode", "an image to its latent (VAE models)", (Arg("image", ANY_IMAGE),)))
-_op(OpSignature("decode", "a latent to its image (VAE models)", (Arg("latent", ANY_LATENT),)))
-_op(
-    OpSignature(
-        "interpolate",
-        "a sequence of frames between A and B: latents (slerp), prompts or images (lerp)",
-        positional=(
-            Arg("mode", (T.SYMBOL,), choices=("latent", "prompt", "image")),
-            Arg("a", (T.LATENT, T.STRING, T.IMAGE, T.NUMBER)),
-            Arg("b", (T.LATENT, T.STRING, T.IMAGE, T.NUMBER)),
-            FRAMES,
-            Arg("method", (T.SYMBOL,), None, choices=("slerp", "lerp")),
-        ),
-        keywords=(Arg("ease", (T.SYMBOL,), "linear", choices=EASES),),
-    )
+ENCODE = OpSignature("encode", "an image to its latent (VAE models)", (Arg("image", ANY_IMAGE),))
+DECODE = OpSignature("decode", "a latent to its image (VAE models)", (Arg("latent", ANY_LATENT),))
+INTERPOLATE = OpSignature(
+    "interpolate",
+    "a sequence of frames between A and B: latents (slerp), prompts or images (lerp)",
+    positional=(
+        Arg("mode", (T.SYMBOL,), choices=("latent", "prompt", "image")),
+        Arg("a", (T.LATENT, T.STRING, T.IMAGE, T.NUMBER)),
+        Arg("b", (T.LATENT, T.STRING, T.IMAGE, T.NUMBER)),
+        FRAMES,
+        Arg("method", (T.SYMBOL,), None, choices=("slerp", "lerp")),
+    ),
+    keywords=(Arg("ease", (T.SYMBOL,), "linear", choices=EASES),),
 )
-_op(
-    OpSignature(
-        "load",
-        "an image file (PNG, JPEG, ...) resized to the current size",
-        (Arg("path", (T.STRING,)),),
-    )
+LOAD = OpSignature(
+    "load",
+    "an image file (PNG, JPEG, ...) resized to the current size",
+    (Arg("path", (T.STRING,)),),
 )
-_op(
-    OpSignature(
-        "blend",
-        "a mix of two images (or sequences, frame by frame)",
-        (Arg("a", ANY_IMAGE), Arg("b", ANY_IMAGE)),
-        (Arg("amount", (T.NUMBER, T.SCHEDULE), 0.5, 0, 1),),
-    )
+BLEND = OpSignature(
+    "blend",
+    "a mix of two images (or sequences, frame by frame)",
+    (Arg("a", ANY_IMAGE), Arg("b", ANY_IMAGE)),
+    (Arg("amount", (T.NUMBER, T.SCHEDULE), 0.5, 0, 1),),
 )
-_op(
-    OpSignature(
-        "upscale",
-        "a larger image: nearest, bicubic or lanczos",
-        (Arg("image", ANY_IMAGE),),
-        (
-            Arg("factor", (T.NUMBER,), 2, 1, 8, integer=True),
-            Arg("method", (T.SYMBOL,), "lanczos", choices=("nearest", "bicubic", "lanczos")),
-        ),
-    )
+UPSCALE = OpSignature(
+    "upscale",
+    "a larger image: nearest, bicubic or lanczos",
+    (Arg("image", ANY_IMAGE),),
+    (
+        Arg("factor", (T.NUMBER,), 2, 1, 8, integer=True),
+        Arg("method", (T.SYMBOL,), "lanczos", choices=("nearest", "bicubic", "lanczos")),
+    ),
 )
-_op(
-    OpSignature(
-        "grid",
-        "a contact sheet of a sequence's frames",
-        (Arg("frames", (T.IMAGES,)),),
-        (Arg("cols", (T.NUMBER,), None, 1, 256, integer=True),),
-    )
+GRID = OpSignature(
+    "grid",
+    "a contact sheet of a sequence's frames",
+    (Arg("frames", (T.IMAGES,)),),
+    (Arg("cols", (T.NUMBER,), None, 1, 256, integer=True),),
 )
-_op(
-    OpSignature(
-        "edit",
-        "a latent moved along the model's attribute directions: edit z smile 1.5",
-        (Arg("latent", ANY_LATENT),),
-        open_keywords=True,
-    )
+EDIT = OpSignature(
+    "edit",
+    "a latent moved along the model's attribute directions: edit z smile 1.5",
+    (Arg("latent", ANY_LATENT),),
+    open_keywords=True,
 )
 NUMERIC = (T.NUMBER, T.SCHEDULE)
 # The camera and feedback settings of `animate`: settings of their own (`zoom 1.02` on a line
@@ -178,43 +156,37 @@ MOTION: tuple[Arg, ...] = (
     Arg("sharpen", NUMERIC, 0.0, 0, 5),
     Arg("border", (T.SYMBOL,), "replicate", choices=("replicate", "wrap")),
 )
-_op(
-    OpSignature(
-        "animate",
-        "a feedback animation: each frame the previous one warped by the camera and re-diffused",
-        positional=(
-            replace(FRAMES, default=None),  # none: endless, frame by frame (gencode live)
-            Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE), FromSetting("prompt")),
-        ),
-        keywords=(
-            Arg("from", (T.IMAGE,), None),
-            *(replace(a, default=FromSetting(a.name)) for a in MOTION),
-            Arg("strength", NUMERIC, FromSetting("strength"), 0, 1),
-            Arg("noise", NUMERIC, 0.0, 0, 1),
-            Arg("seed", NUMERIC, FromSetting("seed"), 0, SEED_MAX),
-            Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
-            Arg("guidance", NUMERIC, FromSetting("guidance"), 0, 50),
-            Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),
-            Arg("negative", (T.STRING,), FromSetting("negative")),
-            Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
-        ),
-    )
+ANIMATE = OpSignature(
+    "animate",
+    "a feedback animation: each frame the previous one warped by the camera and re-diffused",
+    positional=(
+        replace(FRAMES, default=None),  # none: endless, frame by frame (gencode live)
+        Arg("prompt", (T.STRING, T.PROMPT_SCHEDULE), FromSetting("prompt")),
+    ),
+    keywords=(
+        Arg("from", (T.IMAGE,), None),
+        *(replace(a, default=FromSetting(a.name)) for a in MOTION),
+        Arg("strength", NUMERIC, FromSetting("strength"), 0, 1),
+        Arg("noise", NUMERIC, 0.0, 0, 1),
+        Arg("seed", NUMERIC, FromSetting("seed"), 0, SEED_MAX),
+        Arg("steps", (T.NUMBER,), FromSetting("steps"), 1, 1000, integer=True),
+        Arg("guidance", NUMERIC, FromSetting("guidance"), 0, 50),
+        Arg("sampler", SAMPLER, FromSetting("sampler"), choices=SAMPLER_NAMES),
+        Arg("negative", (T.STRING,), FromSetting("negative")),
+        Arg("eta", (T.NUMBER,), FromSetting("eta"), 0, 1),
+    ),
 )
-_op(
-    OpSignature(
-        "wander",
-        "an endless smooth noise walk from a seed: the latent at the current frame",
-        keywords=(SEED, Arg("every", (T.NUMBER,), 12, 1, 100000)),
-    )
+WANDER = OpSignature(
+    "wander",
+    "an endless smooth noise walk from a seed: the latent at the current frame",
+    keywords=(SEED, Arg("every", (T.NUMBER,), 12, 1, 100000)),
 )
-_op(
-    OpSignature(
-        "save",
-        "write the previous output (or a value) to a file: PNG, GIF, MP4, or a frame pattern",
-        (Arg("value", ANY_IMAGE + ANY_LATENT + (T.CONDS,), None), Arg("path", (T.STRING,))),
-        (
-            Arg("fps", (T.NUMBER,), FromSetting("fps"), 1, 120),
-            Arg("audio", (T.STRING,), None),
-        ),
-    )
+SAVE = OpSignature(
+    "save",
+    "write the previous output (or a value) to a file: PNG, GIF, MP4, or a frame pattern",
+    (Arg("value", ANY_IMAGE + ANY_LATENT + (T.CONDS,), None), Arg("path", (T.STRING,))),
+    (
+        Arg("fps", (T.NUMBER,), FromSetting("fps"), 1, 120),
+        Arg("audio", (T.STRING,), None),
+    ),
 )

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gencode.ops.table import files_read
 from gencode.provenance.pixels import UnreadableImage, as_written, decode_file, pixel_sha256
 from gencode.provenance.record import ENV_FIELDS, environment, sha256_text
 
@@ -245,8 +246,7 @@ def why_different(record: dict, graph, folder: Path, sources: dict[str, str]) ->
         for n in upstream(o.node):
             if isinstance(m := n.params.get("model"), dict):
                 here[m["name"]] = m["sha256"]
-            if n.op == "load":
-                here[str(n.params.get("path"))] = n.params.get("sha256")
+            here.update(files_read(n.op, n.params))
     reasons = [
         f"{name}: sha256 {str(here[name])[:12]}… here, {sha[:12]}… in the record"
         for name, sha in [(m["name"], m["sha256"]) for m in record.get("models", [])]

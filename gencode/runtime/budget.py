@@ -14,11 +14,13 @@ That quadratic term is why 2048x2048 on the 32 px model needs ~2 TB: it is refus
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gencode.graph import Graph, Node
+from gencode.ops.shapes import Query
+from gencode.ops.table import OPS
 
 FLOAT = 4  # values are float32
 ACTIVATIONS = 64  # a UNet's live activations per latent element, roughly (measured ~40 at 32x32)
@@ -50,7 +52,7 @@ def estimate(graph: Graph, model_of: Callable[[Node], Any], chunk: int) -> Estim
         total += size
         if size > largest_bytes:
             largest, largest_bytes = node, size
-        if node.op == "diffuse":
+        if OPS[node.op].describes == "sampler":  # a diffusion sampler: its network's work
             latent = shapes.get(node.inputs[0].key, shape)
             per_latent = _per_latent(model_of(node), latent)  # floats live per network input
             batch = 2 * min(int(node.length or 1), chunk)  # guidance doubles every batch
@@ -70,27 +72,29 @@ def _per_latent(model: Any, latent: tuple[int, ...]) -> int:
 def _shape(
     node: Node, shapes: dict[str, tuple[int, ...]], model_of: Callable[[Node], Any]
 ) -> tuple[int, ...]:
-    """The shape of one frame of a node's value."""
-    p = node.params
-    first = shapes.get(node.inputs[0].key, (1,)) if node.inputs else (1,)
-    if node.op == "noise":
-        return tuple(int(s) for s in p["shape"])
-    if node.op == "load":
-        w, h = p["size"]
-        return (3, int(h), int(w))
-    if node.op == "diffuse":
-        if p.get("mode") == "img2img":
-            return first
-        return tuple(model_of(node).image_shape(first))
-    if node.op in ("sample", "decode"):
-        return tuple(model_of(node).image_shape())
-    if node.op == "encode":
-        return tuple(model_of(node).latent_shape)
-    if node.op == "upscale":
-        f = int(p.get("factor", 2))
-        return (*first[:-2], first[-2] * f, first[-1] * f) if len(first) >= 2 else first
-    if node.op == "grid":
-        return (math.prod(first) * int(node.inputs[0].length or 1),)
-    if node.op in ("prompt", "mix"):
-        return (1,)  # conditionings are small next to images
-    return first
+    """The shape of one frame of a node's value, by the op's shape rule (unknown: one element)."""
+    model = _Loaded(model_of(node)) if "model" in node.params else None
+    query = Query(
+        node.params,
+        [shapes.get(i.key) for i in node.inputs],
+        [i.length for i in node.inputs],
+        model,
+    )
+    return OPS[node.op].shape(query) or (1,)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A loaded model as a `ShapeModel` (gencode.ops.shapes)."""
+
+    model: Any
+
+    def latent_of(self, size: Sequence[int]) -> tuple[int, ...]:
+        native = tuple(self.model.latent_shape)
+        if len(native) < 3:
+            return native  # a GAN's or VAE's vector: the same at every size
+        f = self.image_of(native)[-1] // native[-1]
+        return (native[0], int(size[1]) // f, int(size[0]) // f)
+
+    def image_of(self, latent: Sequence[int] | None) -> tuple[int, ...]:
+        return tuple(self.model.image_shape(latent))

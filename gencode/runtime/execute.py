@@ -22,13 +22,8 @@ import torch
 from gencode.graph import Graph, Node
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.models.checkpoint import CheckpointError
-from gencode.runtime import (  # noqa: F401 — fill IMPLS
-    ops_diffuse,
-    ops_gen,
-    ops_image,
-    ops_live,
-    ops_motion,
-)
+from gencode.ops.table import OPS
+from gencode.runtime import ops_gen, ops_image
 from gencode.runtime.budget import LONG_RENDER_SECONDS, estimate
 from gencode.runtime.cache import DiskCache, MemoryCache
 from gencode.runtime.device import (
@@ -42,11 +37,9 @@ from gencode.runtime.device import (
 )
 from gencode.runtime.frames import FrameKeys, is_framewise, subset
 from gencode.runtime.models import ModelStore
-from gencode.runtime.registry import DEFAULT_CHUNK, IMPLS, OpContext
+from gencode.runtime.registry import DEFAULT_CHUNK, OpContext, implementation
 
 GiB = 1 << 30
-# Cheap ops are not worth a disk write (an fsync costs more than recomputing them).
-CHEAP = frozenset({"noise", "prompt", "mix", "interpolate", "add", "sub", "scale", "edit"})
 USER_ERRORS = (ops_image.OpError, ops_gen.OpInputError, CheckpointError, DeviceError)
 
 
@@ -240,7 +233,7 @@ class _Walk:
     def _available(self, node: Node) -> bool:
         """Whether every value (or frame) of a node is in a cache, without loading any."""
         keys = self.frame_keys.of(node) if is_framewise(node) else [node.key]
-        disk = self.ex.disk if node.op not in CHEAP else None
+        disk = self.ex.disk if not _cheap(node.op) else None
         return all(k in self.ex.memory or (disk is not None and disk.has(k)) for k in keys)
 
     def value(self, node: Node) -> torch.Tensor:
@@ -255,7 +248,7 @@ class _Walk:
 
     def _lookup(self, key: str, op: str) -> torch.Tensor | None:
         value = self.ex.memory.get(key)
-        if value is None and self.ex.disk is not None and op not in CHEAP:
+        if value is None and self.ex.disk is not None and not _cheap(op):
             value = self.ex.disk.get(key)
             if value is not None:
                 value = value.to(self.ctx.device)
@@ -264,7 +257,7 @@ class _Walk:
 
     def _store(self, key: str, op: str, value: torch.Tensor) -> None:
         self.ex.memory.put(key, value)
-        if self.ex.disk is not None and op not in CHEAP:
+        if self.ex.disk is not None and not _cheap(op):
             self.ex.disk.put(key, value)
 
     def _whole(self, node: Node) -> torch.Tensor:
@@ -301,12 +294,13 @@ class _Walk:
 
     def _call(self, node: Node, inputs: list[torch.Tensor], frames: int) -> torch.Tensor:
         """Run an op, counting and timing it; user-facing failures become RenderError."""
-        if node.op not in IMPLS:
+        impl = implementation(node.op)
+        if impl is None:
             raise RenderError(f"no implementation of op '{node.op}' in this runtime")
         stats = self.summary.op(node.op)
         t0 = time.perf_counter()
         try:
-            value = IMPLS[node.op](self.ctx, node, inputs)
+            value = impl(self.ctx, node, inputs)
         except USER_ERRORS as e:
             raise RenderError(str(e)) from None
         except torch.cuda.OutOfMemoryError:
@@ -320,6 +314,11 @@ class _Walk:
         stats.runs += 1
         stats.frames += frames
         return value
+
+
+def _cheap(op: str) -> bool:
+    """Cheap ops are not worth a disk write (an fsync costs more than recomputing them)."""
+    return op in OPS and OPS[op].cheap
 
 
 def _oom_message(node: Node, ex: Executor) -> str:

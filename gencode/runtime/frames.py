@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Any
 
-from gencode.graph import Node, canonical, op_version
-
-# Ops whose frame f depends only on frame f of their inputs → their per-frame params.
-FRAMEWISE: dict[str, tuple[str, ...]] = {
-    "diffuse": ("guidance", "strength"),
-    "mix": ("weights",),
-    "blend": ("amount",),
-    "add": (),
-    "sub": (),
-    "scale": (),
-    "edit": (),
-    "sample": (),
-    "decode": (),
-    "encode": (),
-    "upscale": (),
-}
-INDEXED = frozenset({"diffuse"})  # frame f draws noise from generators seeded by f
+from gencode.graph import Node, node_key
+from gencode.ops.table import OPS
 
 
 def is_framewise(node: Node) -> bool:
     """Whether a node is a sequence computed frame by frame (so cached frame by frame)."""
-    return node.length is not None and node.op in FRAMEWISE
+    return node.length is not None and OPS[node.op].framewise is not None
 
 
 class FrameKeys:
@@ -54,40 +40,39 @@ class FrameKeys:
         n = int(node.length or 1)
         if not is_framewise(node):
             return [_hash(f"{node.key}#{f}") for f in range(n)]
-        per_frame = FRAMEWISE[node.op]
-        keys = []
-        for f in range(n):
-            params = {
-                k: (v[f] if k in per_frame and isinstance(v, list) else v)
-                for k, v in node.params.items()
-            }
-            doc = {
-                "op": node.op,
-                "v": op_version(node.op),
-                "params": params,
-                "inputs": [self._input_key(i, f) for i in node.inputs],
-                "frame": f if node.op in INDEXED else None,
-            }
-            keys.append(_hash(canonical(doc)))
-        return keys
+        op = OPS[node.op]
+        return [
+            node_key(
+                node.op,
+                _at_frame(node.params, op.framewise or (), f),
+                [self._input_key(i, f) for i in node.inputs],
+                f if op.indexed else None,
+            )
+            for f in range(n)
+        ]
+
+
+def _at_frame(params: dict[str, Any], per_frame: tuple[str, ...], f: int) -> dict[str, Any]:
+    """A frame-by-frame node's params at frame f: each per-frame list taken at f."""
+    return {k: (v[f] if k in per_frame and isinstance(v, list) else v) for k, v in params.items()}
 
 
 def subset(node: Node, positions: list[int]) -> Node:
     """The node restricted to some of its frames: per-frame params and sequence inputs sliced."""
-    per_frame = FRAMEWISE[node.op]
+    per_frame = OPS[node.op].framewise or ()
     params = {
         k: ([v[i] for i in positions] if k in per_frame and isinstance(v, list) else v)
         for k, v in node.params.items()
     }
-    if node.op in INDEXED:
-        frames = node.params.get("_frames") or list(range(int(node.length or 1)))
-        params["_frames"] = [frames[i] for i in positions]
+    frames = node.frames or tuple(range(int(node.length or 1)))
     inputs = tuple(
         dataclasses.replace(i, length=len(positions)) if i.length is not None else i
         for i in node.inputs
     )
     key = _hash(f"{node.key}@{','.join(map(str, positions))}")
-    return Node(node.op, params, inputs, node.type, len(positions), key)
+    return Node(
+        node.op, params, inputs, node.type, len(positions), key, tuple(frames[i] for i in positions)
+    )
 
 
 def _hash(text: str) -> str:

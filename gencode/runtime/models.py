@@ -119,8 +119,8 @@ class LatentModel:
     def latent_shape(self) -> tuple[int, ...]:
         return tuple(self.net.latent_shape)
 
-    def image_shape(self) -> tuple[int, ...]:
-        cfg = self.net.cfg
+    def image_shape(self, latent_shape: Sequence[int] | None = None) -> tuple[int, ...]:
+        cfg = self.net.cfg  # one image size, whatever the latent
         return (cfg.channels, cfg.size, cfg.size)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:

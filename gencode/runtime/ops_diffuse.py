@@ -19,7 +19,7 @@ import torch
 from gencode.graph import Node
 from gencode.runtime.models import GuidedDenoiser
 from gencode.runtime.ops_gen import frame_seed, model_of, per_frame
-from gencode.runtime.registry import OpContext, implements
+from gencode.runtime.registry import OpContext
 from gencode.samplers import get_sampler
 from gencode.samplers.names import SAMPLER_SPECS
 from gencode.samplers.schedules import img2img_sigmas
@@ -57,7 +57,7 @@ def _per_row_noise() -> bool:
 
 def _batches(ctx: OpContext, node: Node, sigmas: torch.Tensor, n: int) -> list[Batch]:
     """Frames grouped by the schedule they walk (img2img strengths), then cut into chunks."""
-    frames = node.params.get("_frames") or list(range(n))  # set when only some frames run
+    frames = list(node.frames or range(n))  # set when only some frames run
     groups: dict[int, list[int]] = {}
     if node.params["mode"] == "img2img":
         for i, s in enumerate(per_frame_values(node.params["strength"], n)):
@@ -72,7 +72,6 @@ def _batches(ctx: OpContext, node: Node, sigmas: torch.Tensor, n: int) -> list[B
     return out
 
 
-@implements("diffuse")
 def diffuse(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Sample every frame in chunked batches; returns images in [0, 1]."""
     model = model_of(ctx, node)

@@ -15,7 +15,7 @@ import torch
 
 from gencode.graph import Node
 from gencode.ops.signatures import EASE_CURVES
-from gencode.runtime.registry import OpContext, implements
+from gencode.runtime.registry import OpContext
 from gencode.seeds import hash_seed
 
 
@@ -68,7 +68,6 @@ def unbatch(x: torch.Tensor, node: Node) -> torch.Tensor:
 # ---- noise and prompts --------------------------------------------------------------------------
 
 
-@implements("noise")
 def noise(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Standard normal noise of the latent shape, drawn on the CPU from the node's seed."""
     shape = [int(s) for s in node.params["shape"]]
@@ -76,13 +75,11 @@ def noise(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tenso
     return z.to(ctx.device)
 
 
-@implements("prompt")
 def prompt(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """A prompt's conditioning from the model's text encoder."""
     return model_of(ctx, node).encode_prompt([node.params["text"]])[0].to(ctx.device)
 
 
-@implements("mix")
 def mix(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Per-frame convex combinations of prompt conditionings (a scheduled prompt's cross-fade)."""
     conds = torch.stack([c.float() for c in inputs])  # (P, *cond)
@@ -119,7 +116,6 @@ def slerp_coefficients(
     return torch.sin((1 - t) * omega) / so, torch.sin(t * omega) / so
 
 
-@implements("interpolate")
 def interpolate(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """`frames` values from a to b by slerp or lerp on eased times; a and b are the ends."""
     a, b = (x.float() for x in inputs)
@@ -136,19 +132,16 @@ def interpolate(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch
 # ---- latent arithmetic --------------------------------------------------------------------------
 
 
-@implements("add")
 def add(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """a + b; a single latent and a sequence broadcast over the frames."""
     return inputs[0] + inputs[1]
 
 
-@implements("sub")
 def sub(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """a - b, broadcasting like add."""
     return inputs[0] - inputs[1]
 
 
-@implements("scale")
 def scale(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """factor · z."""
     return inputs[0] * float(node.params["factor"])
@@ -165,7 +158,6 @@ def _check_latent(model: Any, z: torch.Tensor, op: str) -> None:
         )
 
 
-@implements("sample")
 def sample(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Images from a GAN's generator (or a VAE's decoder) for latents z."""
     model = model_of(ctx, node)
@@ -174,7 +166,6 @@ def sample(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tens
     return unbatch(in_chunks(ctx, "sample", z, model.generate), node)
 
 
-@implements("decode")
 def decode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Images from a VAE's decoder (a VAE model's, or a latent diffusion model's)."""
     model = model_of(ctx, node)
@@ -185,7 +176,6 @@ def decode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tens
     return unbatch(in_chunks(ctx, "decode", z, model.decode), node)
 
 
-@implements("encode")
 def encode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Latents (posterior means) of images from a VAE's encoder, resized to the model's size."""
     model = model_of(ctx, node)
@@ -200,7 +190,6 @@ def encode(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tens
     return unbatch(in_chunks(ctx, "encode", x, model.encode), node)
 
 
-@implements("edit")
 def edit(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """z moved by the model's attribute edits (directions; categorical values toward class means)."""
     from gencode.models.directions import edit_latent

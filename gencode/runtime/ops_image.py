@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gencode.graph import Node
-from gencode.runtime.registry import OpContext, implements
+from gencode.runtime.registry import OpContext
 
 
 class OpError(Exception):
@@ -28,7 +28,6 @@ class OpError(Exception):
 # ---- load ------------------------------------------------------------------------------------
 
 
-@implements("load")
 def load(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """An image file, centre-cropped to the aspect of `size` and resized with Lanczos."""
     rel, (w, h) = node.params["path"], node.params["size"]
@@ -97,7 +96,6 @@ def pil_to_tensor(img: Image.Image) -> torch.Tensor:
 # ---- blend -----------------------------------------------------------------------------------
 
 
-@implements("blend")
 def blend(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """(1 - amount) * a + amount * b; a still blended with a sequence is used for every frame."""
     a, b = inputs
@@ -142,7 +140,6 @@ def _resize(x: torch.Tensor, hw: torch.Size) -> torch.Tensor:
 # ---- upscale ---------------------------------------------------------------------------------
 
 
-@implements("upscale")
 def upscale(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """The image (or every frame) `factor` times larger by nearest, bicubic or lanczos."""
     x, f = inputs[0], int(node.params["factor"])
@@ -207,7 +204,6 @@ UPSCALERS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
 GRID_BACKGROUND = 1.0  # white, like a contact sheet on paper
 
 
-@implements("grid")
 def grid(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """A contact sheet: frames left to right, top to bottom, `cols` wide, with a small gap."""
     x = inputs[0] if inputs[0].dim() == 4 else inputs[0][None]  # (N, 3, H, W)

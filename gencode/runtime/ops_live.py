@@ -15,16 +15,16 @@ import torch
 from gencode import types as T
 from gencode.camera import camera_matrix
 from gencode.graph import Node
-from gencode.ops.signatures import SIGNATURES
+from gencode.ops.signatures import ANIMATE
+from gencode.runtime.ops_diffuse import diffuse
 from gencode.runtime.ops_gen import slerp_coefficients
 from gencode.runtime.ops_image import OpError
-from gencode.runtime.registry import IMPLS, OpContext, implements
+from gencode.runtime.registry import OpContext, implementation
 from gencode.seeds import seed_at
 
 CAMERA = ("zoom", "rotate", "pan_x", "pan_y")
 
 
-@implements("picture")
 def picture(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """A picture the stream supplies; none yet (the stream's first frame) is black."""
     if node.params.get("of") is not None:
@@ -33,7 +33,6 @@ def picture(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Ten
     return torch.zeros(3, h, w, device=ctx.device)  # (3, H, W)
 
 
-@implements("wander")
 def wander(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """The latent at frame `at`: a slerp between seeded noises placed every `every` frames."""
     at, every = float(node.params["at"]), float(node.params["every"])
@@ -53,7 +52,6 @@ def _knot_seed(seed: int, k: int) -> int:
     return (int(seed) * 1_000_003 + k) % (2**63)
 
 
-@implements("feedback")
 def feedback(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """One frame of a feedback animation from the picture before it (frame 0: from text)."""
     previous, anchor, cond, uncond = inputs
@@ -93,7 +91,7 @@ def frame_seed(p: dict, f: int) -> int:
 
 def _check_ranges(p: dict) -> None:
     """A frame expression may leave its range at some frame: say which, and where."""
-    sig = SIGNATURES["animate"]
+    sig = ANIMATE
     for name in ("zoom", "rotate", "pan_x", "pan_y", "strength", "noise", "contrast", "sharpen"):
         arg, x = sig.keyword(name), float(p[name])
         assert arg is not None and arg.lo is not None and arg.hi is not None
@@ -107,7 +105,9 @@ def _check_ranges(p: dict) -> None:
 def _op(ctx: OpContext, op: str, params: dict, *xs: torch.Tensor) -> torch.Tensor:
     """One of the motion ops on single images, called as the executor would."""
     leaves = tuple(Node(op, {}, (), T.IMAGE, None, "") for _ in xs)
-    return IMPLS[op](ctx, Node(op, params, leaves, T.IMAGE, None, ""), list(xs))
+    impl = implementation(op)
+    assert impl is not None, op
+    return impl(ctx, Node(op, params, leaves, T.IMAGE, None, ""), list(xs))
 
 
 def _diffuse(ctx, p: dict, seed: int, mode: str, start, cond, uncond) -> torch.Tensor:
@@ -119,4 +119,4 @@ def _diffuse(ctx, p: dict, seed: int, mode: str, start, cond, uncond) -> torch.T
         params["strength"] = p["strength"]
     leaves = tuple(Node("picture", {}, (), T.IMAGE, None, "") for _ in range(3))
     node = Node("diffuse", params, leaves, T.IMAGE, None, "")
-    return IMPLS["diffuse"](ctx, node, [start, cond, uncond])
+    return diffuse(ctx, node, [start, cond, uncond])

@@ -18,7 +18,7 @@ from gencode.camera import IDENTITY, invert
 from gencode.graph import Node
 from gencode.runtime.color import FROM_SPACE, TO_SPACE
 from gencode.runtime.ops_image import OpError
-from gencode.runtime.registry import OpContext, implements
+from gencode.runtime.registry import OpContext
 
 BORDERS = ("replicate", "wrap")
 SHARPEN_SIGMA = 1.0  # Deforum's unsharp mask: a 5x5 Gaussian of sigma 1
@@ -38,7 +38,6 @@ def _like(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 # ---- warp ------------------------------------------------------------------------------------
 
 
-@implements("warp")
 def warp(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """The image moved by an affine matrix (source → destination), sampled bilinearly."""
     (x,) = inputs
@@ -99,7 +98,6 @@ def _sample_wrapped(batch: torch.Tensor, sx: torch.Tensor, sy: torch.Tensor) -> 
 # ---- colormatch ------------------------------------------------------------------------------
 
 
-@implements("colormatch")
 def colormatch(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Each channel's histogram matched to the reference's, in LAB (default), RGB or HSV."""
     x, ref = inputs
@@ -137,7 +135,6 @@ def match_histograms(rows: torch.Tensor, ref_rows: torch.Tensor) -> torch.Tensor
 # ---- adjust ----------------------------------------------------------------------------------
 
 
-@implements("adjust")
 def adjust(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Unsharp-mask sharpening, then contrast about the mean grey, clipped (never wrapped)."""
     (x,) = inputs
@@ -169,7 +166,6 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 # ---- addnoise --------------------------------------------------------------------------------
 
 
-@implements("addnoise")
 def addnoise(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """Gaussian noise of std `amount` (in pixel values, 0..1), from the node's seed, clipped."""
     (x,) = inputs
@@ -184,7 +180,6 @@ def addnoise(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Te
 # ---- stack -----------------------------------------------------------------------------------
 
 
-@implements("stack")
 def stack(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Tensor:
     """N images as one sequence (N, 3, H, W)."""
     if not inputs:

@@ -1,4 +1,4 @@
-"""The op implementation registry: op name → torch function, filled by `@implements`.
+"""The op implementations: op name → torch function, as the op table names them.
 
 Every implementation has one signature:
 
@@ -13,7 +13,7 @@ one Python call per frame.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,22 +21,35 @@ from typing import Any
 import torch
 
 from gencode.graph import Node
+from gencode.ops.table import OPS, resolve
 from gencode.seeds import SEED_MAX
 
 Impl = Callable[["OpContext", Node, list[torch.Tensor]], torch.Tensor]
-IMPLS: dict[str, Impl] = {}
 
 
-def implements(op: str) -> Callable[[Impl], Impl]:
-    """Register the torch implementation of an op."""
+def implementation(op: str) -> Impl | None:
+    """The torch function of an op (None: an unknown op, or one that expands into others)."""
+    ref = OPS[op].impl if op in OPS else None
+    return resolve(ref) if ref else None
 
-    def register(fn: Impl) -> Impl:
-        if op in IMPLS:
-            raise ValueError(f"op {op!r} implemented twice")
-        IMPLS[op] = fn
-        return fn
 
-    return register
+class _Implementations(Mapping[str, Impl]):
+    """Op name → torch function for every op the table gives an implementation (read-only)."""
+
+    def __getitem__(self, op: str) -> Impl:
+        impl = implementation(op)
+        if impl is None:
+            raise KeyError(op)
+        return impl
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, op in OPS.items() if op.impl)
+
+    def __len__(self) -> int:
+        return sum(1 for op in OPS.values() if op.impl)
+
+
+IMPLS: Mapping[str, Impl] = _Implementations()
 
 
 class Cancelled(Exception):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import GenError
+from gencode.ops.table import files_read
 from gencode.watch import bounded
 from gencode.watch.frames import Snapshot, locate, non_finite
 from gencode.watch.hub import Hub
@@ -395,8 +396,7 @@ def _files_of(script: Any) -> set[Path]:
     """The files a script read: itself, its includes, and the images it loads."""
     files = {Path(f).resolve() for f in script.program.files}
     for node in script.graph.nodes:
-        if node.op == "load":
-            files.add((script.root / str(node.params["path"])).resolve())
+        files.update((script.root / f).resolve() for f, _ in files_read(node.op, node.params))
     return files
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from gencode import ast
 from gencode.check.frame_expr import MATH, VARIABLES
 from gencode.errors import GenError
-from gencode.ops.signatures import SAMPLER_NAMES, SIGNATURES
+from gencode.ops.signatures import SAMPLER_NAMES
+from gencode.ops.table import SIGNATURES
 from gencode.parse import grammar_path
 from gencode.settings import SETTINGS
 from gencode.signals.names import SIGNALS
