@@ -23,7 +23,9 @@ from contextlib import nullcontext
 import torch
 
 from gencode.models.catalog import WEIGHTS_DIR
-from gencode.runtime.models import LOADERS, GuidedDenoiser
+from gencode.models.families import LOADERS
+from gencode.ops.table import resolve
+from gencode.runtime.models import GuidedDenoiser
 from gencode.samplers import get_sampler
 
 
@@ -31,7 +33,8 @@ def load(name: str):
     from gencode.models.checkpoint import file_sha256, read_info
 
     path = WEIGHTS_DIR / f"{name}.safetensors"
-    return LOADERS[read_info(path).arch](path, torch.device("cpu"), file_sha256(path))
+    load = resolve(LOADERS[read_info(path).arch])
+    return load(path, torch.device("cpu"), file_sha256(path))
 
 
 def frame_fn(model, side: int, steps: int, guidance: float, sampler: str, bf16: bool):

@@ -123,12 +123,12 @@ def cpu_cost(images: np.ndarray, outs: list[Output], recorder: R.Recorder | None
     """Seconds per image to build the record and encode the PNG in memory (no disk at all)."""
     from PIL import Image
 
-    from gencode.runtime.outputs import _still_options
+    from gencode.runtime.outputs import still_options
 
     t0 = time.perf_counter()
     for px, out in zip(images, outs, strict=True):
         record = recorder(out, None, px) if recorder else None
-        Image.fromarray(px).save(io.BytesIO(), "PNG", **_still_options("PNG", record))
+        Image.fromarray(px).save(io.BytesIO(), "PNG", **still_options("PNG", record))
     return (time.perf_counter() - t0) / len(images)
 
 

@@ -1,15 +1,69 @@
-"""Output paths: what `save` may write (formats, frame patterns, confinement), torch-free."""
+"""Output formats and paths: the one table of file formats gencode writes (below both the
+writers in gencode.runtime and the records in gencode.provenance), and what `save` may write
+(frame patterns, confinement). Torch-free.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from gencode.files import path_text_problem
 from gencode.limits import MAX_FRAME_WIDTH
 
-STILL_FORMATS = (".png", ".jpg", ".jpeg", ".webp")
-ANIMATION_FORMATS = (".gif", ".mp4")
+
+@dataclass(frozen=True)
+class Format:
+    """A file format: how it is written and where its record goes."""
+
+    suffix: str
+    kind: str  # "still" | "animation"
+    lossless: bool  # a reader decodes exactly the rendered pixels
+    slot: str  # where the provenance record is embedded
+    encoder: str  # Pillow's format name (stills, GIF) or "ffmpeg"
+    options: dict[str, Any] = field(default_factory=dict)  # the encoder's settings
+
+
+# JPEG keeps 4:4:4 chroma (small generated images lose visible colour detail at 4:2:0); WebP is
+# lossless (a render reproduces bit for bit); x264 at CRF 18 is visually lossless, yuv420p plays
+# everywhere.
+_JPEG = {"quality": 95, "subsampling": 0}
+FORMATS: dict[str, Format] = {
+    f.suffix: f
+    for f in (
+        Format(".png", "still", True, "iTXt 'gencode' + tEXt 'parameters' (A1111)", "PNG"),
+        Format(".jpg", "still", False, "JPEG comment (COM segment)", "JPEG", _JPEG),
+        Format(".jpeg", "still", False, "JPEG comment (COM segment)", "JPEG", _JPEG),
+        Format(
+            ".webp",
+            "still",
+            True,
+            "EXIF ImageDescription",
+            "WEBP",
+            {"lossless": True, "quality": 100, "method": 4},
+        ),
+        Format(".gif", "animation", False, "GIF comment extension", "GIF"),
+        Format(
+            ".mp4",
+            "animation",
+            False,
+            "MP4 'comment' tag",
+            "ffmpeg",
+            {"codec": "libx264", "pix_fmt": "yuv420p", "crf": 18, "preset": "medium"},
+        ),
+    )
+}
+STILL_FORMATS = tuple(s for s, f in FORMATS.items() if f.kind == "still")
+ANIMATION_FORMATS = tuple(s for s, f in FORMATS.items() if f.kind == "animation")
+
+
+def format_of(path: str) -> Format | None:
+    """The format a file name asks for, by its suffix (any case)."""
+    return FORMATS.get(PurePosixPath(str(path)).suffix.lower())
+
+
 # GIF frame delays count in 1/100 s, and browsers slow a delay under 2 of them to 10: a GIF plays
 # at most 50 fps (an .mp4 keeps any rate).
 GIF_MIN_DELAY_CS = 2

@@ -114,16 +114,9 @@ def render(
             f"threads={threads} but the executor given renders with {executor.threads}"
         )
     if executor is None:
-        chosen = device if device != "auto" else script.program.device
-        try:
-            executor = Executor(
-                chosen, disk_cache=cache, cpu_bf16=cpu_bf16, catalog=script.catalog, threads=threads
-            )
-        except DeviceError as e:  # the script's `device` line asked for it: point there
-            span = script.program.device_span if device == "auto" else None
-            if span is None:
-                raise
-            raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
+        executor = executor_for(
+            script, device, cpu_bf16=cpu_bf16, threads=threads, disk_cache=cache
+        )
     folder = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
     swept = _prepare(folder) if write else []  # before the render: a bad -o fails at once
     executor.add_models(script.catalog.resolved)
@@ -134,6 +127,23 @@ def render(
         records = recorder(script, run.summary, signer)
         result.written = _write(script.graph, run.values, result.out_dir, records, script.root)
     return result
+
+
+def executor_for(script: Script, device: str = "auto", **options: Any) -> Executor:
+    """The pipeline loader: an executor for a checked script, on `device` (auto: the script's
+    `device` line, else the best there is), knowing where the checker found each model.
+    `options` go to `Executor` (cpu_bf16, threads, disk_cache, cache_bytes, chunk). Every
+    entry point — render, watch, batch, Ray, reproduce, replay, the benches — builds one here."""
+    chosen = device if device != "auto" else script.program.device
+    try:
+        executor = Executor(chosen, catalog=script.catalog, **options)
+    except DeviceError as e:  # the script's `device` line asked for it: point there
+        span = script.program.device_span if device == "auto" else None
+        if span is None:
+            raise
+        raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
+    executor.add_models(script.catalog.resolved)
+    return executor
 
 
 def _prepare(out_dir: Path) -> list[Path]:

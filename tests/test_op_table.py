@@ -16,6 +16,7 @@ from PIL import Image
 
 import gencode
 from gencode import render as R
+from gencode.models.families import FAMILIES
 from gencode.ops import shapes as S
 from gencode.ops import table as TB
 from gencode.ops.signatures import ANY_IMAGE, Arg, OpSignature
@@ -142,3 +143,32 @@ def test_a_new_op_is_checked_by_its_signature(tiny_dir: Path) -> None:
         GenError, match=r"bad.gen:2:33: error: 'amount' must be between 0 and 1, got 2"
     ):
         R.load_script(script)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_model_family_has_every_part(name: str) -> None:
+    import importlib
+
+    family = FAMILIES[name]
+    assert family.renders and family.trainers, name
+    for ref in family.archs.values():
+        assert callable(TB.resolve(ref)), f"{name}: loader {ref} does not resolve"
+    for module in family.trainers.values():
+        assert callable(importlib.import_module(module).train), f"{name}: {module} has no train"
+    assert (family.latent is not None) == family.makes_images
+    if family.makes_images:
+        assert family.archs, f"{name}: `model` may name it but nothing loads it"
+
+
+def test_output_formats_are_one_table() -> None:
+    from gencode.outputs_paths import ANIMATION_FORMATS, FORMATS, STILL_FORMATS
+    from gencode.runtime.outputs import still_options
+
+    assert set(STILL_FORMATS) | set(ANIMATION_FORMATS) == set(FORMATS)
+    for fmt in FORMATS.values():
+        assert fmt.suffix.startswith(".") and fmt.kind in ("still", "animation") and fmt.slot
+        if fmt.kind == "still":  # the writer's settings are the table's
+            assert fmt.options.items() <= still_options(fmt.encoder, None).items()
+    runtime = ROOT / "runtime"
+    for module in ("outputs.py", "video.py"):  # the writers sit below provenance
+        assert "from gencode.provenance" not in (runtime / module).read_text(encoding="utf-8")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import replace
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -19,7 +21,9 @@ from gencode.runtime.outputs import (
     read_image,
     read_record,
     safe_path,
+    sidecar_path,
     to_uint8,
+    write_animation,
     write_gif,
     write_mp4,
     write_outputs,
@@ -94,7 +98,7 @@ def test_frame_pattern_names_animation_and_records(tmp_path):
     out = output("walk/{frame:04}.png", 3, animation="walk.gif")
     seen = []
 
-    def records(o, frame, px):
+    def records(o, frame, px, decoded=None):
         seen.append((frame, px.shape))
         return {"frame": frame}
 
@@ -228,7 +232,8 @@ def test_mp4_encoder_failure_is_reported_and_keeps_the_old_file(tmp_path, monkey
     target = tmp_path / "a.mp4"
     write_mp4(target, to_uint8(frames(3, 16, 16)), fps=8)
     before = target.read_bytes()
-    monkeypatch.setattr(video, "MP4_CRF", "not-a-number")
+    bad = video.FORMATS[".mp4"].options | {"crf": "not-a-number"}
+    monkeypatch.setitem(video.FORMATS, ".mp4", replace(video.FORMATS[".mp4"], options=bad))
     with pytest.raises(OutputError, match="ffmpeg could not write the MP4"):
         write_mp4(target, to_uint8(frames(3, 16, 16, seed=1)), fps=8)
     assert target.read_bytes() == before and files(tmp_path) == ["a.mp4"]
@@ -241,3 +246,62 @@ def test_sweep_removes_orphaned_temp_files_only(tmp_path):
     (tmp_path / "sub" / "a.png").write_bytes(b"whole")
     assert atomic.sweep_temp_files(tmp_path) == [orphan]
     assert files(tmp_path) == ["sub/a.png"]
+
+
+def test_an_animation_with_a_record_is_encoded_once(tmp_path, monkeypatch):
+    """The record names the pixels a reader decodes; they come from the one encode that wrote
+    the file (a GIF's comment is spliced in, an MP4 remuxed), not from a second encode."""
+    from gencode.provenance.pixels import decode_file, pixel_sha256
+
+    encodes = {"gif": 0, "mp4": 0}
+    imwrite, run = video.iio.imwrite, video._run_ffmpeg
+
+    def count_gif(*a, **k):
+        encodes["gif"] += 1
+        return imwrite(*a, **k)
+
+    def count_mp4(cmd, frames):
+        encodes["mp4"] += frames is not None  # a remux pipes no frames
+        return run(cmd, frames)
+
+    monkeypatch.setattr(video.iio, "imwrite", count_gif)
+    monkeypatch.setattr(video, "_run_ffmpeg", count_mp4)
+    px = to_uint8(frames(5, 16, 16, seed=3))
+    for suffix in ("gif", "mp4"):
+        target = tmp_path / f"a.{suffix}"
+        seen = []
+
+        def record(decoded, seen=seen):
+            seen.append(decoded)
+            return {"schema": "gencode.record/1", "pixels": pixel_sha256(decoded)}
+
+        write_animation(target, px, 8, record, sidecar=True)
+        assert encodes[suffix] == 1, f"{suffix} encoded {encodes[suffix]} times"
+        decoded = decode_file(target)
+        assert np.array_equal(seen[0], decoded)  # the record saw what a reader gets
+        assert read_record(target) == {
+            "schema": "gencode.record/1",
+            "pixels": pixel_sha256(decoded),
+        }
+        assert json.loads(sidecar_path(target).read_text()) == read_record(target)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_render_encodes_each_animation_once_records_included(tiny_dir, monkeypatch):
+    from gencode import render as R
+
+    calls = []
+    imwrite = video.iio.imwrite
+    monkeypatch.setattr(video.iio, "imwrite", lambda *a, **k: calls.append(1) or imwrite(*a, **k))
+    Image.new("RGB", (16, 16), (200, 40, 0)).save(tiny_dir / "red.png")
+    Image.new("RGB", (16, 16), (0, 40, 200)).save(tiny_dir / "blue.png")
+    script = tiny_dir / "walk.gen"
+    script.write_text(
+        'model "tiny.safetensors"\nsize 16\n'
+        'interpolate image (load "red.png") (load "blue.png") 4 as walk\n',
+        encoding="utf-8",
+    )
+    result = R.render(script, tiny_dir / "out")
+    gif = tiny_dir / "out" / "walk.gif"
+    assert gif in result.written and len(calls) == 1
+    assert read_record(gif)["output"]["frames"] == 4

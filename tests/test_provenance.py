@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from PIL import Image
 from runtime_support import write_script
 
+from gencode.a1111 import infotext
 from gencode.cli.main import cli
 from gencode.describe import prompt_text
 from gencode.graph import Graph, Node, Output, canonical
 from gencode.models.checkpoint import file_sha256
-from gencode.provenance.a1111 import infotext
 from gencode.provenance.pixels import as_written, decode_file, pixel_sha256
 from gencode.provenance.record import SCHEMA, is_record
 from gencode.render import load_script, render

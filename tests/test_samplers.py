@@ -53,7 +53,7 @@ def test_each_samplers_options_are_the_ones_its_table_entry_declares(name):
 
 
 def test_sampler_labels_come_from_the_table_and_never_hold_a_colon():
-    from gencode.provenance.a1111 import infotext
+    from gencode.a1111 import infotext
     from gencode.provenance.record import SCHEMA
 
     for name in [*SAMPLER_NAMES, "diffusers:DDIMScheduler"]:

@@ -65,8 +65,7 @@ class Worker:
     def render(self, item: Item, files: Files) -> Rendered | Need:
         """Check, compile and render one item (write=False): its pixels and its record's facts."""
         from gencode.provenance.record import environment
-        from gencode.render import render
-        from gencode.runtime.execute import Executor
+        from gencode.render import executor_for, render
         from gencode.runtime.outputs import to_uint8
 
         need = [n for n, (sha, path, ref) in files.items() if ref is None and not self._has(sha, path)]  # fmt: skip
@@ -75,9 +74,7 @@ class Worker:
         root, models = self._place(files)
         script = load_item(self.spec, self.text, self.binding, item, root, models)
         if self.executor is None:
-            device = self.spec.device
-            device = device if device != "auto" else script.program.device
-            self.executor = Executor(device, cpu_bf16=self.spec.cpu_bf16, catalog=script.catalog)
+            self.executor = executor_for(script, self.spec.device, cpu_bf16=self.spec.cpu_bf16)
         run = render(script, write=False, executor=self.executor)
         pixels = {name: to_uint8(v) for name, v in run.values.items()}
         env = environment(run.summary.device, run.summary.dtype, run.summary.threads)

@@ -232,16 +232,14 @@ def _render_all(
     spec: BatchSpec, text: str, binding: str | None, todo: list[Item], total: int, cat: Catalog
 ) -> None:
     """Render the items in order, one catalog commit each, with a progress bar and ETA."""
-    from gencode.render import render
-    from gencode.runtime.execute import Executor
+    from gencode.render import executor_for, render
 
     executor = None
     with progress_bar(spec, total, len(todo)) as bar:
         for item in todo:
             script = load_item(spec, text, binding, item)
             if executor is None:  # one executor: models load once, shared nodes are cached
-                device = spec.device if spec.device != "auto" else script.program.device
-                executor = Executor(device, cpu_bf16=spec.cpu_bf16, catalog=script.catalog)
+                executor = executor_for(script, spec.device, cpu_bf16=spec.cpu_bf16)
             run = render(script, write=False, executor=executor)
             cat.finish_item(item.name, write_item(spec, script, item, run.values, run.summary))
             bar.update(1)
@@ -259,8 +257,8 @@ def write_item(
     make = recorder(script, summary, spec.sign, extra, env)
     records: list[dict] = []
 
-    def keep(out, frame, pixels) -> dict:
-        records.append(make(out, frame, pixels))
+    def keep(out, frame, pixels, decoded=None) -> dict:
+        records.append(make(out, frame, pixels, decoded))
         return records[-1]
 
     try:

@@ -14,6 +14,7 @@ from gencode.files import FileProblem, path_text_problem, sha256_file
 from gencode.ir import Const, Sched, Value
 from gencode.limits import MAX_IMAGE_BYTES
 from gencode.models.catalog import ModelRef
+from gencode.models.families import FAMILIES
 from gencode.ops import shapes
 from gencode.ops.signatures import ANY_IMAGE
 from gencode.ops.table import OPS, SIGNATURES
@@ -46,11 +47,10 @@ def _plain(v: Typed | object) -> Any:
 def _need_family(state: State, e: ast.Call, *families: str) -> ModelRef:
     model = state.model(e.span)
     if model.family not in families:
-        use = {"diffusion": "diffuse", "gan": "sample", "vae": "encode/decode/sample"}
         raise state.error(
             e.name.span,
             f"'{e.name.id}' needs a {' or '.join(families)} model, but model '{model.name}' is a "
-            f"{model.family} model (use {use.get(model.family, 'another op')})",
+            f"{model.family} model (use {FAMILIES[model.family].renders})",
         )
     return model
 

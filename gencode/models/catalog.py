@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
-from gencode.models.schema import GENERATORS
+from gencode.models.families import FAMILIES, GENERATORS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -70,10 +70,7 @@ class ModelRef:
 
     def latent_shape(self, width: int, height: int) -> list[int]:
         """The shape of one latent: spatial for diffusion models, a vector for GANs and VAEs."""
-        if self.family == "diffusion":
-            scale = int(self.meta.get("latent_scale", 1))
-            return [int(self.meta.get("latent_channels", 3)), height // scale, width // scale]
-        return [int(self.meta.get("z_dim", 128))]
+        return FAMILIES[self.family].latent_shape(self.meta, width, height)
 
     def latent_of(self, size: Sequence[int]) -> tuple[int, ...]:
         """`gencode.ops.shapes.ShapeModel`: the latent of an image of `size` (width, height)."""
@@ -82,7 +79,7 @@ class ModelRef:
     def image_of(self, latent: Sequence[int] | None) -> tuple[int, ...]:
         """`gencode.ops.shapes.ShapeModel`: the image a latent of this shape decodes to."""
         scale = int(self.meta.get("latent_scale", 1))
-        if self.family == "diffusion" and latent is not None and len(latent) >= 2:
+        if FAMILIES[self.family].latent == "spatial" and latent is not None and len(latent) >= 2:
             return (3, int(latent[-2]) * scale, int(latent[-1]) * scale)
         side = int(self.meta.get("size", 32))
         return (3, side, side)

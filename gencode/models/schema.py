@@ -14,11 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from gencode.models.checkpoint import CheckpointError
+from gencode.models.families import FAMILIES
 from gencode.samplers.names import SAMPLER_NAMES, SCHEDULE_NAMES, SPACINGS, sampler_problem
 from gencode.settings import MAX_SIDE, SETTINGS
 
-FAMILIES = ("diffusion", "gan", "vae", "classifier", "autoencoder")
-GENERATORS = ("diffusion", "gan", "vae")  # what `model` may name; classifiers, autoencoders no
 Check = Callable[[Any], str | None]  # a value → why it is wrong, or None
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageSequence
 
-LOSSLESS = {".png", ".webp"}
+from gencode.outputs_paths import FORMATS
+from gencode.runtime.video import decode_mp4
 
 
 class UnreadableImage(Exception):
@@ -33,7 +34,7 @@ def decode_file(path: Path) -> np.ndarray:
     path = Path(path)
     try:
         if path.suffix.lower() == ".mp4":
-            return _decode_mp4(path)
+            return decode_mp4(path)
         with Image.open(path) as img:
             if path.suffix.lower() == ".gif":
                 return np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(img)])
@@ -45,13 +46,14 @@ def decode_file(path: Path) -> np.ndarray:
 def as_written(pixels: np.ndarray, suffix: str, fps: float = 10.0) -> np.ndarray:
     """The pixels a reader will decode once `pixels` are written in this format."""
     suffix = suffix.lower()
-    if suffix in LOSSLESS:
+    fmt = FORMATS.get(suffix)
+    if fmt is not None and fmt.lossless:
         return pixels
     if suffix in (".jpg", ".jpeg"):
-        from gencode.runtime.outputs import _still_options
+        from gencode.runtime.outputs import still_options
 
         buf = io.BytesIO()
-        Image.fromarray(pixels, "RGB").save(buf, "JPEG", **_still_options("JPEG", None))
+        Image.fromarray(pixels, "RGB").save(buf, "JPEG", **still_options("JPEG", None))
         with Image.open(buf) as img:
             return np.asarray(img.convert("RGB"), dtype=np.uint8)
     if suffix in (".gif", ".mp4"):
@@ -63,16 +65,3 @@ def as_written(pixels: np.ndarray, suffix: str, fps: float = 10.0) -> np.ndarray
             path = write_animation(Path(tmp) / f"x{suffix}", pixels, fps)
             return decode_file(path)
     raise ValueError(f"unknown format '{suffix}'")
-
-
-def _decode_mp4(path: Path) -> np.ndarray:
-    """An MP4's frames, decoded by the bundled ffmpeg as rgb24."""
-    import imageio_ffmpeg
-
-    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
-    meta = next(reader)
-    w, h = meta["size"]
-    frames = [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader]
-    if not frames:
-        raise UnreadableImage("the video holds no frames")
-    return np.stack(frames)

@@ -126,9 +126,14 @@ class Recorder:
     extra: dict[str, Any] | None = None  # e.g. the batch item this render belongs to
     created: str | None = None  # one time for every file of a render
 
-    def __call__(self, out: Output, frame: int | None, pixels: np.ndarray) -> dict:
+    def __call__(
+        self, out: Output, frame: int | None, pixels: np.ndarray, decoded: np.ndarray | None = None
+    ) -> dict:
+        """The record of one file; `decoded`: the pixels its reader gets, when the writer has
+        them already (an animation's one encode), else made here the way the writer makes them."""
         file = output_file(out, frame, pixels)
-        decoded = as_written(pixels, PurePosixPath(file).suffix, out.fps)
+        if decoded is None:
+            decoded = as_written(pixels, PurePosixPath(file).suffix, out.fps)
         h, w = pixels.shape[-3:-1]
         record: dict[str, Any] = {
             "schema": SCHEMA,

@@ -103,7 +103,7 @@ def edits(record: dict, fresh: dict) -> list[str]:
 
 def parameters_edit(path: Path, record: dict) -> list[str]:
     """A PNG's `parameters` text that is not what its record gives (edited for other readers)."""
-    from gencode.provenance.a1111 import infotext
+    from gencode.a1111 import infotext
 
     if path.suffix.lower() != ".png":
         return []
@@ -173,8 +173,8 @@ def render_recorded(
     """The recorded output's uint8 pixels re-rendered here, this machine's environment, and
     the record the re-render would carry."""
     from gencode.graph import Graph
-    from gencode.render import recorder
-    from gencode.runtime.execute import Executor, RenderError
+    from gencode.render import executor_for, recorder
+    from gencode.runtime.execute import RenderError
     from gencode.runtime.outputs import to_uint8
 
     script, out_rec = record["script"], record["output"]
@@ -188,9 +188,7 @@ def render_recorded(
     then = record.get("environment") or {}
     bf16 = then.get("dtype") == "bfloat16"  # rendered with --bf16
     threads = then.get("threads") if isinstance(then.get("threads"), int) else None
-    chosen = device if device != "auto" else loaded.program.device
-    ex = Executor(chosen, cpu_bf16=bf16, catalog=loaded.catalog, threads=threads)  # as recorded
-    ex.add_models(loaded.catalog.resolved)
+    ex = executor_for(loaded, device, cpu_bf16=bf16, threads=threads)  # as recorded
     try:
         run = ex.run(Graph(graph.nodes, [out]), folder)
     except RenderError as e:

@@ -188,7 +188,7 @@ def _check_signature(path: Path, record: dict, report: Report, policy: Policy) -
 
 def _check_companions(path: Path, record: dict, report: Report) -> None:
     """A GIF/MP4's sidecar, and a PNG's A1111 `parameters` text, must agree with the record."""
-    from gencode.provenance.a1111 import infotext
+    from gencode.a1111 import infotext
     from gencode.runtime.outputs import sidecar_path
 
     if path.suffix.lower() in (".gif", ".mp4"):

@@ -26,6 +26,8 @@ from torch import nn
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
 from gencode.models.directions import LatentEdits
+from gencode.models.families import LOADERS
+from gencode.ops.table import resolve
 from gencode.samplers.denoisers import Float32Out, build_denoiser
 
 
@@ -138,19 +140,19 @@ class LatentModel:
         return self.net.encode(images.float() * 2 - 1)[0].float()
 
 
-def _load_unet(path: Path, device: torch.device, sha: str) -> PixelDiffusion:
+def load_unet(path: Path, device: torch.device, sha: str) -> PixelDiffusion:
     from gencode.models.diffusion import load_diffusion
 
     return PixelDiffusion(load_diffusion(path, device), sha)
 
 
-def _load_ldm(path: Path, device: torch.device, sha: str) -> Any:
+def load_ldm(path: Path, device: torch.device, sha: str) -> Any:
     from gencode.models.latent_diffusion import load_latent_diffusion
 
     return load_latent_diffusion(path, device, sha)
 
 
-def _load_gan(path: Path, device: torch.device, sha: str) -> LatentModel:
+def load_gan(path: Path, device: torch.device, sha: str) -> LatentModel:
     from gencode.models.directions import load_directions
     from gencode.models.gan import load_generator
 
@@ -159,7 +161,7 @@ def _load_gan(path: Path, device: torch.device, sha: str) -> LatentModel:
     return LatentModel("gan", net, sha, dirs)
 
 
-def _load_vae(path: Path, device: torch.device, sha: str) -> LatentModel:
+def load_vae(path: Path, device: torch.device, sha: str) -> LatentModel:
     from gencode.models.directions import load_directions
     from gencode.models.vae import load_vae
 
@@ -168,21 +170,10 @@ def _load_vae(path: Path, device: torch.device, sha: str) -> LatentModel:
     return LatentModel("vae", net, sha, dirs)
 
 
-def _load_sd(path: Path, device: torch.device, sha: str) -> Any:
+def load_sd(path: Path, device: torch.device, sha: str) -> Any:
     from gencode.runtime.sd import load_sd  # imports diffusers: only when a folder is used
 
     return load_sd(path, device, sha)
-
-
-# checkpoint arch → loader ("diffusers": a Stable Diffusion folder); the ops never look at it.
-LOADERS: dict[str, Callable[[Path, torch.device, str], Any]] = {
-    "diffusers": _load_sd,
-    "unet": _load_unet,
-    "ldm": _load_ldm,
-    "mlp-gan": _load_gan,
-    "dcgan": _load_gan,
-    "vae": _load_vae,
-}
 
 
 class ModelStore:
@@ -209,9 +200,10 @@ class ModelStore:
                 raise CheckpointError(
                     f"{path}: no runtime for '{arch}' models (known: {', '.join(LOADERS)})"
                 )
+            load = resolve(LOADERS[arch])  # the family table names each arch's loader
             with torch.inference_mode(False):
                 try:
-                    self.loaded[sha] = LOADERS[arch](path, self.device, sha)
+                    self.loaded[sha] = load(path, self.device, sha)
                 except CheckpointError:
                     raise
                 except (RuntimeError, KeyError, ValueError, TypeError) as e:

@@ -22,23 +22,23 @@ from PIL import Image, PngImagePlugin
 from gencode.files import FileProblem, loads_json, open_regular
 from gencode.graph import Graph, Output, canonical
 from gencode.limits import MAX_IMAGE_BYTES
-from gencode.outputs_paths import ANIMATION_FORMATS, frame_path
+from gencode.outputs_paths import ANIMATION_FORMATS, FORMATS, STILL_FORMATS, format_of, frame_path
 from gencode.runtime.outdir import Opener, OutDir, OutputError, atomic_file, safe_path
-from gencode.runtime.video import gif_durations, mp4_tags, write_gif, write_mp4
+from gencode.runtime.video import Record, gif_durations, mp4_tags, write_gif, write_mp4
 
 # re-exported: where callers have always found them
 __all__ = ["OutputError", "gif_durations", "safe_path", "write_gif", "write_mp4"]
 
 # (output, frame index or None for a still or a whole animation, the uint8 pixels written:
-# (H, W, 3) or (N, H, W, 3)) → the record to embed in that file, or None.
-RecordFn = Callable[[Output, "int | None", np.ndarray], "dict | None"]
+# (H, W, 3) or (N, H, W, 3), and — for a lossy animation — the pixels a reader decodes from the
+# file, told by the one encode that wrote it) → the record to embed in that file, or None.
+RecordFn = Callable[[Output, "int | None", np.ndarray, "np.ndarray | None"], "dict | None"]
 
 RECORD_KEY = "gencode"  # the PNG iTXt keyword
 PARAMETERS_KEY = "parameters"  # the PNG tEXt keyword A1111 and its kin read
 SIDECAR_SUFFIX = ".json"  # walk.gif → walk.gif.json
 _EXIF_DESCRIPTION = 0x010E
 _JPEG_COMMENT_MAX = 65533  # one COM segment
-_STILLS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 # ---- the graph's outputs ---------------------------------------------------------------------
@@ -97,7 +97,10 @@ def write_output(
         pixels = pixels[0]  # a still that arrived as a batch of one
 
     def record(frame: int | None, px: np.ndarray) -> dict | None:
-        return records(out, frame, px) if records else None
+        return records(out, frame, px, None) if records else None
+
+    def told(decoded: np.ndarray) -> dict | None:  # an animation's, once it is encoded
+        return records(out, None, pixels, decoded) if records else None
 
     whole = PurePosixPath(out.path).suffix.lower() in ANIMATION_FORMATS  # no frame files
     video = out.path if whole else out.animation
@@ -107,8 +110,7 @@ def write_output(
         return [write_still(safe_path(out_dir, out.path), pixels, record(None, pixels), opener)]
     if whole:
         path = safe_path(out_dir, out.path)
-        rec = record(None, pixels)
-        return [write_animation(path, pixels, out.fps, rec, sidecars, audio, opener)]
+        return [write_animation(path, pixels, out.fps, told, sidecars, audio, opener)]
     targets = [safe_path(out_dir, frame_path(out.path, i)) for i in range(len(pixels))]
     if len(set(targets)) != len(targets):
         raise OutputError(f"output '{out.name}': '{out.path}' gives several frames one file name")
@@ -116,8 +118,7 @@ def write_output(
     paths = [write_still(t, px, record(i, px), opener) for i, (t, px) in pairs]
     if out.animation:
         anim = safe_path(out_dir, out.animation)
-        rec = record(None, pixels)
-        paths.append(write_animation(anim, pixels, out.fps, rec, sidecars, audio, opener))
+        paths.append(write_animation(anim, pixels, out.fps, told, sidecars, audio, opener))
     return paths
 
 
@@ -154,18 +155,19 @@ def write_still(
     path: Path, pixels: np.ndarray, record: dict | None = None, opener: Opener = atomic_file
 ) -> Path:
     """Write one (H, W, 3) uint8 image as PNG, JPEG or WebP (by suffix), atomically."""
-    fmt = _STILLS.get(Path(path).suffix.lower())
-    if fmt is None:
-        raise OutputError(f"{path}: unknown image format (use {', '.join(_STILLS)})")
+    fmt = format_of(str(path))
+    if fmt is None or fmt.kind != "still":
+        raise OutputError(f"{path}: unknown image format (use {', '.join(STILL_FORMATS)})")
     img = Image.fromarray(np.ascontiguousarray(pixels), "RGB")
     with opener(Path(path)) as f:
-        img.save(f, fmt, **_still_options(fmt, record))
+        img.save(f, fmt.encoder, **still_options(fmt.encoder, record))
     return Path(path)
 
 
-def _still_options(fmt: str, record: dict | None) -> dict:
-    """Encoder settings per format, with the record in that format's metadata slot."""
+def still_options(fmt: str, record: dict | None) -> dict:
+    """Encoder settings of a still format (Pillow's name), with the record in its slot."""
     text = canonical(record) if record is not None else None
+    settings = next(f.options for f in FORMATS.values() if f.encoder == fmt)
     if fmt == "PNG":
         info = PngImagePlugin.PngInfo()
         if text is not None:
@@ -174,8 +176,7 @@ def _still_options(fmt: str, record: dict | None) -> dict:
                 info.add_text(PARAMETERS_KEY, parameters)
         return {"pnginfo": info}
     if fmt == "JPEG":
-        # 4:4:4 chroma: small generated images lose visible colour detail at 4:2:0.
-        opts: dict = {"quality": 95, "subsampling": 0}
+        opts: dict = dict(settings)
         if text is not None:
             data = text.encode()
             if len(data) <= _JPEG_COMMENT_MAX:
@@ -186,8 +187,7 @@ def _still_options(fmt: str, record: dict | None) -> dict:
                     stacklevel=3,
                 )
         return opts
-    # WebP lossless: exact pixels (so a render can be reproduced bit for bit), still small.
-    opts = {"lossless": True, "quality": 100, "method": 4}
+    opts = dict(settings)
     if text is not None:
         exif = Image.Exif()
         exif[_EXIF_DESCRIPTION] = canonical_ascii(record)
@@ -197,7 +197,7 @@ def _still_options(fmt: str, record: dict | None) -> dict:
 
 def _infotext(record: dict | None) -> str | None:
     """A1111's `parameters` text for a gencode record (None for other dicts)."""
-    from gencode.provenance.a1111 import infotext
+    from gencode.a1111 import infotext
 
     return infotext(record) if record is not None else None
 
@@ -214,30 +214,38 @@ def write_animation(
     path: Path,
     frames: np.ndarray,
     fps: float,
-    record: dict | None = None,
+    record: Record = None,
     sidecar: bool = False,
     audio: Path | None = None,
     opener: Opener = atomic_file,
 ) -> Path:
     """Write (N, H, W, 3) uint8 frames as a GIF or an MP4 (by suffix; an MP4 may carry `audio`),
-    atomically; with `sidecar`, the record also goes to `<path>.json`."""
+    atomically, encoded once; `record` is the record, or a function of the pixels a reader will
+    decode (which the one encode tells); with `sidecar`, the record also goes to `<path>.json`."""
     suffix = Path(path).suffix.lower()
     if audio is not None and suffix != ".mp4":
         raise OutputError(f"{path}: a soundtrack goes with an .mp4, not a {suffix} file")
     side = sidecar_path(path) if sidecar and record is not None else None
+    embedded: list[dict | None] = []  # the record as made from the encoded file, for the sidecar
+
+    def told(decoded: np.ndarray) -> dict | None:
+        embedded.append(record(decoded) if callable(record) else record)
+        return embedded[-1]
+
     if side is not None:
         # The old sidecar goes first: a crash before the new one lands leaves an animation
         # without a sidecar (verify says so), never one beside a stale sidecar.
         side.unlink(missing_ok=True)
     if suffix == ".gif":
-        written = write_gif(path, frames, fps, record, opener)
+        written = write_gif(path, frames, fps, told if callable(record) else record, opener)
     elif suffix == ".mp4":
-        written = write_mp4(path, frames, fps, record, audio, opener)
+        written = write_mp4(path, frames, fps, told if callable(record) else record, audio, opener)
     else:
         raise OutputError(f"{path}: unknown animation format (use .gif or .mp4)")
-    if side is not None and record is not None:
+    final = embedded[-1] if embedded else record
+    if side is not None and isinstance(final, dict):
         with opener(side) as f:
-            f.write((canonical(record) + "\n").encode())
+            f.write((canonical(final) + "\n").encode())
     return written
 
 

@@ -1,13 +1,19 @@
 """Video files: GIF and MP4 (H.264, with an optional AAC soundtrack cut or padded to the video's
-exact length) written atomically, each able to carry a provenance record as its comment; and
-reading an MP4's tags back.
+exact length) written atomically, each able to carry a provenance record as its comment; reading
+them back (frames, an MP4's tags).
+
+Each animation is encoded once. A record that names the pixels a reader will decode (a GIF's
+palette, an MP4's yuv420p) is made from the encoded file itself, then put in its slot without
+encoding again: a GIF comment extension spliced into the bytes, an MP4 remuxed (`-c copy`).
 """
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,12 +24,17 @@ import numpy as np
 from gencode.files import FileProblem, audio_format, open_regular
 from gencode.graph import canonical
 from gencode.limits import MAX_AUDIO_BYTES
-from gencode.outputs_paths import GIF_MIN_DELAY_CS
+from gencode.outputs_paths import FORMATS, GIF_MIN_DELAY_CS
 from gencode.runtime.outdir import Opener, OutputError, atomic_file
 from gencode.runtime.scratch import scratch_dir
 
-MP4_CRF = 18  # visually lossless for x264; generated art has fine gradients worth keeping
 AAC_BITRATE = "192k"  # transparent for music at 44.1/48 kHz stereo
+# A record, or how to make it from the pixels a reader decodes from the encoded file.
+Record = dict | Callable[[np.ndarray], dict | None] | None
+
+
+def _resolve(record: Record, decoded: Callable[[], np.ndarray]) -> dict | None:
+    return record(decoded()) if callable(record) else record
 
 
 def gif_durations(n: int, fps: float) -> list[int]:
@@ -37,16 +48,17 @@ def write_gif(
     path: Path,
     frames: np.ndarray,
     fps: float,
-    record: dict | None = None,
+    record: Record = None,
     opener: Opener = atomic_file,
 ) -> Path:
     """A GIF that loops forever at `fps`. Pillow merges identical consecutive frames into one
     longer frame, so the file may hold fewer frames than given, with the same playback."""
     _check_frames(path, frames, fps)
     opts: dict = {"duration": gif_durations(len(frames), fps), "loop": 0}
-    if record is not None:
-        opts["comment"] = canonical(record).encode()
     data = iio.imwrite("<bytes>", frames, extension=".gif", plugin="pillow", **opts)
+    rec = _resolve(record, lambda: decode_gif(data))
+    if rec is not None:
+        data = with_gif_comment(data, canonical(rec).encode())
     with opener(Path(path)) as f:
         f.write(data)
     return Path(path)
@@ -56,7 +68,7 @@ def write_mp4(
     path: Path,
     frames: np.ndarray,
     fps: float,
-    record: dict | None = None,
+    record: Record = None,
     audio: Path | None = None,
     opener: Opener = atomic_file,
 ) -> Path:
@@ -67,11 +79,15 @@ def write_mp4(
     h, w = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
     with scratch_dir() as scratch:
-        meta = _ffmetadata(Path(scratch), record)
         track = _private_audio(Path(path), audio, Path(scratch)) if audio is not None else None
-        cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, meta, track, len(frames))
+        cmd = _mp4_command(frames.shape[2], frames.shape[1], fps, track, len(frames))
         video = Path(scratch) / "video.mp4"
         _run_ffmpeg(cmd + [str(video)], frames)
+        meta = _ffmetadata(Path(scratch), _resolve(record, lambda: decode_mp4(video)))
+        if meta is not None:  # the tags, muxed in without encoding again
+            tagged = Path(scratch) / "tagged.mp4"
+            _run_ffmpeg(_tag_command(video, meta, tagged), None)
+            video = tagged
         with opener(Path(path)) as f, open(video, "rb") as src:
             shutil.copyfileobj(src, f, 1 << 20)
     return Path(path)
@@ -92,30 +108,32 @@ def _private_audio(path: Path, audio: Path, scratch: Path) -> tuple[Path, str]:
 
 
 def _mp4_command(
-    w: int, h: int, fps: float, meta: Path | None, audio: tuple[Path, str] | None = None, n: int = 0
+    w: int, h: int, fps: float, audio: tuple[Path, str] | None = None, n: int = 0
 ) -> list[str]:
     """ffmpeg reading raw RGB frames on stdin at `fps` (a rational, so 29.97 stays exact), then
-    `audio`, then the tags in `meta` (an ffmetadata file: a record of any size fits)."""
+    `audio`, encoding with the .mp4 format's settings."""
+    x264 = FORMATS[".mp4"].options
     rate = Fraction(fps).limit_denominator(1001)
     inputs = [
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(rate), "-i", "-",
     ]  # fmt: skip
     if audio is not None:  # the demuxer forced and only plain files allowed: nothing else opens
         inputs += ["-f", audio[1], "-protocol_whitelist", "file", "-i", str(audio[0])]
-    if meta is not None:
-        inputs += [
-            "-f",
-            "ffmetadata",
-            "-i",
-            str(meta),
-            "-map_metadata",
-            str(1 + (audio is not None)),
-        ]
     return [
         imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-nostdin", *inputs,
         *_audio_args(audio, n / rate),
-        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(MP4_CRF), "-preset", "medium",
-        "-movflags", "+faststart",
+        "-c:v", x264["codec"], "-pix_fmt", x264["pix_fmt"], "-crf", str(x264["crf"]),
+        "-preset", x264["preset"], "-movflags", "+faststart",
+    ]  # fmt: skip
+
+
+def _tag_command(video: Path, meta: Path, out: Path) -> list[str]:
+    """ffmpeg copying every stream of `video` (no encoding) with the tags of `meta` (an
+    ffmetadata file: a record of any size fits)."""
+    return [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-nostdin",
+        "-i", str(video), "-f", "ffmetadata", "-i", str(meta),
+        "-map", "0", "-map_metadata", "1", "-c", "copy", "-movflags", "+faststart", str(out),
     ]  # fmt: skip
 
 
@@ -143,13 +161,15 @@ def _ffmetadata(folder: Path, record: dict | None) -> Path | None:
     return path
 
 
-def _run_ffmpeg(cmd: list[str], frames: np.ndarray) -> None:
-    """Pipe the frames through ffmpeg; its exit status is checked (imageio-ffmpeg ignores it)."""
+def _run_ffmpeg(cmd: list[str], frames: np.ndarray | None) -> None:
+    """Run ffmpeg, piping it the frames (if any); its exit status is checked (imageio-ffmpeg
+    ignores it)."""
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
     try:
         # A flat byte view of the frames, no copy: communicate() slices it as it writes.
-        _, err = proc.communicate(memoryview(np.ascontiguousarray(frames).reshape(-1)))
+        data = None if frames is None else memoryview(np.ascontiguousarray(frames).reshape(-1))
+        _, err = proc.communicate(data)
     except BaseException:
         proc.kill()  # Ctrl-C or a failure mid-stream: no ffmpeg left finishing a stale file
         proc.wait()
@@ -188,3 +208,38 @@ def mp4_tags(path: Path) -> dict[str, str]:
         if sep and not key.startswith((";", "[")):
             tags[key] = re.sub(r"\\(.)", r"\1", value, flags=re.DOTALL)
     return tags
+
+
+# ---- reading frames back, and the GIF comment -------------------------------------------------
+
+
+def decode_gif(data: bytes) -> np.ndarray:
+    """A GIF's frames as a reader decodes them: (N, H, W, 3) uint8 RGB."""
+    from PIL import Image, ImageSequence
+
+    with Image.open(io.BytesIO(data)) as img:
+        return np.stack([np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(img)])
+
+
+def decode_mp4(path: Path) -> np.ndarray:
+    """An MP4's frames, decoded by the bundled ffmpeg as rgb24: (N, H, W, 3) uint8."""
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    meta = next(reader)
+    w, h = meta["size"]
+    frames = [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader]
+    if not frames:
+        raise ValueError("the video holds no frames")
+    return np.stack(frames)
+
+
+def with_gif_comment(data: bytes, comment: bytes) -> bytes:
+    """The GIF with a comment extension after its global colour table (no pixel touched)."""
+    if data[:6] not in (b"GIF89a", b"GIF87a"):
+        raise OutputError("not a GIF stream")
+    packed = data[10]
+    end = 13 + (3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0)
+    blocks = b"".join(
+        bytes([len(chunk)]) + chunk
+        for chunk in (comment[i : i + 255] for i in range(0, len(comment), 255))
+    )
+    return b"GIF89a" + data[6:end] + b"\x21\xfe" + blocks + b"\x00" + data[end:]

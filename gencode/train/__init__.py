@@ -5,11 +5,6 @@ Each family module exposes `train(recipe, *, resume: bool, progress: bool) -> Pa
 
 from __future__ import annotations
 
-FAMILIES: dict[str, str] = {
-    "diffusion": "gencode.train.diffusion",
-    "gan": "gencode.train.gan",
-    "vae": "gencode.train.vae",
-    "classifier": "gencode.train.classifier",
-    "autoencoder": "gencode.train.autoencoder",
-    "latent_diffusion": "gencode.train.latent_flow",
-}
+from gencode.models.families import TRAINERS
+
+FAMILIES = TRAINERS  # recipe family → training module (the family table says)

@@ -299,11 +299,10 @@ class Session:
     def _executor(self, script: Any) -> Any:
         """The session's one executor, made for the first script that checks."""
         if self.executor is None:
-            from gencode.runtime.execute import Executor
+            from gencode.render import executor_for
 
-            device = self.device or script.program.device
-            self.executor = Executor(
-                device, disk_cache=self.cache, cpu_bf16=self.cpu_bf16, catalog=script.catalog
+            self.executor = executor_for(
+                script, self.device or "auto", disk_cache=self.cache, cpu_bf16=self.cpu_bf16
             )
         return self.executor
 
