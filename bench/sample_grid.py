@@ -39,9 +39,9 @@ def sample(
     g = torch.Generator().manual_seed(seed)
     sigmas = model.sigmas(steps)
     x = torch.randn((len(cond), 3, size, size), generator=g) * sigmas[0]
-    extra = {"cond": cond, "uncond": model.null(len(cond)), "cond_scale": guidance}
+    extra = {"cond": cond, "uncond": model.null(len(cond))}
     with torch.inference_mode():
-        x = get_sampler(sampler)(model.denoiser(), x, sigmas, extra_args=extra, generator=g)
+        x = get_sampler(sampler)(model.denoiser(guidance), x, sigmas, extra_args=extra, generator=g)
     return model.to_images(x).reshape(len(prompts), n, size, size, 3)
 
 

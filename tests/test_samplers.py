@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gencode.samplers import SAMPLERS, get_sampler
-from gencode.samplers.denoisers import CFGDenoiser, EpsDenoiser, VDenoiser, build_denoiser
+from gencode.samplers.denoisers import (
+    EpsDenoiser,
+    GuidedDenoiser,
+    VDenoiser,
+    build_denoiser,
+)
 from gencode.samplers.names import SAMPLER_NAMES, SAMPLER_SPECS, SamplerSpec
 from gencode.samplers.schedules import (
     alphas_cumprod,
@@ -212,21 +217,26 @@ def test_denoisers_recover_x0(cls, prediction):
 
 
 def test_cfg_batches_and_mixes():
+    """The one classifier-free guidance wrapper: cond and uncond in one forward, a scale per row,
+    and no unconditional half at all when every scale is 1."""
     calls = []
 
     def inner(x, sigma, cond):
         calls.append(x.shape[0])
         return x * 0 + cond[:, :1, None, None]
 
-    cfg = CFGDenoiser(inner)
     x, sigma = torch.zeros(2, 3, 4, 4), torch.ones(2)
     cond, uncond = torch.full((2, 5), 3.0), torch.full((2, 5), 1.0)
-    out = cfg(x, sigma, cond=cond, uncond=uncond, cond_scale=2.5)
+    out = GuidedDenoiser(inner, [2.5])(x, sigma, cond=cond, uncond=uncond)
     assert calls == [4]  # cond and uncond in one forward
     assert torch.allclose(out, torch.full_like(out, 1 + 2.5 * (3 - 1)))
-    out = cfg(x, sigma, cond=cond, uncond=uncond, cond_scale=1.0)
+    out = GuidedDenoiser(inner, [2.5, 1.0])(x, sigma, cond=cond, uncond=uncond)
+    assert torch.allclose(out[0], torch.full_like(out[0], 6.0)) and torch.allclose(
+        out[1], out[1] * 0 + 3
+    )
+    out = GuidedDenoiser(inner, [1.0, 1.0])(x, sigma, cond=cond, uncond=uncond)
     assert calls[-1] == 2 and torch.allclose(out, torch.full_like(out, 3.0))
-    assert isinstance(build_denoiser(inner, AC["linear"]), CFGDenoiser)
+    assert not isinstance(build_denoiser(inner, AC["linear"]), GuidedDenoiser)
     with pytest.raises(ValueError):
         build_denoiser(inner, AC["linear"], prediction="x0")
 

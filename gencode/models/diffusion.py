@@ -7,8 +7,8 @@ This is the runtime's entry point for pixel-space diffusion models:
     uncond = model.null(1)                                       # (B, D)
     sigmas = model.sigmas(steps=20)                              # (steps + 1,)
     x = noise * sigmas[0]
-    x = SAMPLERS["ddim"](model.denoiser(), x, sigmas, generator=g,
-                         extra_args={"cond": cond, "uncond": uncond, "cond_scale": 3.0})
+    x = SAMPLERS["ddim"](model.denoiser(guidance=3.0), x, sigmas, generator=g,
+                         extra_args={"cond": cond, "uncond": uncond})
     images = model.to_images(x)                                  # uint8 (B, H, W, 3)
 """
 
@@ -31,7 +31,7 @@ from gencode.models.checkpoint import (
     read_info,
 )
 from gencode.models.unet import UNet, UNetConfig
-from gencode.samplers.denoisers import build_denoiser
+from gencode.samplers.denoisers import GuidedDenoiser, build_denoiser
 from gencode.samplers.schedules import alphas_cumprod, get_sigmas
 
 
@@ -76,12 +76,14 @@ class DiffusionModel:
         with torch.no_grad():
             return self.net.null_condition(batch).clone()
 
-    def denoiser(self, guidance: bool = True) -> torch.nn.Module:
-        """k-diffusion style `model(x, sigma, cond=, uncond=, cond_scale=) -> denoised`."""
+    def denoiser(self, guidance: float | None = None) -> Any:
+        """k-diffusion style `model(x, sigma, cond=[, uncond=]) -> denoised`; with `guidance`,
+        classifier-free guided at that scale (then `uncond` is needed)."""
         prediction = self.net.config.prediction
-        return build_denoiser(self.net, self.alphas_cumprod, prediction, guidance).to(
+        inner = build_denoiser(self.net, self.alphas_cumprod, prediction).to(
             next(self.net.parameters()).device
         )
+        return inner if guidance is None else GuidedDenoiser(inner, [guidance])
 
     def sigmas(self, steps: int | None = None, spacing: str | None = None) -> torch.Tensor:
         """Descending sigmas ending in 0 for a given number of steps (default: the model's)."""

@@ -55,7 +55,7 @@ class LatentDiffusion:
 
     def denoiser(self) -> Callable[..., torch.Tensor]:
         if self._denoiser is None:
-            self._denoiser = build_denoiser(Float32Out(self.unet), None, "flow", False)  # type: ignore[arg-type]
+            self._denoiser = build_denoiser(Float32Out(self.unet), None, "flow")
         return self._denoiser
 
     def sigmas(self, steps: int) -> torch.Tensor:

@@ -28,7 +28,7 @@ from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
 from gencode.models.directions import LatentEdits
 from gencode.models.families import LOADERS
 from gencode.ops.table import resolve
-from gencode.samplers.denoisers import Float32Out, build_denoiser
+from gencode.samplers.denoisers import Float32Out, GuidedDenoiser, build_denoiser
 
 
 class DiffusionRuntime(Protocol):
@@ -45,28 +45,7 @@ class DiffusionRuntime(Protocol):
     def image_shape(self, latent_shape: Sequence[int]) -> tuple[int, ...]: ...
 
 
-class GuidedDenoiser:
-    """Classifier-free guidance with a scale per batch row; cond and uncond in one forward."""
-
-    def __init__(self, inner: Callable[..., torch.Tensor], scales: Sequence[float]):
-        self.inner = inner
-        off_at = getattr(inner, "guidance_off_at", None)  # SD models: guidance <= 1 means none
-        if off_at is not None:
-            scales = [1.0 if float(s) <= off_at else s for s in scales]
-        self.scales = torch.tensor([float(s) for s in scales])  # (B,)
-        self.unguided = all(float(s) == 1.0 for s in scales)  # decided once, not per step
-
-    def __call__(
-        self, x: torch.Tensor, sigma: torch.Tensor, *, cond: torch.Tensor, uncond: torch.Tensor
-    ) -> torch.Tensor:
-        if self.unguided:  # the unconditional half would be multiplied by zero: skip it
-            return self.inner(x, sigma, cond=cond).float()
-        out = self.inner(
-            torch.cat([x, x]), torch.cat([sigma, sigma]), cond=torch.cat([uncond, cond])
-        )
-        u, c = out.float().chunk(2)  # (B, ...) each
-        s = self.scales.to(u.device).reshape(-1, *([1] * (u.ndim - 1)))  # (B, 1, 1, 1)
-        return u + (c - u) * s
+__all__ = ["GuidedDenoiser"]  # the one CFG wrapper (gencode.samplers.denoisers), re-exported
 
 
 @dataclass
@@ -86,7 +65,7 @@ class PixelDiffusion:
             net = self.model.net
             device = next(net.parameters()).device
             prediction = self.model.meta.get("prediction", net.config.prediction)
-            inner = build_denoiser(Float32Out(net), self.model.alphas_cumprod, prediction, False)
+            inner = build_denoiser(Float32Out(net), self.model.alphas_cumprod, prediction)
             self._denoiser = inner.to(device)
         return self._denoiser
 

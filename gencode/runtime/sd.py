@@ -179,7 +179,7 @@ class StableDiffusion:
         """The UNet as a k-diffusion denoiser model(x, sigma, cond=) for its prediction type."""
         if self._denoiser is None:
             inner = build_denoiser(
-                _UNetNet(self.unet), self.alphas_cumprod, self.meta.get("prediction", "eps"), False
+                _UNetNet(self.unet), self.alphas_cumprod, self.meta.get("prediction", "eps")
             ).to(self.device)
             # diffusers' convention, which SD users expect: guidance <= 1 means no guidance at
             # all (Turbo models run at guidance 0 on the prompt alone).

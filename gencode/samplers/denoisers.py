@@ -7,6 +7,8 @@ on the prediction type. Classifier-free guidance is one more wrapper around eith
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn as nn
 
@@ -70,29 +72,28 @@ class Float32Out(nn.Module):
         return self.net(x, t, cond).float()
 
 
-class CFGDenoiser(nn.Module):
-    """Classifier-free guidance: uncond + scale·(cond − uncond), both in one batched forward."""
+class GuidedDenoiser:
+    """Classifier-free guidance with a scale per batch row; cond and uncond in one forward."""
 
-    def __init__(self, inner: nn.Module):
-        super().__init__()
+    def __init__(self, inner: Callable[..., torch.Tensor], scales: Sequence[float]):
         self.inner = inner
+        off_at = getattr(inner, "guidance_off_at", None)  # SD models: guidance <= 1 means none
+        if off_at is not None:
+            scales = [1.0 if float(s) <= off_at else s for s in scales]
+        self.scales = torch.tensor([float(s) for s in scales])  # (B,)
+        self.unguided = all(float(s) == 1.0 for s in scales)  # decided once, not per step
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        sigma: torch.Tensor,
-        *,
-        cond: torch.Tensor,
-        uncond: torch.Tensor,
-        cond_scale: float = 1.0,
+    def __call__(
+        self, x: torch.Tensor, sigma: torch.Tensor, *, cond: torch.Tensor, uncond: torch.Tensor
     ) -> torch.Tensor:
-        if cond_scale == 1.0:  # guidance off: the unconditional half is not needed
-            return self.inner(x, sigma, cond=cond)
-        x_in = torch.cat([x, x])  # (2B, C, H, W)
-        sigma_in = torch.cat([sigma, sigma])  # (2B,)
-        out = self.inner(x_in, sigma_in, cond=torch.cat([uncond, cond]))
-        uncond_out, cond_out = out.chunk(2)
-        return uncond_out + (cond_out - uncond_out) * cond_scale
+        if self.unguided:  # the unconditional half would be multiplied by zero: skip it
+            return self.inner(x, sigma, cond=cond).float()
+        out = self.inner(
+            torch.cat([x, x]), torch.cat([sigma, sigma]), cond=torch.cat([uncond, cond])
+        )
+        u, c = out.float().chunk(2)  # (B, ...) each
+        s = self.scales.to(u.device).reshape(-1, *([1] * (u.ndim - 1)))  # (B, 1, 1, 1)
+        return u + (c - u) * s
 
 
 class FlowDenoiser(nn.Module):
@@ -118,10 +119,11 @@ PREDICTIONS = {"eps": EpsDenoiser, "v": VDenoiser, "flow": FlowDenoiser}
 
 
 def build_denoiser(
-    net: nn.Module, alphas_cumprod: torch.Tensor, prediction: str = "eps", guidance: bool = True
+    net: nn.Module, alphas_cumprod: torch.Tensor | None, prediction: str = "eps"
 ) -> nn.Module:
-    """The denoiser for a network of the given prediction type, CFG-wrapped unless guidance=False."""
+    """The denoiser for a network of the given prediction type (unguided: `GuidedDenoiser`
+    adds classifier-free guidance)."""
     if prediction not in PREDICTIONS:
         raise ValueError(f"unknown prediction type {prediction!r}; known: {', '.join(PREDICTIONS)}")
     inner = PREDICTIONS[prediction](net, alphas_cumprod)
-    return CFGDenoiser(inner) if guidance else inner
+    return inner
