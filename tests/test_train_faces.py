@@ -193,3 +193,21 @@ sample from (edit w hair_red 1 smile 1) as red
         faces = result.values[name] * 2 - 1  # (24, 3, H, W) in [-1, 1], as the judge reads
         has = C.binary_labels(judge.cfg.heads, C.predict(judge, faces), logits=True)
         assert has[want].float().mean() >= 0.9, (name, has[want].float().mean())
+
+
+def test_resume_ignores_where_the_result_goes(tmp_path: Path) -> None:
+    """`into` says where a stage writes its result, not what it trains: a finished run pointed
+    elsewhere resumes (and only writes); any other option still refuses."""
+    r = tiny("tiny-faces-vae", tmp_path).with_overrides(steps=8)
+    train_vae.train(r, resume=False, progress=False)
+    moved = dataclasses.replace(r, options={**r.options, "into": "elsewhere.safetensors"})
+    assert resumable.fingerprint(moved) == resumable.fingerprint(r)
+    state = resumable.load_state(r.run_path)
+    assert state is not None
+    state["fingerprint"] = json.dumps(
+        {**resumable.fingerprint(moved), "options": moved.options}, sort_keys=True
+    )
+    assert resumable._restore({}, state, resumable.fingerprint(r)) == 8  # an old-style state
+    with pytest.raises(ValueError, match="different recipe"):
+        other = dataclasses.replace(r, options={**r.options, "pool": 7})
+        resumable._restore({}, state, resumable.fingerprint(other))
