@@ -26,8 +26,8 @@ def call(state: State, e: ast.Call) -> Typed:
             e.name.span,
             f"'{head}' is {what}, not an op; to subtract write '{head} - x' with spaces",
         )
-    if head == "save":
-        raise state.error(e.name.span, "'save' is a statement of its own, not a value")
+    if head in ("save", "audio"):
+        raise state.error(e.name.span, f"'{head}' is a statement of its own, not a value")
     sig = SIGNATURES.get(head)
     if sig is None:
         if head in SETTINGS:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import GenError
+from gencode.live.inputs import InputOptions, Inputs
 from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
@@ -47,6 +48,7 @@ class Engine:
         record: str | Path | None = None,
         log: Log | None = None,
         clock: Callable[[], float] = time.monotonic,
+        inputs: InputOptions | None = None,
     ):
         self.path = Path(script)
         self.sets = dict(sets or {})
@@ -70,7 +72,7 @@ class Engine:
         self.shown = threading.Condition()  # notified on every new frame
         self._times: deque[float] = deque()
         self.step_seconds: deque[float] = deque(maxlen=4096)  # time to make each frame
-        self._pending: list[tuple[str, Any]] = []  # signal changes, applied at the next frame
+        self.inputs = Inputs(inputs or InputOptions(), lambda text: self.say("warning", text))
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._t0: float | None = None
@@ -99,6 +101,7 @@ class Engine:
         self._stop.set()
         self._thread.join(timeout=30)
         self.compiler.stop()
+        self.inputs.close()
         if self.recorder is None:
             return []
         if self.latest is not None:
@@ -119,9 +122,8 @@ class Engine:
         self.compiler.request("number")
 
     def set_signal(self, name: str, value: float) -> None:
-        """A live input's new value (MIDI, OSC, audio), read by `signal("name")` next frame."""
-        with self._lock:
-            self._pending.append((str(name), float(value)))
+        """A value from outside (the page), read by `signal("name")` from the next frame."""
+        self.inputs.set(str(name), float(value))
 
     # ---- status ----------------------------------------------------------------------------
 
@@ -145,6 +147,7 @@ class Engine:
             "size": list(self.latest.pixels.shape[1::-1]) if self.latest is not None else None,
             "files": list(p.checked.files) if p else [],
             "signals": dict(self.signals),
+            "inputs": self.inputs.status(),
         }
 
     # ---- the stream ------------------------------------------------------------------------
@@ -230,9 +233,13 @@ class Engine:
             self.stepper.adopt(p)
         p.number = self.programs + 1
         self.current = p
+        self.inputs.program(p.checked, p.root)
+        self._signals(frame)  # the signals it reads, from its first frame on
         if self._step(frame, first=True) is None:
             self.current = saved[0]
             self.stepper.restore(saved[1])
+            if saved[0] is not None:
+                self.inputs.program(saved[0].checked, saved[0].root)
             return False
         self.programs = p.number
         models = {m.sha256: m.as_param() for m in p.catalog.resolved}
@@ -253,9 +260,8 @@ class Engine:
         self._step(f)
 
     def _signals(self, f: int) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-        for name, value in pending:
+        """Each signal the program reads, at this frame's time; every change goes in the log."""
+        for name, value in self.inputs.read(self._seconds(f)).items():
             if self.signals.get(name) != value:
                 self.signals[name] = value
                 self.log.event(f, "signal", name=name, value=value)

@@ -21,6 +21,7 @@ from gencode.live.stepper import Shown, Stepper
 from gencode.runtime.execute import Executor
 from gencode.runtime.outputs import write_still
 from gencode.runtime.video import write_mp4
+from gencode.signals.audio import track_signals
 
 Progress = Callable[[int, int], None]
 
@@ -34,12 +35,15 @@ class Replayed:
 
 
 def stream(program: Program, frames: int, executor: Executor) -> Iterator[Shown]:
-    """The first `frames` frames a stream of `program` shows when no frame is dropped."""
+    """The first `frames` frames a stream of `program` shows when no frame is dropped, its
+    `audio` file driving audio.* at each frame's time as it does live."""
     stepper = Stepper(executor)
     program.number = 1
     stepper.begin(program, 0)
+    sound = track_signals(program.root, program.checked.audio)
+    fps = float(program.settings["fps"])
     for f in range(frames):
-        yield stepper.step(program, f, {})
+        yield stepper.step(program, f, sound(f / fps) if sound else {})
 
 
 def render_frames(

@@ -209,6 +209,13 @@ _op(
 )
 _op(
     OpSignature(
+        "audio",
+        "a WAV file beside the script that drives audio.* signals (live: played in sync)",
+        (Arg("path", (T.STRING,)),),
+    )
+)
+_op(
+    OpSignature(
         "save",
         "write the previous output (or a value) to a file: PNG, GIF, MP4, or a frame pattern",
         (Arg("value", ANY_IMAGE + ANY_LATENT + (T.CONDS,), None), Arg("path", (T.STRING,))),
