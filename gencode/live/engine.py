@@ -22,6 +22,7 @@ from typing import Any
 
 from gencode.errors import GenError
 from gencode.live.inputs import InputOptions, Inputs
+from gencode.live.numbers import rebind
 from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
@@ -73,6 +74,7 @@ class Engine:
         self._times: deque[float] = deque()
         self.step_seconds: deque[float] = deque(maxlen=4096)  # time to make each frame
         self.inputs = Inputs(inputs or InputOptions(), lambda text: self.say("warning", text))
+        self._fast: Program | None = None  # the running program with a slider's new value
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._t0: float | None = None
@@ -113,13 +115,23 @@ class Engine:
         the truth again: number overrides are dropped (an editor saves its sliders' values)."""
         with self._lock:
             self.numbers.clear()
+            self._fast = None
         self.compiler.request("save")
 
     def set_number(self, line: int, column: int, value: float) -> None:
-        """Rebind the number literal at (line, column) of the script from the next frame on."""
+        """Rebind the number literal at (line, column) of the script from the next frame on: in
+        the running program itself when the literal only feeds frame expressions (no parse, no
+        check, the same program number: gencode/live/numbers.py), else by a background check."""
+        line, column, value = int(line), int(column), float(value)
         with self._lock:
-            self.numbers[(int(line), int(column))] = float(value)
-        self.compiler.request("number")
+            self.numbers[(line, column)] = value
+            base = self._fast or self.current
+        fast = rebind(base, line, column, value) if base is not None else None
+        if fast is None:
+            self.compiler.request("number")
+            return
+        with self._lock:
+            self._fast = fast
 
     def set_signal(self, name: str, value: float) -> None:
         """A value from outside (the page), read by `signal("name")` from the next frame."""
@@ -147,6 +159,7 @@ class Engine:
             "size": list(self.latest.pixels.shape[1::-1]) if self.latest is not None else None,
             "files": list(p.checked.files) if p else [],
             "signals": dict(self.signals),
+            "numbers": {f"{k[0]}:{k[1]}": v for k, v in (p.numbers if p else {}).items()},
             "inputs": self.inputs.status(),
         }
 
@@ -170,6 +183,7 @@ class Engine:
         p = self.current
         if p is not None and text == p.checked.sources.get(str(self.path)) and numbers == p.numbers:
             if len(p.checked.files) == 1:
+                self.check_error = None  # a broken save put back as it was: nothing is wrong
                 raise Unchanged()
         return load(self.path, self.sets, numbers, self.forced, text)
 
@@ -257,7 +271,20 @@ class Engine:
         ready = self.compiler.take(f)
         if ready is not None and self._begin(ready, f):
             return
+        with self._lock:
+            fast, self._fast = self._fast, None
+        if fast is not None and self.current is not None and fast.number == self.current.number:
+            self._rebound(fast, f)
+            return
         self._step(f)
+
+    def _rebound(self, fast: Program, f: int) -> None:
+        """A slider's value goes live in the running program; a frame it breaks keeps the old."""
+        old, self.current = self.current, fast
+        if self._step(f) is None:
+            self.current = old
+            return
+        self.log.event(f, "numbers", numbers=[[*k, v] for k, v in fast.numbers.items()])
 
     def _signals(self, f: int) -> None:
         """Each signal the program reads, at this frame's time; every change goes in the log."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gencode.live.numbers import rebind
 from gencode.live.program import Program, load
 from gencode.live.setlog import read
 from gencode.live.stepper import Shown, Stepper
@@ -93,6 +94,8 @@ def replay(
                 e = events.pop(0)
                 if e["kind"] == "signal":
                     signals[e["name"]] = float(e["value"])
+                elif e["kind"] == "numbers" and current is not None:
+                    current = _renumbered(current, e["numbers"])
             if current is None:
                 raise ValueError(f"{set_path}: frame {f} comes before any program")
             s = stepper.step(current, f, dict(signals))
@@ -125,6 +128,14 @@ def _program(entry: dict, doc: dict, scratch: Path, forced: dict[str, Any]) -> P
         if rel in sources and sources[rel] != text:
             raise ValueError(f"{root / rel} changed since the set was recorded")
     program.number = int(entry["number"])
+    return program
+
+
+def _renumbered(program: Program, numbers: list[list[float]]) -> Program:
+    """A slider's values, rebound as the engine's fast path did (a literal it could not rebind
+    there went live as a checked program, whose entry already carries it)."""
+    for line, column, value in numbers:
+        program = rebind(program, int(line), int(column), float(value)) or program
     return program
 
 
