@@ -39,6 +39,7 @@ class Inputs:
         self.options = options
         self.bank = SignalBank(note=note)
         self.keys: frozenset[str] = frozenset()
+        self.external: set[str] = set()  # names set from outside
         self.opened: dict[str, Any] = {}  # kind → its source
         self.track: tuple[str, Any] | None = None  # the program's `audio` file and its source
         for kind, asked in (("osc", options.osc_port), ("midi", options.midi)):
@@ -64,14 +65,16 @@ class Inputs:
             self._open("audio")
 
     def set(self, key: str, value: float) -> None:
-        """A value from outside (the page, `POST /api/signal`)."""
+        """A value from outside (the page, `POST /api/signal`): read and shown from now on,
+        whether or not the program reads it yet."""
         self.bank.set(key, value)
+        self.external.add(key)
 
     def read(self, seconds: float) -> dict[str, float]:
         """The value of each key the program reads that has one, at `seconds` into the set."""
         if self.track is not None:
             self.track[1].play(seconds)
-        values = self.bank.read(sorted(self.keys), seconds)
+        values = self.bank.read(sorted(self.keys | self.external), seconds)
         return {k: v for k, v in values.items() if self.bank.has(k)}
 
     def status(self) -> dict[str, Any]:

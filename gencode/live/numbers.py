@@ -92,8 +92,8 @@ def _param(p: Any, where: Where, x: float, found: list[int]) -> Any:
         items = [_param(i, where, x, found) for i in p]
         return p if all(a is b for a, b in zip(items, p, strict=True)) else type(p)(items)
     if isinstance(p, dict):
-        items = {k: _param(i, where, x, found) for k, i in p.items()}
-        return p if all(items[k] is p[k] for k in p) else items
+        mapped = {k: _param(i, where, x, found) for k, i in p.items()}
+        return p if all(mapped[k] is p[k] for k in p) else mapped
     return p
 
 

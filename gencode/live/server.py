@@ -107,6 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
                 # the folder watcher, as any editor's save does.
                 self._json(*(self.server.editor.post(f"/api/{name}", body) or (404, {})))
                 return
+            assert handler is not None
             self._json(200, {"ok": True, **handler(body)})
         except (ValueError, KeyError, TypeError) as e:
             self._json(400, {"ok": False, "error": str(e)})

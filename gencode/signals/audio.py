@@ -77,7 +77,8 @@ class AudioFile:
     """A sound file played in sync: its analysis at a frame time (seconds into the set)."""
 
     def __init__(self, bank: Any, path: str | Path):
-        self.bank, self.path, self.player = bank, Path(path), None
+        self.bank, self.path = bank, Path(path)
+        self.player: Any = None  # sounddevice once playing; False when it can't
         samples, self.rate = read_wav(path)
         self.samples = samples.astype(np.float32)
         self.duration = len(samples) / self.rate
