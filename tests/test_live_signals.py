@@ -115,6 +115,7 @@ def test_an_audio_file_drives_audio_bass_live_and_offline_alike(tiny_dir, tmp_pa
     from PIL import Image
 
     from gencode.live.stepper import sha256
+    from gencode.render import load_script
 
     pulses_wav(tiny_dir / "pulses.wav")
     bass = track_signals(tiny_dir, "pulses.wav")
@@ -133,6 +134,12 @@ def test_an_audio_file_drives_audio_bass_live_and_offline_alike(tiny_dir, tmp_pa
     offline = [np.asarray(Image.open(p).convert("RGB")) for p in pngs]
     blue = [int(f[0, 0, 2]) for f in offline]  # 8 fps: a pulse every 6 frames, 2 frames long
     assert blue[1] > blue[5] + 120 and blue[7] > blue[11] + 120 and blue[13] > blue[11] + 120
+
+    # A finite animate reads them at check time, frame by frame: its zoom is 1 + audio.bass.
+    finite = 'size 16\nfps 8\naudio "pulses.wav"\nanimate 12 "dunes" zoom (1 + audio.bass)\n'
+    graph = load_script(write_script(tiny_dir, HEAD + finite, "finite.gen")).graph
+    zooms = [n.params["matrix"][0][0] for n in graph.nodes if n.op == "warp"]
+    assert zooms == pytest.approx([1 + bass(f / FPS)["audio.bass"] for f in range(1, 12)], abs=1e-5)
 
     # Live: the same values at each frame's time, logged; the same pixels; the replay is exact.
     with LiveSession(script, fps=FPS, device="cpu", record=tmp_path / "a") as s:

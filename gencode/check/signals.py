@@ -10,6 +10,9 @@ WAV inside the script's folder.
 from __future__ import annotations
 
 import wave
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 
 from gencode import ast
 from gencode import types as T
@@ -99,3 +102,20 @@ def _wav_problem(file) -> str | None:
     except (wave.Error, EOFError) as e:
         return f"not a PCM WAV file ({e})"
     return None
+
+
+def offline_signals(state: State, fe: FrameExpr, frame: float) -> Mapping[str, float] | None:
+    """What a frame expression evaluated while checking (a finite `animate`'s numbers) reads at
+    `frame`: the `audio` file named above it, at the frame's time, as the stream reads it."""
+    if state.audio is None or not any(k.startswith("audio.") for k in fe.signals()):
+        return None
+    file = state.root_dir / str(state.audio.value)
+    stat = file.stat()
+    return _track(file, stat.st_mtime_ns, stat.st_size)(frame / fe.fps)
+
+
+@lru_cache(maxsize=4)
+def _track(file: Path, mtime_ns: int, size: int):  # the file's version is part of the key
+    from gencode.signals.audio import track_signals
+
+    return track_signals(file.parent, file.name)

@@ -20,6 +20,7 @@ from typing import Any
 from gencode.check.frame_expr import FrameExpr
 from gencode.ir import CheckedProgram, Sched, Value
 from gencode.signals.bank import SignalBank
+from gencode.signals.names import definition
 from gencode.signals.osc import DEFAULT_PORT
 
 
@@ -56,11 +57,11 @@ class Inputs:
     def program(self, checked: CheckedProgram, root: Path) -> None:
         """A program went live: read its keys from now on, opening the sources they need."""
         self.keys = frozenset(signal_keys(checked))
-        for kind in sorted({k.split(" ", 1)[0].split(".", 1)[0] for k in self.keys}):
-            if kind in ("midi", "osc") and kind not in self.opened:
-                self._open(kind)
+        kinds = {definition(k).extra for k in self.keys}  # "midi", "osc", "audio"; "" a free name
+        for kind in sorted(kinds & {"midi", "osc"} - set(self.opened)):
+            self._open(kind)
         self._track(str(root / checked.audio) if checked.audio else None)
-        reads_audio = any(k.startswith("audio.") for k in self.keys)
+        reads_audio = "audio" in kinds
         if reads_audio and self.track is None and "audio" not in self.opened:
             self._open("audio")
 

@@ -11,6 +11,7 @@ count — which then goes the safe way: a check of the tree with the new value.
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 from typing import Any
 
 from gencode import ast
@@ -51,7 +52,7 @@ def _literal(program: Program, line: int, column: int) -> Where | None:
     if text is None:
         return None
     try:
-        tree = parse(text, file)
+        tree = _parsed(text, file)
         number = find_number(tree, file, line, column)
     except (GenError, NotANumber):
         return None
@@ -64,6 +65,12 @@ def _literal(program: Program, line: int, column: int) -> Where | None:
                 pass
     s = number.span
     return (s.file, s.line, s.column, s.end_line, s.end_column)
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str, file: str) -> ast.Program:
+    """The main file's tree, parsed once per version: every step of a drag looks it up."""
+    return parse(text, file)
 
 
 def _value(v: Value, where: Where, x: float, memo: dict[int, Value], found: list[int]) -> Value:
