@@ -1,6 +1,6 @@
 """Signals in `gencode live`: OSC messages sent with python-osc and MIDI messages through mido
 move a parameter of the running stream (seen in /status); a set recorded while a controller
-moved replays to identical frame hashes; a script's `audio "pulses.wav"` drives audio.bass
+moved and a slider rebound a number replays to identical frame hashes; a script's `audio "pulses.wav"` drives audio.bass
 (higher on the pulses) with the same values live, offline and in a replay."""
 
 from __future__ import annotations
@@ -63,12 +63,19 @@ def test_osc_moves_a_parameter_and_the_recorded_set_replays_exactly(tiny_dir, tm
             )
             frame = seen["frame"]
             until(s, lambda st, f=frame: st["frame"] >= f + 2, "frames after the move")
+        # A slider on the 0.2 (the fast path: the same program, the value in /status).
+        program = status(s)["program"]
+        s.engine.set_number(6, 27, 0.5)
+        moved = until(s, lambda st: st["numbers"] == {"6:27": 0.5}, "the slider value")
+        assert moved["program"] == program
+        until(s, lambda st, f=moved["frame"]: st["frame"] >= f + 2, "frames after the slider")
     log = json.loads((tmp_path / "set.set.json").read_text())
     moves = [e for e in log["events"] if e["kind"] == "signal" and e["name"] == "osc /zoom"]
     assert len(moves) >= 4  # smoothed: several frames on the way to each value
     assert max(e["value"] for e in moves) > 0.79 and moves[-1]["value"] < 0.11
     result = replay(tmp_path / "set.set.json", tmp_path / "replay", device="cpu")
     assert result.frames == len(log["frames"]) and result.matched == result.frames
+    assert [e["numbers"] for e in log["events"] if e["kind"] == "numbers"] == [[[6, 27, 0.5]]]
     # The controller really changed the picture: a replay without its moves differs.
     log["events"] = [e for e in log["events"] if e["kind"] != "signal"]
     (tmp_path / "still.set.json").write_text(json.dumps(log))
