@@ -6,7 +6,7 @@ Input: `gencode.ir.CheckedProgram`. Output: `gencode.graph.Graph`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,17 +19,21 @@ from gencode.ir import CheckedProgram, Sched, Value
 from gencode.models.catalog import ModelRef
 from gencode.ops.table import GENERATORS, OPS
 
+# The signals a frame reads: live values, or offline a function of the frame's time in seconds.
+Signals = Mapping[str, float] | Callable[[float], Mapping[str, float]]
+
 
 def compile_program(
     program: CheckedProgram,
     frame: float = 0,
-    signals: dict[str, float] | None = None,
+    signals: Signals | None = None,
     pictures: dict[str, str | None] | None = None,
 ) -> Graph:
     """The graph of a checked program; identical values under the same settings share a node.
 
     A live stream compiles once per frame: single values take their schedules and frame
-    expressions at `frame` with the live `signals`; `pictures` names the content of each
+    expressions at `frame` with the live `signals` (or, offline, `signals(seconds)`: the values
+    of a script's `audio` file at each frame's time); `pictures` names the content of each
     `picture` leaf (the stream's previous frame, by hash), so keys stay content keys."""
     graph = Graph()
     memo: dict[int, Node] = {}
@@ -78,11 +82,14 @@ class Moment:
     """Where single values take their schedules: a frame of the stream, and its live signals."""
 
     frame: float
-    signals: dict[str, float]
+    signals: Signals
 
     def value(self, x: Sched | FrameExpr, f: float | None = None) -> Any:
         frame = self.frame if f is None else f
-        return x.at(frame, self.signals) if isinstance(x, FrameExpr) else x.at(frame)
+        if not isinstance(x, FrameExpr):
+            return x.at(frame)
+        s = self.signals
+        return x.at(frame, s(frame / x.fps) if callable(s) else s)
 
 
 def _param(x: Any, v: Value, at: Moment) -> Any:

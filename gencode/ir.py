@@ -76,3 +76,4 @@ class CheckedProgram:
     params: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
     device_span: Span | None = None  # where the script set `device`, for errors about it
+    audio: str | None = None  # `audio "track.wav"`: drives audio.* signals (relative to the root)

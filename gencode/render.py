@@ -86,7 +86,10 @@ def load_script(path_or_text: str | os.PathLike[str], sets: dict[str, str] | Non
     else:
         root = Path.cwd()
         program = check_text(str(path_or_text), "<script>", root, sets, catalog)
-    return Script(program, compile_program(program), root, path, catalog, dict(sets or {}))
+    from gencode.signals.audio import track_signals  # `audio "x.wav"`: as the stream reads it
+
+    graph = compile_program(program, signals=track_signals(root, program.audio))
+    return Script(program, graph, root, path, catalog, dict(sets or {}))
 
 
 def render(

@@ -26,7 +26,7 @@ STATE = """(() => {
   const c = document.getElementById('stream').getBoundingClientRect();
   return {frames: s.frames, fps: s.fps, program: s.program, ok: s.ok, session: s.session,
           indicator: !dot.hidden, perform: document.body.classList.contains('perform'),
-          side: getComputedStyle(document.getElementById('side')).display,
+          bar: getComputedStyle(document.getElementById('bar')).display,
           fills: Math.max(c.width / innerWidth, c.height / innerHeight) > 0.95};
 })()"""
 
@@ -46,7 +46,7 @@ def test_the_page_streams_swaps_and_flags_errors_in_the_perform_view(browser, ti
     with LiveSession(script, fps=8, device="cpu") as live:
         browser.open(live.url + "?view=perform")
         first = wait(browser, lambda s: (s.get("frames") or 0) >= 3, "frames")
-        assert first["perform"] and first["side"] == "none" and first["fills"]
+        assert first["perform"] and first["bar"] == "none" and first["fills"]
         assert not first["indicator"] and first["session"] == live.engine.session
         time.sleep(2)
         steady = browser.evaluate(STATE)

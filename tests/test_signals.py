@@ -232,3 +232,23 @@ def test_the_signals_command_prints_osc_values() -> None:
     assert values[0] == 0.0 and values[-1] > 0.75, result.output
     bad = CliRunner().invoke(cli, ["signals", "audio.bas"])
     assert bad.exit_code == 2 and "did you mean 'audio.bass'" in bad.output
+
+
+def test_the_audio_statement_is_checked(tmp_path: Path) -> None:
+    tone_wav(tmp_path / "tones.wav")
+    (tmp_path / "fake.wav").write_bytes(b"RIFF\0\0\0\0WAVEjunk")
+    (tmp_path / "song.mp3").write_bytes(b"ID3" + bytes(20))
+    ok = check_text('audio "tones.wav"\nzoom 1 + audio.bass\n', str(tmp_path / "s.gen"), tmp_path)
+    assert ok.audio == "tones.wav"
+    cases = {
+        'audio "gone.wav"': "s.gen:1:7: error: no such audio file: gone.wav",
+        'audio "fake.wav"': "s.gen:1:7: error: audio 'fake.wav': not a PCM WAV file",
+        'audio "song.mp3"': "s.gen:1:7: error: audio 'song.mp3': MP3 is not read here",
+        'audio "../up.wav"': "s.gen:1:7: error: '../up.wav' is outside the script's folder",
+        'audio "tones.wav"\naudio "tones.wav"': "s.gen:2:7: error: one audio file per script",
+        'x = audio "tones.wav"': "s.gen:1:5: error: 'audio' is a statement of its own",
+    }
+    for text, message in cases.items():
+        with pytest.raises(GenError) as e:
+            check_text(text + "\n", str(tmp_path / "s.gen"), tmp_path)
+        assert message in str(e.value), str(e.value)

@@ -25,6 +25,7 @@ from gencode.check.rules import (
     prompt_value,
     sampler_params,
 )
+from gencode.check.signals import offline_signals
 from gencode.check.state import State
 from gencode.ir import Const, Sched, Value
 from gencode.models.catalog import ModelRef
@@ -55,7 +56,10 @@ def series(state: State, name: str, v: Typed | Any, n: int, span) -> list[float]
     values = []
     for f in range(n):
         try:
-            x = float(v.at(f)) if isinstance(v, Sched | FrameExpr) else float(_plain(v))
+            if isinstance(v, FrameExpr):
+                x = float(v.at(f, offline_signals(state, v, f)))
+            else:
+                x = float(v.at(f)) if isinstance(v, Sched) else float(_plain(v))
         except FrameExprError as e:
             raise state.error(getattr(v, "span", span), f"'{name}': {e}") from None
         if (arg.lo is not None and x < arg.lo) or (arg.hi is not None and x > arg.hi):

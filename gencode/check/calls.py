@@ -13,7 +13,7 @@ from gencode.check.state import State
 from gencode.errors import did_you_mean
 from gencode.ir import Const, Sched
 from gencode.ops.signatures import Arg, FromSetting, OpSignature
-from gencode.ops.table import SIGNATURES, rule_of
+from gencode.ops.table import OPS, SIGNATURES, rule_of
 from gencode.samplers.names import sampler_problem
 from gencode.settings import SETTINGS
 
@@ -27,8 +27,8 @@ def call(state: State, e: ast.Call) -> Typed:
             e.name.span,
             f"'{head}' is {what}, not an op; to subtract write '{head} - x' with spaces",
         )
-    if head == "save":
-        raise state.error(e.name.span, "'save' is a statement of its own, not a value")
+    if head in OPS and OPS[head].statement:
+        raise state.error(e.name.span, f"'{head}' is a statement of its own, not a value")
     sig = SIGNATURES.get(head)
     if sig is None:
         if head in SETTINGS:

@@ -45,8 +45,10 @@ _BINARY: dict[str, Callable[[float, float], float]] = {
     "/": lambda a, b: a / b,
 }
 
-# ("var", name) | ("num", x) | ("bin", op, l, r) | ("fn", name, args)
+# ("var", name) | ("num", x[, where]) | ("bin", op, l, r) | ("fn", name, args)
 # | ("sig", key, default): a live signal by its bank key (e.g. "midi.cc 1"), default when unset
+# `where` (file, line, column, end line, end column) is the number literal a `num` was written as:
+# the live engine rebinds it there while a slider drags it (gencode/live/numbers.py).
 Tree = tuple[Any, ...]
 NO_SIGNALS: Mapping[str, float] = {}
 
@@ -110,4 +112,8 @@ def as_tree(v: Any) -> Tree:
     """A frame expression, a number constant or a plain number as an expression tree."""
     if isinstance(v, FrameExpr):
         return v.tree
-    return ("num", float(getattr(v, "value", v)))
+    span = getattr(v, "span", NOSPAN)
+    if span is NOSPAN or not span.line:
+        return ("num", float(getattr(v, "value", v)))
+    where = (span.file, span.line, span.column, span.end_line, span.end_column)
+    return ("num", float(v.value), where)

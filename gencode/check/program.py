@@ -97,6 +97,7 @@ def check(program: ast.Program, state: State) -> CheckedProgram:
         state.params,
         str(device),
         state.setting_spans.get("device"),
+        str(state.audio.value) if state.audio else None,
     )
 
 
@@ -281,6 +282,11 @@ def _included(state: State, path: Path, stmt: ast.Include) -> ast.Program:
 def _output(state: State, stmt: ast.Output) -> None:
     if isinstance(stmt.value, ast.Call) and stmt.value.name.id == "save":
         _save(state, stmt.value)
+        return
+    if isinstance(stmt.value, ast.Call) and stmt.value.name.id == "audio":
+        from gencode.check.signals import audio_track
+
+        audio_track(state, stmt.value)
         return
     value = evaluate(state, stmt.value, latent_ok=False)
     if stmt.alias is not None:

@@ -49,6 +49,7 @@ class State:
     setting_spans: dict[str, Span] = field(default_factory=dict)  # where each was last set
     # Names whose binding failed (its error already reported): uses of them stop quietly.
     failed_names: set[str] = field(default_factory=set)
+    audio: Const | None = None  # `audio "track.wav"`: its path relative to the root, and span
 
     def error(self, span: Span | None, message: str) -> Abort:
         self.diagnostics.append(Diagnostic("error", message, span))

@@ -9,6 +9,7 @@ import click
 
 from gencode.errors import did_you_mean
 from gencode.signals.names import SIGNALS, key
+from gencode.signals.osc import DEFAULT_PORT as DEFAULT_OSC_PORT
 
 
 def parse_key(text: str) -> str:
@@ -36,7 +37,7 @@ def parse_key(text: str) -> str:
 @click.option(
     "--osc-port",
     type=click.IntRange(0, 65535),
-    default=9000,
+    default=DEFAULT_OSC_PORT,
     show_default=True,
     help="UDP port for OSC, on 127.0.0.1 only (0: any free port).",
 )

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import GenError
+from gencode.live.inputs import InputOptions, Inputs
+from gencode.live.numbers import rebind
 from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
@@ -47,6 +49,7 @@ class Engine:
         record: str | Path | None = None,
         log: Log | None = None,
         clock: Callable[[], float] = time.monotonic,
+        inputs: InputOptions | None = None,
     ):
         self.path = Path(script)
         self.sets = dict(sets or {})
@@ -70,7 +73,8 @@ class Engine:
         self.shown = threading.Condition()  # notified on every new frame
         self._times: deque[float] = deque()
         self.step_seconds: deque[float] = deque(maxlen=4096)  # time to make each frame
-        self._pending: list[tuple[str, Any]] = []  # signal changes, applied at the next frame
+        self.inputs = Inputs(inputs or InputOptions(), lambda text: self.say("warning", text))
+        self._fast: Program | None = None  # the running program with a slider's new value
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._t0: float | None = None
@@ -99,6 +103,7 @@ class Engine:
         self._stop.set()
         self._thread.join(timeout=30)
         self.compiler.stop()
+        self.inputs.close()
         if self.recorder is None:
             return []
         if self.latest is not None:
@@ -110,18 +115,27 @@ class Engine:
         the truth again: number overrides are dropped (an editor saves its sliders' values)."""
         with self._lock:
             self.numbers.clear()
+            self._fast = None
         self.compiler.request("save")
 
     def set_number(self, line: int, column: int, value: float) -> None:
-        """Rebind the number literal at (line, column) of the script from the next frame on."""
+        """Rebind the number literal at (line, column) of the script from the next frame on: in
+        the running program itself when the literal only feeds frame expressions (no parse, no
+        check, the same program number: gencode/live/numbers.py), else by a background check."""
+        line, column, value = int(line), int(column), float(value)
         with self._lock:
-            self.numbers[(int(line), int(column))] = float(value)
-        self.compiler.request("number")
+            self.numbers[(line, column)] = value
+            base = self._fast or self.current
+        fast = rebind(base, line, column, value) if base is not None else None
+        if fast is None:
+            self.compiler.request("number")
+            return
+        with self._lock:
+            self._fast = fast
 
     def set_signal(self, name: str, value: float) -> None:
-        """A live input's new value (MIDI, OSC, audio), read by `signal("name")` next frame."""
-        with self._lock:
-            self._pending.append((str(name), float(value)))
+        """A value from outside (the page), read by `signal("name")` from the next frame."""
+        self.inputs.set(str(name), float(value))
 
     # ---- status ----------------------------------------------------------------------------
 
@@ -145,6 +159,8 @@ class Engine:
             "size": list(self.latest.pixels.shape[1::-1]) if self.latest is not None else None,
             "files": list(p.checked.files) if p else [],
             "signals": dict(self.signals),
+            "numbers": {f"{k[0]}:{k[1]}": v for k, v in (p.numbers if p else {}).items()},
+            "inputs": self.inputs.status(),
         }
 
     # ---- the stream ------------------------------------------------------------------------
@@ -167,6 +183,7 @@ class Engine:
         p = self.current
         if p is not None and text == p.checked.sources.get(str(self.path)) and numbers == p.numbers:
             if len(p.checked.files) == 1:
+                self.check_error = None  # a broken save put back as it was: nothing is wrong
                 raise Unchanged()
         return load(self.path, self.sets, numbers, self.forced, text)
 
@@ -230,9 +247,13 @@ class Engine:
             self.stepper.adopt(p)
         p.number = self.programs + 1
         self.current = p
+        self.inputs.program(p.checked, p.root)
+        self._signals(frame)  # the signals it reads, from its first frame on
         if self._step(frame, first=True) is None:
             self.current = saved[0]
             self.stepper.restore(saved[1])
+            if saved[0] is not None:
+                self.inputs.program(saved[0].checked, saved[0].root)
             return False
         self.programs = p.number
         models = {m.sha256: m.as_param() for m in p.catalog.resolved}
@@ -250,12 +271,24 @@ class Engine:
         ready = self.compiler.take(f)
         if ready is not None and self._begin(ready, f):
             return
+        with self._lock:
+            fast, self._fast = self._fast, None
+        if fast is not None and self.current is not None and fast.number == self.current.number:
+            self._rebound(fast, f)
+            return
         self._step(f)
 
+    def _rebound(self, fast: Program, f: int) -> None:
+        """A slider's value goes live in the running program; a frame it breaks keeps the old."""
+        old, self.current = self.current, fast
+        if self._step(f) is None:
+            self.current = old
+            return
+        self.log.event(f, "numbers", numbers=[[*k, v] for k, v in fast.numbers.items()])
+
     def _signals(self, f: int) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-        for name, value in pending:
+        """Each signal the program reads, at this frame's time; every change goes in the log."""
+        for name, value in self.inputs.read(self._seconds(f)).items():
             if self.signals.get(name) != value:
                 self.signals[name] = value
                 self.log.event(f, "signal", name=name, value=value)

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gencode.live.numbers import rebind
 from gencode.live.program import Program, load
 from gencode.live.setlog import read
 from gencode.live.stepper import Shown, Stepper
 from gencode.runtime.execute import Executor
 from gencode.runtime.outputs import write_still
 from gencode.runtime.video import write_mp4
+from gencode.signals.audio import track_signals
 
 Progress = Callable[[int, int], None]
 
@@ -34,12 +36,15 @@ class Replayed:
 
 
 def stream(program: Program, frames: int, executor: Executor) -> Iterator[Shown]:
-    """The first `frames` frames a stream of `program` shows when no frame is dropped."""
+    """The first `frames` frames a stream of `program` shows when no frame is dropped, its
+    `audio` file driving audio.* at each frame's time as it does live."""
     stepper = Stepper(executor)
     program.number = 1
     stepper.begin(program, 0)
+    sound = track_signals(program.root, program.checked.audio)
+    fps = float(program.settings["fps"])
     for f in range(frames):
-        yield stepper.step(program, f, {})
+        yield stepper.step(program, f, sound(f / fps) if sound else {})
 
 
 def render_frames(
@@ -89,6 +94,8 @@ def replay(
                 e = events.pop(0)
                 if e["kind"] == "signal":
                     signals[e["name"]] = float(e["value"])
+                elif e["kind"] == "numbers" and current is not None:
+                    current = _renumbered(current, e["numbers"])
             if current is None:
                 raise ValueError(f"{set_path}: frame {f} comes before any program")
             s = stepper.step(current, f, dict(signals))
@@ -121,6 +128,14 @@ def _program(entry: dict, doc: dict, scratch: Path, forced: dict[str, Any]) -> P
         if rel in sources and sources[rel] != text:
             raise ValueError(f"{root / rel} changed since the set was recorded")
     program.number = int(entry["number"])
+    return program
+
+
+def _renumbered(program: Program, numbers: list[list[float]]) -> Program:
+    """A slider's values, rebound as the engine's fast path did (a literal it could not rebind
+    there went live as a checked program, whose entry already carries it)."""
+    for line, column, value in numbers:
+        program = rebind(program, int(line), int(column), float(value)) or program
     return program
 
 

@@ -4,7 +4,9 @@ Routes: `/` the page (`?view=perform`: the picture alone, fullscreen), `/static/
 gencode/live/static/, `/status` JSON, `/frame.jpg` the picture on screen, `/stream.mjpg` the
 stream as MJPEG (OBS, VLC, TouchDesigner, ffmpeg), `/ws` a WebSocket of binary frames (what the
 page uses: one connection per tab, outside the browser's six-per-host limit), and
-`POST /api/<name>` JSON endpoints (`number`, `signal`, `code`; more via `endpoints`).
+`POST /api/<name>` JSON endpoints (`number`, `signal`, `code`; more via `endpoints`), and the
+code editor's routes (gencode/watch/editor.py: `/api/source`, `/api/words`, `/api/check`,
+`/api/eval`, and `/api/number` with `col`), its bundle served from gencode/watch/static/.
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from gencode.live.engine import Engine
 from gencode.runtime.atomic import write_bytes_atomic
 from gencode.watch import websocket
+from gencode.watch.editor import EditorApi
 from gencode.watch.server import ClosingServer
 
 LOOPBACK = "127.0.0.1"
 STATIC = Path(__file__).parent / "static"
+EDITOR_STATIC = Path(__file__).parents[1] / "watch" / "static"
+EDITOR_FILES = {"editor.js", "editor.css"}  # the watch page's editor bundle, shared
+EDITOR_POSTS = {"check", "eval"}  # and `number` when it has `col` (a slider)
 TYPES = {
     ".html": "text/html",
     ".js": "text/javascript",
@@ -39,6 +45,7 @@ Endpoint = Callable[[dict[str, Any]], dict[str, Any]]
 class _Server(ClosingServer):
     engine: Engine
     endpoints: dict[str, Endpoint]
+    editor: EditorApi
     names: set[str]  # the host names requests may be addressed to
     closing: threading.Event
 
@@ -71,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._websocket()
         elif path == "/api/code":
             self._json(200, {"text": _read(engine.path), "path": engine.path.name})
+        elif path.startswith("/api/"):
+            reply = self.server.editor.get(path, dict(parse_qsl(urlsplit(self.path).query)))
+            self._json(*(reply or (404, {"error": "no such route"})))
         else:
             self._send(404, b"not found\n", "text/plain")
 
@@ -79,7 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         name = urlsplit(self.path).path.removeprefix("/api/")
         handler = self.server.endpoints.get(name)
-        if not self.path.startswith("/api/") or handler is None:
+        known = handler is not None or name in EDITOR_POSTS
+        if not self.path.startswith("/api/") or not known:
             self._send(404, b"not found\n", "text/plain")
             return
         # JSON only: a page elsewhere can't send it without a CORS preflight we never grant.
@@ -91,6 +102,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(min(length, 1 << 20)) or b"{}")
             if not isinstance(body, dict):
                 raise ValueError("a JSON object is expected")
+            if name in EDITOR_POSTS or (name == "number" and "col" in body):
+                # The editor's writes (Ctrl+Enter, a slider's release) reach the engine through
+                # the folder watcher, as any editor's save does.
+                self._json(*(self.server.editor.post(f"/api/{name}", body) or (404, {})))
+                return
+            assert handler is not None
             self._json(200, {"ok": True, **handler(body)})
         except (ValueError, KeyError, TypeError) as e:
             self._json(400, {"ok": False, "error": str(e)})
@@ -160,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ---- replies ---------------------------------------------------------------------------
 
     def _static(self, name: str) -> None:
-        file = STATIC / name
+        file = (EDITOR_STATIC if name in EDITOR_FILES else STATIC) / name
         if "/" in name or file.suffix not in TYPES or not file.is_file():
             self._send(404, b"not found\n", "text/plain")
             return
@@ -181,6 +198,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _EditorSession:
+    """What the editor's routes need of a session: the script, its `--set`s, and the engine's
+    per-frame fast path for a slider (it returns no error: a bad value shows in /status)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.path, self.sets = engine.path, engine.sets
+
+    def set_number(self, line: int, column: int, value: float) -> None:
+        self.engine.set_number(line, column, value)
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -199,6 +228,7 @@ class LiveServer:
             {host, "localhost", LOOPBACK} if host in (LOOPBACK, "localhost") else {host}
         )
         self.httpd.endpoints = self.endpoints = default_endpoints(engine)
+        self.httpd.editor = EditorApi(_EditorSession(engine))
         self.host = host
         serve = lambda: self.httpd.serve_forever(poll_interval=0.05)  # noqa: E731
         self._thread = threading.Thread(target=serve, name="gencode-live-http", daemon=True)

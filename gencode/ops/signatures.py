@@ -181,6 +181,11 @@ WANDER = OpSignature(
     "an endless smooth noise walk from a seed: the latent at the current frame",
     keywords=(SEED, Arg("every", (T.NUMBER,), 12, 1, 100000)),
 )
+AUDIO = OpSignature(
+    "audio",
+    "a WAV file beside the script that drives audio.* signals (live: played in sync)",
+    (Arg("path", (T.STRING,)),),
+)
 SAVE = OpSignature(
     "save",
     "write the previous output (or a value) to a file: PNG, GIF, MP4, or a frame pattern",

@@ -53,6 +53,11 @@ class OpDef:
     def internal(self) -> bool:
         return self.signature is None
 
+    @property
+    def statement(self) -> bool:
+        """A statement of its own (save, audio): written in scripts, never a value."""
+        return self.signature is not None and self.rule is None
+
 
 def _surface(signature: OpSignature, rule: str, **facts: Any) -> OpDef:
     """An op scripts write: its name and doc come from its signature."""
@@ -128,8 +133,10 @@ _TABLE = (
     ),
     _surface(sig.ANIMATE, "animate:check_animate", shape=S.first, impl=None),
     _surface(sig.WANDER, "endless:check_wander", shape=S.given, impl="ops_live:wander", cheap=True),
-    # `save` is a statement (the program checker handles it): a signature, no rule or value.
+    # `save` and `audio` are statements (the program checker handles them): a signature, no
+    # rule, no value.
     OpDef(sig.SAVE.name, sig.SAVE.doc, shape=S.first, impl=None, signature=sig.SAVE),
+    OpDef(sig.AUDIO.name, sig.AUDIO.doc, shape=S.first, impl=None, signature=sig.AUDIO),
     # ---- internal: made by the checker from prompts, arithmetic and `animate` ------------------
     _internal(
         "prompt", "a prompt's conditioning", shape=S.conditioning, impl="ops_gen:prompt", cheap=True

@@ -13,6 +13,7 @@ the level rises by 6 dB or more within one hop and falls back. Two sources:
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +77,12 @@ class AudioFile:
     """A sound file played in sync: its analysis at a frame time (seconds into the set)."""
 
     def __init__(self, bank: Any, path: str | Path):
+        self.bank, self.path = bank, Path(path)
+        self.player: Any = None  # sounddevice once playing; False when it can't
         samples, self.rate = read_wav(path)
+        self.samples = samples.astype(np.float32)
         self.duration = len(samples) / self.rate
-        padded = np.concatenate([np.zeros(WINDOW), samples])
-        frames = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP]  # (n, WINDOW)
-        levels = band_levels(frames, self.rate)
-        env = Envelopes(HOP / self.rate)
-        rows = [env.step({n: float(levels[n][i]) for n in levels}) for i in range(len(frames))]
-        self.table = {n: np.array([r[n] for r in rows]) for n in NAMES}  # hop i ends at i*HOP
+        self.table = analyse(samples, self.rate)
 
     def values(self, time: float) -> dict[str, float]:
         """The envelopes at `time`: the last hop that ended by then; silence past the end."""
@@ -93,6 +92,39 @@ class AudioFile:
             key(f"audio.{name}"): float(t[i]) if 0 <= i < n else 0.0
             for name, t in self.table.items()
         }
+
+    def play(self, at: float) -> None:
+        """Play the file from `at` seconds on the default output (once); a note without one."""
+        if self.player is not None:
+            return
+        self.player = False
+        try:
+            import sounddevice as sd
+
+            sd.play(self.samples[int(at * self.rate) :], self.rate)
+            self.player = sd
+        except Exception as e:  # no sounddevice, no PortAudio, no output device
+            why = "install the extra (pip install '.[audio]')" if isinstance(e, ImportError) else e
+            self.bank.note(f"{self.path.name} drives audio.* but plays silently: {why}")
+
+    def close(self) -> None:
+        if self.player:
+            self.player.stop()
+        self.player = None
+
+
+def analyse(samples: np.ndarray, rate: int, chunk: int = 512) -> dict[str, np.ndarray]:
+    """Mono samples → each envelope per hop (hop i ends at sample i × HOP), in chunks of windows
+    so a long track never holds all its windows in memory at once."""
+    padded = np.concatenate([np.zeros(WINDOW), samples])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP]  # (n, WINDOW)
+    env = Envelopes(HOP / rate)
+    rows = []
+    for start in range(0, len(windows), chunk):
+        levels = band_levels(windows[start : start + chunk], rate)
+        count = len(levels["level"])
+        rows += [env.step({n: float(levels[n][i]) for n in levels}) for i in range(count)]
+    return {n: np.array([r[n] for r in rows]) for n in NAMES}
 
 
 class Analyser:
@@ -112,7 +144,7 @@ class Analyser:
 class AudioDevice:
     """The default input device, analysed as it plays; with no sounddevice or device, a note."""
 
-    def __init__(self, bank: Any, rate: int = 44100):
+    def __init__(self, bank: Any, rate: int = 44100, device: str | None = None):
         self.bank, self.stream = bank, None
         self.analyser = Analyser(rate)
         try:
@@ -123,7 +155,7 @@ class AudioDevice:
             return
         try:
             self.stream = sd.InputStream(
-                samplerate=rate, channels=1, blocksize=HOP, callback=self._block
+                samplerate=rate, channels=1, blocksize=HOP, callback=self._block, device=device
             )
             self.stream.start()
         except Exception as e:  # no input device, or it is busy
@@ -139,3 +171,9 @@ class AudioDevice:
             self.stream.stop()
             self.stream.close()
             self.stream = None
+
+
+def track_signals(root: Path, audio: str | None) -> Callable[[float], dict[str, float]] | None:
+    """A script's `audio "track.wav"` → its audio.* values at a time in seconds (what an offline
+    render reads at each frame, as the stream does); None for a script without one."""
+    return AudioFile(None, root / audio).values if audio else None

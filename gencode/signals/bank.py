@@ -49,6 +49,20 @@ class SignalBank:
         with self._lock:
             self._raw[key] = float(value)
 
+    def has(self, key: str) -> bool:
+        """Whether any source (or `set`) has given `key` a value yet."""
+        with self._lock:
+            return key in self._raw
+
+    def remove(self, source: Any) -> None:
+        """Close a source and stop pulling from it (a script's `audio` file replaced)."""
+        if source in self.sources:
+            self.sources.remove(source)
+        if source in self._pull:
+            self._pull.remove(source)
+        if hasattr(source, "close"):
+            source.close()
+
     def add(self, source: Any) -> None:
         """A started source: pulled at each read if it has `values`, closed with the bank."""
         self.sources.append(source)

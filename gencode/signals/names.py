@@ -48,6 +48,7 @@ SIGNALS: dict[str, SignalDef] = {
         ),
     )
 }
+FREE = SignalDef("signal", "a named number set from outside (POST /api/signal)", smooth=0.0)
 # Audio envelopes (the analyser's smoothing; the bank passes them through): seconds to rise, fall.
 AUDIO_ATTACK, AUDIO_RELEASE = 0.01, 0.25
 # The frequency bands of the audio signals, in Hz (level is the whole spectrum).
@@ -68,8 +69,9 @@ def key(name: str, arg: float | str | None = None) -> str:
 
 
 def definition(signal_key: str) -> SignalDef:
-    """The definition behind a key (`midi.cc 1` → midi.cc)."""
-    return SIGNALS[signal_key.split(" ", 1)[0]]
+    """The definition behind a key (`midi.cc 1` → midi.cc); a free name (`signal("knob")`, set
+    through the page or `POST /api/signal`) is a plain, unsmoothed number."""
+    return SIGNALS.get(signal_key.split(" ", 1)[0], FREE)
 
 
 def is_signal_word(word: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from gencode.signals.names import key
 
 HOST = "127.0.0.1"
+DEFAULT_PORT = 9000  # `gencode live` and `gencode signals` listen here unless told
 
 
 class OscServer:

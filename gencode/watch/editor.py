@@ -125,12 +125,13 @@ class EditorApi:
                 return 409, {"error": f"{e} (press Ctrl+Enter to save the text first)"}
             except GenError:
                 return 409, {"error": "the script has syntax errors: fix them, then drag"}
-            if body.get("final"):
-                self._write(new_text)
         if hasattr(self.session, "set_number"):  # the live engine: its own per-frame fast path
             error = self.session.set_number(line, col, float(literal))
         else:
             error = self._render(new_text, new_program)
+        if body.get("final"):  # after the value went in: the save that follows is the truth
+            with self._lock:
+                self._write(new_text)
         return 200, {"ok": error is None, "error": error, "text": new_text, "sha": _sha(new_text)}
 
     def _parsed(self) -> tuple[str, ast.Program]:

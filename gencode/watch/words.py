@@ -91,4 +91,7 @@ def load_program(
     state.sources[name] = text
     state.files.append(name)
     checked = check(program, state)
-    return Script(checked, compile_program(checked), root, path, catalog, dict(sets))
+    from gencode.signals.audio import track_signals  # `audio "x.wav"`, as load_script reads it
+
+    graph = compile_program(checked, signals=track_signals(root, checked.audio))
+    return Script(checked, graph, root, path, catalog, dict(sets))
