@@ -206,3 +206,15 @@ def image_pool(recipe: Any) -> torch.Tensor:
 
         images = load_data(recipe.dataset, recipe.size).images
     return images_to_tensor(images)
+
+
+def check_config(recipe: Any, source: Path, config: dict[str, Any]) -> None:
+    """Refuse to finish a checkpoint whose model is not the one the recipe describes."""
+    from gencode.models.checkpoint import read_info
+
+    theirs = read_info(source).config
+    if theirs != config:
+        diff = sorted(k for k in {*theirs, *config} if theirs.get(k) != config.get(k))
+        raise ValueError(
+            f"{source}: its model differs from recipe {recipe.name}'s in {', '.join(diff)}"
+        )
