@@ -109,6 +109,24 @@ def test_refit_recomputes_the_edits_without_training(judge: Path, tmp_path: Path
         train_gan.refit(other, stale)
 
 
+def test_a_vae_with_a_judge_edits_what_the_judge_sees_in_its_samples(tmp_path: Path) -> None:
+    if not JUDGE.exists():
+        pytest.skip("the faces judge is not shipped yet")
+    judge = JUDGE  # a real judge: a tiny one sees the same in every blurry sample
+    r = tiny("tiny-faces-vae", tmp_path)
+    plain = train_vae.train(r, resume=False, progress=False)
+    assert read_info(plain).meta["directions"]["method"].startswith("mean-difference")
+    judged = dataclasses.replace(r, options={**r.options, "judge": str(judge)})
+    refit = train_vae.refit(
+        dataclasses.replace(judged, output=str(tmp_path / "j.safetensors")), plain
+    )
+    info = read_info(refit)
+    assert info.meta["directions"]["method"].startswith("interfacegan")
+    assert info.meta["directions"]["judge_sha256"]
+    edits = load_directions(refit)
+    assert edits and set(edits.reach) == set(edits)
+
+
 def test_a_gan_grows_from_a_smaller_one(judge: Path, tmp_path: Path) -> None:
     first = tiny("tiny-faces-gan", tmp_path / "a", judge=str(judge))
     small = train_gan.train(first, resume=False, progress=False)
@@ -124,6 +142,25 @@ def test_a_gan_grows_from_a_smaller_one(judge: Path, tmp_path: Path) -> None:
     assert G(torch.zeros(2, 16)).shape == (2, 3, 64, 64)
     with pytest.raises(ValueError, match="run its recipe first"):
         train_gan.grow_from(G, r, str(tmp_path / "missing.safetensors"))
+
+
+def test_a_vae_grows_from_a_smaller_one(tmp_path: Path) -> None:
+    first = tiny("tiny-faces-vae", tmp_path / "a").with_overrides(steps=8)
+    first = dataclasses.replace(first, model={**first.model, "width": 16})
+    small = train_vae.train(first, resume=False, progress=False)
+    r = dataclasses.replace(first, size=64, model={**first.model, "width": 8})  # half the width
+    big = V.VAE(V.make_config({**r.model, "size": 64}))
+    train_vae.grow_from(big, r, str(small))
+    old, new = V.load_vae(small).state_dict(), big.state_dict()
+    # the levels below 32x32 and the latent layers come from the small VAE, whole layers only
+    assert torch.equal(new["to_stats.weight"], old["to_stats.weight"])
+    assert torch.equal(new["decoder.0.weight"], old["decoder.0.weight"])
+    assert torch.equal(new["encoder.11.weight"], old["encoder.8.weight"])  # its last level
+    assert not torch.equal(new["latent_scale"], old["latent_scale"])  # the prior is refitted
+    assert new["encoder.5.bias"].shape == old["encoder.2.bias"].shape
+    assert not torch.equal(new["encoder.5.bias"], old["encoder.2.bias"])  # its weight differs
+    x = torch.zeros(2, 3, 64, 64)
+    assert big(x)[0].shape == (2, 3, 64, 64)
 
 
 def test_vae_trains_with_directions(tmp_path: Path) -> None:

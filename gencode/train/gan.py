@@ -58,19 +58,11 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
 
 
 def grow_from(G: nn.Module, recipe: Any, path: str) -> None:
-    """Progressive growing: G starts from a smaller GAN's generator, layer by layer from z up, as
-    far as the two keep the same shapes (a 64 px DCGAN of half the width shares every layer up
-    to 16x16 with a 32 px one); the rest keeps its fresh init."""
+    """Progressive growing: G starts from a smaller GAN's generator (a 64 px DCGAN of half the
+    width shares every layer up to 16x16 with a 32 px one); the rest keeps its fresh init."""
     if not Path(path).is_file():
         raise ValueError(f"{recipe.source}: init checkpoint {path} not found; run its recipe first")
-    old = gan.load_generator(path).state_dict()
-    new = G.state_dict()
-    taken = {}
-    for (k, v), (k_old, v_old) in zip(new.items(), old.items(), strict=False):
-        if k != k_old or v.shape != v_old.shape:
-            break
-        taken[k] = v_old
-    G.load_state_dict({**new, **taken})
+    R.grow(G, gan.load_generator(path).state_dict())
 
 
 def gan_step(

@@ -31,6 +31,8 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
         torch.set_num_threads(recipe.threads)
     cfg = V.make_config({**recipe.model, "size": recipe.size})
     model = R.init_seeded(recipe.seed, lambda: V.VAE(cfg))
+    if recipe.options.get("init"):
+        grow_from(model, recipe, recipe.options["init"])
     ema = R.EMA(model, recipe.ema_decay)
     opt = torch.optim.Adam(model.parameters(), recipe.lr)
     g = torch.Generator().manual_seed(recipe.seed)
@@ -56,6 +58,16 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     objects = {"model": model, "ema": ema.model, "opt": opt, "rng": g}
     R.run_steps(recipe, objects, step, resume=resume, progress=progress)
     return _finish(recipe, ema.model)
+
+
+def grow_from(vae: V.VAE, recipe: Any, path: str) -> None:
+    """Progressive growing: a VAE starts from a smaller one (a 64 px VAE of half the width shares
+    the encoder's last levels, the latent layers and the decoder's first levels with a 32 px one);
+    the layers at full resolution keep their fresh init."""
+    if not Path(path).is_file():
+        raise ValueError(f"{recipe.source}: init checkpoint {path} not found; run its recipe first")
+    old = {k: v for k, v in V.load_vae(path).state_dict().items() if not k.startswith("latent_")}
+    R.grow(vae, old, from_end=("encoder",))
 
 
 def fit_latents(vae: V.VAE, recipe: Any) -> tuple[LatentEdits, dict[str, Any]]:
