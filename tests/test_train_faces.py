@@ -79,6 +79,7 @@ def test_gan_trains_with_directions(judge: Path, tmp_path: Path) -> None:
     info = read_info(path)
     assert (info.family, info.arch) == ("gan", "dcgan")
     assert info.meta["z_dim"] == 16 and info.meta["latent_shape"] == [16]
+    assert info.meta["native_sizes"] == [32]  # what `gencode models` lists
     assert info.config == gan.config_dict(gan.make_config("dcgan", info.config))
     dirs = load_directions(path)
     assert set(dirs) == set(info.meta["attributes"]) and dirs

@@ -125,6 +125,7 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
+        "native_sizes": [recipe.size],
         "z_dim": config["latent_dim"],
         "latent_shape": list(G.latent_shape),
         "output_range": [-1.0, 1.0],

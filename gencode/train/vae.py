@@ -120,6 +120,7 @@ def _finish(recipe: Any, vae: V.VAE) -> Path:
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
+        "native_sizes": [recipe.size],
         "z_dim": vae.cfg.latent_dim,
         "latent_shape": list(vae.latent_shape),
         "output_range": [-1.0, 1.0],
