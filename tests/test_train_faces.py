@@ -128,6 +128,19 @@ def test_a_vae_with_a_judge_edits_what_the_judge_sees_in_its_samples(tmp_path: P
     assert edits and set(edits.reach) == set(edits)
 
 
+def test_refit_from_the_command_line(judge: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gencode.cli.main import cli
+
+    judge_recipe = str(RECIPES / "tiny-faces-judge.toml")
+    out = CliRunner().invoke(cli, ["train", judge_recipe, "--refit-from", str(judge)])
+    assert out.exit_code != 0 and "a classifier recipe has no edits to refit" in out.output
+    gan_recipe = str(RECIPES / "tiny-faces-gan.toml")
+    out = CliRunner().invoke(cli, ["train", gan_recipe, "--refit-from", str(judge)])
+    assert out.exit_code != 0 and "a classifier checkpoint, not a gan one" in out.output
+
+
 def test_a_gan_grows_from_a_smaller_one(judge: Path, tmp_path: Path) -> None:
     first = tiny("tiny-faces-gan", tmp_path / "a", judge=str(judge))
     small = train_gan.train(first, resume=False, progress=False)

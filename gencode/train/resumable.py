@@ -212,7 +212,10 @@ def check_config(recipe: Any, source: Path, config: dict[str, Any]) -> None:
     """Refuse to finish a checkpoint whose model is not the one the recipe describes."""
     from gencode.models.checkpoint import read_info
 
-    theirs = read_info(source).config
+    info = read_info(source)
+    if info.family != recipe.family:
+        raise ValueError(f"{source}: a {info.family} checkpoint, not a {recipe.family} one")
+    theirs = info.config
     if theirs != config:
         diff = sorted(k for k in {*theirs, *config} if theirs.get(k) != config.get(k))
         raise ValueError(
