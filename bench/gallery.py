@@ -2,6 +2,7 @@
 and the README's renders of sketches/card.gen and sketches/flight.gen, through `gencode.render`.
 
     python bench/gallery.py   # docs/gallery-scenes.png, docs/gallery-faces-*.png, card.png, flight.gif
+    python bench/gallery.py --faces   # docs/gallery-faces-*.png only
 
 Prints the seconds it took on its last line.
 """
@@ -12,9 +13,11 @@ import argparse
 import time
 
 if __name__ == "__main__":  # --help prints and exits before torch loads or a picture is written
-    argparse.ArgumentParser(
+    _ap = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], epilog="Rewrites the pictures in docs/."
-    ).parse_args()
+    )
+    _ap.add_argument("--faces", action="store_true", help="only the faces models' sheets")
+    FACES_ONLY = _ap.parse_args().faces
 from pathlib import Path
 
 import numpy as np
@@ -90,18 +93,27 @@ def autoencoder_sheet(n: int = 6) -> None:
     )
 
 
-def main() -> None:
-    t0 = time.perf_counter()
-    torch.set_num_threads(2)
-    scenes_gallery()
-    autoencoder_sheet()
+def faces_gallery() -> None:
+    """docs/gallery-faces-*.png: 16 samples per faces model, and its edits of two faces (a row per
+    attribute and face, amounts -1.5 to +1.5; yes/no edits stop at the typical face)."""
     for name, (render, dirs, dim) in shipped_renderers().items():
         z = torch.randn(16, dim, generator=torch.Generator().manual_seed(FRESH_SEED))
-        save_grid(render(z), DOCS / f"gallery-{name}.png", cols=8)
-        save_grid(edit_sheet(render, dirs, z[:1]), DOCS / f"gallery-{name}-edits.png", cols=7)
-    readme_pictures()
+        scale = max(1, 96 // int(render(z[:1]).shape[-1]))  # 32 px faces at 3x, 64 px at 1x
+        save_grid(render(z), DOCS / f"gallery-{name}.png", cols=8, scale=scale)
+        save_grid(edit_sheet(render, dirs, z[:2]), DOCS / f"gallery-{name}-edits.png", 7, scale)
+
+
+def main(faces_only: bool = False) -> None:
+    t0 = time.perf_counter()
+    torch.set_num_threads(2)
+    if not faces_only:
+        scenes_gallery()
+        autoencoder_sheet()
+    faces_gallery()
+    if not faces_only:
+        readme_pictures()
     print(f"gallery written to {DOCS} in {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":
-    main()
+    main(FACES_ONLY)

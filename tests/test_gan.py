@@ -11,11 +11,15 @@ from gencode.models.checkpoint import CheckpointError, save_checkpoint
 from gencode.models.directions import (
     Category,
     LatentEdits,
+    Reach,
     categorical_targets,
+    conditional,
     edit_latent,
+    fit_edits,
     from_tensors,
     linear_boundary,
     load_directions,
+    mean_difference,
     to_tensors,
 )
 
@@ -140,3 +144,77 @@ def test_edits_round_trip_through_tensors() -> None:
     assert back.categories["hair"].names == cat.names
     assert torch.equal(back.categories["hair"].targets, cat.targets)
     assert back.category_of("hair_red")[1] == 1 and back.category_of("smile") is None
+
+
+def _entangled(n: int = 4000) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Latents where smile is read along x0 and glasses along x0 + x1: the two attributes'
+    directions share x0, so a plain smile edit also adds glasses (the issue's 34%)."""
+    z = torch.randn(n, 4, generator=torch.Generator().manual_seed(3))
+    return z, {"smile": z[:, 0] > 0, "glasses": z[:, 0] + z[:, 1] > 0}
+
+
+def test_conditional_edits_leave_the_other_attributes_where_they_were() -> None:
+    z, masks = _entangled()
+    plain = {k: linear_boundary(z, m) for k, m in masks.items()}
+    assert abs(torch.nn.functional.cosine_similarity(plain["smile"], plain["glasses"], 0)) > 0.5
+    edits = fit_edits(z, masks, {}, {}, linear_boundary, continuous=["smile"])
+    glasses_normal = edits.reach["glasses"].normal
+    assert abs(edits["smile"] @ glasses_normal) < 1e-4  # orthogonal to what glasses is read from
+    # and it still reaches as far along its own attribute: one gap per amount
+    assert torch.allclose(edits["smile"] @ edits.reach["smile"].normal, torch.tensor(1.0))
+    start = torch.tensor([[-0.5, 0.3, 0.0, 0.0]])  # a frowning face without glasses
+    after = edit_latent(start, {"smile": 1.0}, edits)
+    assert (after @ edits.reach["smile"].normal - start @ edits.reach["smile"].normal) > 0.9
+    assert torch.allclose(after @ glasses_normal, start @ glasses_normal, atol=1e-4)
+
+
+def test_yes_no_edits_stop_at_the_typical_face_with_or_without_it() -> None:
+    normal = torch.tensor([1.0, 0.0])  # position along the attribute is x0
+    edits = LatentEdits(
+        {"glasses": torch.tensor([1.0, 0.0])}, reach={"glasses": Reach(normal, -0.5, 0.5)}
+    )
+    z = torch.tensor([[-0.5, 1.0], [0.4, 1.0], [0.9, 1.0]])  # none, some, more than typical
+    on = edit_latent(z, {"glasses": 1.0}, edits)
+    assert torch.allclose(on[:, 0], torch.tensor([0.5, 0.5, 0.9]))  # never pushed past typical
+    off = edit_latent(z, {"glasses": -1.0}, edits)
+    assert torch.allclose(off[:, 0], torch.tensor([-0.5, -0.5, -0.1]))
+    assert torch.equal(on[:, 1], z[:, 1]) and torch.equal(off[:, 1], z[:, 1])
+    half = edit_latent(z[:1], {"glasses": 0.5}, edits)
+    assert torch.allclose(half[0, 0], torch.tensor(0.0))
+
+
+def test_a_continuous_reach_spans_the_middle_of_the_faces() -> None:
+    z, masks = _entangled()
+    edits = fit_edits(z, masks, {}, {}, mean_difference, continuous=["smile"])
+    r = edits.reach["smile"]
+    s = z @ r.normal
+    inside = ((s >= r.lo) & (s <= r.hi)).float().mean()
+    assert 0.75 < inside < 0.85  # 10% to 90% of the faces
+    far = edit_latent(z, {"smile": 10.0}, edits) @ r.normal
+    assert torch.allclose(far, torch.maximum(s, torch.tensor(r.hi)), atol=1e-4)
+
+
+def test_conditional_categorical_subspace_is_orthogonal_to_the_rest() -> None:
+    g = torch.Generator().manual_seed(0)
+    classes = torch.arange(300) % 3
+    z = torch.randn(300, 4, generator=g)
+    z[:, 0] += classes.float() * 2
+    z[:, 1] += classes.float()  # hair is partly read along x1, which smile uses too
+    cat = categorical_targets(z, classes, ["hair_black", "hair_brown", "hair_red"])
+    edits = conditional(LatentEdits({"smile": torch.tensor([0.0, 1.0, 0.0, 0.0])}, {"hair": cat}))
+    assert abs(edits.categories["hair"].basis[1, 0]) < 1e-5  # no x1 left in hair's subspace
+    assert (edits["smile"] @ cat.basis).abs().max() < 1e-5  # smile moves no hair colour
+    assert edits["smile"][1] == pytest.approx(1.0)  # and as far along its own direction
+
+
+def test_reach_round_trips_through_tensors() -> None:
+    edits = LatentEdits(
+        {"smile": torch.ones(3)}, reach={"smile": Reach(torch.ones(3) / 3, -1.0, 2.0)}
+    )
+    back = from_tensors(to_tensors(edits))
+    assert back.reach["smile"].lo == -1.0 and back.reach["smile"].hi == 2.0
+    assert torch.equal(back.reach["smile"].normal, torch.ones(3) / 3)
+    legacy = from_tensors({"direction.smile": torch.ones(3)})  # a checkpoint without reaches
+    assert torch.equal(
+        edit_latent(torch.zeros(1, 3), {"smile": 2.0}, legacy), torch.full((1, 3), 2.0)
+    )

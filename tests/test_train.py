@@ -131,7 +131,9 @@ def test_shipped_recipe_loads():
 
 
 @pytest.mark.parametrize(
-    "name", ["scenes", "scenes-ae", "scenes-pixel32", "faces-gan", "faces-vae"]
+    "name",
+    ["scenes", "scenes-ae", "scenes-pixel32", "faces-gan", "faces-vae"]
+    + ["faces-judge64", "faces-gan64", "faces-vae64"],
 )
 def test_shipped_recipes_write_to_their_run_folder_not_the_package(name):
     from gencode.models.catalog import WEIGHTS_DIR

@@ -21,7 +21,7 @@ from gencode.train import gan as train_gan
 from gencode.train import recipe as recipes
 from gencode.train import resumable
 from gencode.train import vae as train_vae
-from gencode.train.faces_report import edit_success, shipped_renderers
+from gencode.train.faces_report import FRESH_SEED, edit_success, shipped_renderers, side_effects
 
 RECIPES = Path(__file__).parent / "recipes"
 TRAINERS = {"classifier": train_classifier, "gan": train_gan, "vae": train_vae}
@@ -79,6 +79,7 @@ def test_gan_trains_with_directions(judge: Path, tmp_path: Path) -> None:
     info = read_info(path)
     assert (info.family, info.arch) == ("gan", "dcgan")
     assert info.meta["z_dim"] == 16 and info.meta["latent_shape"] == [16]
+    assert info.meta["native_sizes"] == [32]  # what `gencode models` lists
     assert info.config == gan.config_dict(gan.make_config("dcgan", info.config))
     dirs = load_directions(path)
     assert set(dirs) == set(info.meta["attributes"]) and dirs
@@ -86,6 +87,94 @@ def test_gan_trains_with_directions(judge: Path, tmp_path: Path) -> None:
     assert logged(r)[-1]["d"] < math.log(4)  # the critic beats chance: the players are learning
     x = gan.generate(gan.load_generator(path), torch.zeros(2, 16))
     assert x.shape == (2, 3, 32, 32)
+
+
+def test_refit_recomputes_the_edits_without_training(judge: Path, tmp_path: Path) -> None:
+    r = tiny("tiny-faces-gan", tmp_path / "a", judge=str(judge))
+    trained = train_gan.train(r, resume=False, progress=False)
+    again = dataclasses.replace(r, output=str(tmp_path / "refit.safetensors"))
+    before = load_tensors(trained)
+    for key in [k for k in before if not k.startswith("generator.")]:
+        del before[key]  # a checkpoint of older code, edits and all, is finished again
+    stale = tmp_path / "stale.safetensors"
+    info = read_info(trained)
+    from gencode.models.checkpoint import save_checkpoint
+
+    save_checkpoint(stale, before, "gan", info.arch, info.config, {})
+    got = load_tensors(train_gan.refit(again, stale))
+    want = load_tensors(trained)
+    assert got.keys() == want.keys() and any(k.startswith("reach.") for k in got)
+    assert all(torch.equal(got[k], want[k]) for k in got)  # exactly as training finishes
+    other = dataclasses.replace(again, model={**again.model, "width": 16})
+    with pytest.raises(ValueError, match="differs from recipe"):
+        train_gan.refit(other, stale)
+
+
+def test_a_vae_with_a_judge_edits_what_the_judge_sees_in_its_samples(tmp_path: Path) -> None:
+    if not JUDGE.exists():
+        pytest.skip("the faces judge is not shipped yet")
+    judge = JUDGE  # a real judge: a tiny one sees the same in every blurry sample
+    r = tiny("tiny-faces-vae", tmp_path)
+    plain = train_vae.train(r, resume=False, progress=False)
+    assert read_info(plain).meta["directions"]["method"].startswith("mean-difference")
+    judged = dataclasses.replace(r, options={**r.options, "judge": str(judge)})
+    refit = train_vae.refit(
+        dataclasses.replace(judged, output=str(tmp_path / "j.safetensors")), plain
+    )
+    info = read_info(refit)
+    assert info.meta["directions"]["method"].startswith("interfacegan")
+    assert info.meta["directions"]["judge_sha256"]
+    edits = load_directions(refit)
+    assert edits and set(edits.reach) == set(edits)
+
+
+def test_refit_from_the_command_line(judge: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gencode.cli.main import cli
+
+    judge_recipe = str(RECIPES / "tiny-faces-judge.toml")
+    out = CliRunner().invoke(cli, ["train", judge_recipe, "--refit-from", str(judge)])
+    assert out.exit_code != 0 and "a classifier recipe has no edits to refit" in out.output
+    gan_recipe = str(RECIPES / "tiny-faces-gan.toml")
+    out = CliRunner().invoke(cli, ["train", gan_recipe, "--refit-from", str(judge)])
+    assert out.exit_code != 0 and "a classifier checkpoint, not a gan one" in out.output
+
+
+def test_a_gan_grows_from_a_smaller_one(judge: Path, tmp_path: Path) -> None:
+    first = tiny("tiny-faces-gan", tmp_path / "a", judge=str(judge))
+    small = train_gan.train(first, resume=False, progress=False)
+    r = tiny("tiny-faces-gan", tmp_path / "b", judge=str(judge), init=str(small))
+    r = dataclasses.replace(r, size=64, model={**r.model, "width": 4})  # half the width
+    G, _ = gan.build("dcgan", gan.config_dict(gan.make_config("dcgan", {**r.model, "size": 64})))
+    train_gan.grow_from(G, r, str(small))
+    old = gan.load_generator(small).state_dict()
+    new = G.state_dict()
+    shared = [k for k in new if k in old and new[k].shape == old[k].shape]
+    assert {"project.0.weight", "blocks.0.weight", "blocks.3.weight"} <= set(shared)
+    assert all(torch.equal(new[k], old[k]) for k in shared)
+    assert G(torch.zeros(2, 16)).shape == (2, 3, 64, 64)
+    with pytest.raises(ValueError, match="run its recipe first"):
+        train_gan.grow_from(G, r, str(tmp_path / "missing.safetensors"))
+
+
+def test_a_vae_grows_from_a_smaller_one(tmp_path: Path) -> None:
+    first = tiny("tiny-faces-vae", tmp_path / "a").with_overrides(steps=8)
+    first = dataclasses.replace(first, model={**first.model, "width": 16})
+    small = train_vae.train(first, resume=False, progress=False)
+    r = dataclasses.replace(first, size=64, model={**first.model, "width": 8})  # half the width
+    big = V.VAE(V.make_config({**r.model, "size": 64}))
+    train_vae.grow_from(big, r, str(small))
+    old, new = V.load_vae(small).state_dict(), big.state_dict()
+    # the levels below 32x32 and the latent layers come from the small VAE, whole layers only
+    assert torch.equal(new["to_stats.weight"], old["to_stats.weight"])
+    assert torch.equal(new["decoder.0.weight"], old["decoder.0.weight"])
+    assert torch.equal(new["encoder.11.weight"], old["encoder.8.weight"])  # its last level
+    assert not torch.equal(new["latent_scale"], old["latent_scale"])  # the prior is refitted
+    assert new["encoder.5.bias"].shape == old["encoder.2.bias"].shape
+    assert not torch.equal(new["encoder.5.bias"], old["encoder.2.bias"])  # its weight differs
+    x = torch.zeros(2, 3, 64, 64)
+    assert big(x)[0].shape == (2, 3, 64, 64)
 
 
 def test_vae_trains_with_directions(tmp_path: Path) -> None:
@@ -156,6 +245,23 @@ def test_shipped_edits_move_the_judge(name: str) -> None:
     assert {"smile", "glasses", "skin", "eye_size", "hair_blonde", "hair_red"} <= set(rates)
     low = {k: r for k, r in rates.items() if r < 0.9}  # the target, every attribute
     assert not low, (name, rates)
+
+
+# The gate: an edit leaves every other attribute (<= 10% of faces changed). One pair the
+# 32 px GAN does not meet yet: removing glasses reveals eyes whose size the frames hid.
+SIDE_LIMIT = 0.1
+OPEN = {("faces-gan", "glasses", "eye_size"): 0.2}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_edits_leave_the_other_attributes(name: str) -> None:
+    render, dirs, dim = _shipped(name)
+    judge = C.load_classifier(JUDGE)
+    z = torch.randn(128, dim, generator=torch.Generator().manual_seed(FRESH_SEED))  # the gate's
+    side = side_effects(render, judge, dirs, z, amount=1.0)
+    assert ("smile", "glasses") in side and ("glasses", "skin") in side
+    over = {pair: rate for pair, rate in side.items() if rate > OPEN.get((name, *pair), SIDE_LIMIT)}
+    assert not over, (name, over)
 
 
 @pytest.mark.parametrize("name", SHIPPED)

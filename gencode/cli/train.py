@@ -32,6 +32,13 @@ import click
     help="When training ends, copy the checkpoint into gencode's weights folder as the recipe's "
     "`install` name (training alone never writes there).",
 )
+@click.option(
+    "--refit-from",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Do not train: take this finished GAN or VAE checkpoint and recompute its attribute "
+    "edits with today's code and judge (as training ends), into the recipe's output.",
+)
 def train(
     recipe: str,
     resume: bool,
@@ -40,6 +47,7 @@ def train(
     output: str | None,
     quiet: bool,
     do_install: bool,
+    refit_from: str | None,
 ) -> None:
     """Train a model from RECIPE (a .toml path or a built-in name such as `scenes`)."""
     from gencode.train import FAMILIES
@@ -54,8 +62,13 @@ def train(
             f"{r.source}: key 'family': unknown family {r.family!r}; known: {', '.join(FAMILIES)}"
         )
     module = importlib.import_module(FAMILIES[r.family])
+    if refit_from and not hasattr(module, "refit"):
+        raise click.ClickException(f"--refit-from: a {r.family} recipe has no edits to refit")
     try:
-        path: Path = module.train(r, resume=resume, progress=not quiet)
+        if refit_from:
+            path: Path = module.refit(r, Path(refit_from))
+        else:
+            path = module.train(r, resume=resume, progress=not quiet)
     except (ValueError, FileExistsError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {path}")

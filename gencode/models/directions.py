@@ -11,11 +11,23 @@ A categorical value (hair_brown) cannot be one fixed vector: brown hair lies bet
 so any single direction makes some faces less brown. Its group's class means (`target.hair.brown`)
 span a subspace (`subspace.hair`); inside it, amount 1.0 moves a latent to the value's class mean
 and -1.0 to the nearest other value's, leaving every other attribute where it was.
+
+Edits stay among faces (`reach.<attribute>`, with the attribute's normal `normal.<attribute>`): an
+edit moves a latent along its attribute's normal no further than typical faces lie, so a face that
+has glasses keeps them under `glasses 1` instead of being pushed off the faces the model knows
+(which changed skin and eyes). A yes/no attribute reaches from the typical face without it to the
+typical face with it; a continuous one (smile, skin) spans 10% to 90% of the faces' positions (the
+few faces beyond are where decoders are worst: pushing skin to the extremes faded the VAE's glasses).
+
+Conditional edits (InterFaceGAN's conditional manipulation): each attribute's direction, and each
+categorical group's subspace, is made orthogonal to every other attribute's direction and subspace,
+so an edit moves nothing the others are read from (to first order). A direction keeps its reach
+along its own normal: amount 1.0 still crosses the same gap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +37,9 @@ import torch.nn.functional as F
 PREFIX = "direction."
 TARGET = "target."
 SUBSPACE = "subspace."
+NORMAL = "normal."
+REACH = "reach."
+REACH_QUANTILES = (0.1, 0.9)  # a continuous attribute's reach: where 80% of faces lie
 
 
 @dataclass(frozen=True)
@@ -36,16 +51,28 @@ class Category:
     basis: torch.Tensor  # (D, r) orthonormal, r <= K - 1
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Where faces lie along an attribute: position s = z @ normal (the edit direction d has
+    d @ normal = 1, so amount a moves s by a), between lo and hi."""
+
+    normal: torch.Tensor  # (D,)
+    lo: float
+    hi: float
+
+
 class LatentEdits(Mapping[str, torch.Tensor]):
-    """A model's attribute edits: name -> additive direction (D,), plus categorical groups."""
+    """A model's attribute edits: name -> direction (D,), plus categorical groups and reaches."""
 
     def __init__(
         self,
         directions: Mapping[str, torch.Tensor],
         categories: Mapping[str, Category] | None = None,
+        reach: Mapping[str, Reach] | None = None,
     ) -> None:
         self.directions = dict(directions)
         self.categories = dict(categories or {})  # group ("hair") -> its values
+        self.reach = dict(reach or {})  # name -> how far its edits go; none: purely additive
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.directions[name]
@@ -69,7 +96,15 @@ class LatentEdits(Mapping[str, torch.Tensor]):
             g: Category(c.names, c.targets.to(device), c.basis.to(device))
             for g, c in self.categories.items()
         }
-        return LatentEdits({k: v.to(device) for k, v in self.directions.items()}, cats)
+        reach = {k: Reach(r.normal.to(device), r.lo, r.hi) for k, r in self.reach.items()}
+        return LatentEdits({k: v.to(device) for k, v in self.directions.items()}, cats, reach)
+
+    def group_of(self, name: str) -> str:
+        """The attribute an edit belongs to: 'hair_red' -> 'hair', 'smile' -> 'smile'."""
+        for group, cat in self.categories.items():
+            if name in cat.names:
+                return group
+        return name
 
 
 def mean_difference(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -124,15 +159,67 @@ def fit_edits(
     classes: Mapping[str, torch.Tensor],
     values: Mapping[str, list[str]],
     direction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    continuous: Collection[str] = (),
 ) -> LatentEdits:
-    """Edits from labelled latents z (N, D): a direction per yes/no mask, targets per category."""
+    """Edits from labelled latents z (N, D): a direction and its reach per yes/no mask (`continuous`
+    names: a level split at the middle), targets per category; then made conditional."""
     n = len(z)
     dirs = {k: direction(z, m) for k, m in masks.items() if 0 < int(m.sum()) < n}
+    reach = {k: _reach(z, masks[k], d, k in continuous) for k, d in dirs.items()}
     cats = {
         head: categorical_targets(z, idx, [f"{head}_{v}" for v in values[head]])
         for head, idx in classes.items()
     }
-    return LatentEdits(dirs, cats)
+    return conditional(LatentEdits(dirs, cats, reach))
+
+
+def _reach(z: torch.Tensor, mask: torch.Tensor, d: torch.Tensor, continuous: bool) -> Reach:
+    """Where the latents z (N, D) lie along direction d: the two groups' mean positions for a
+    yes/no attribute, REACH_QUANTILES of all positions for a continuous one."""
+    normal = d.double() / (d.double() @ d.double())  # (D,), d @ normal = 1
+    s = z.double() @ normal  # (N,)
+    if continuous:
+        lo, hi = (torch.quantile(s, q).item() for q in REACH_QUANTILES)
+    else:
+        lo, hi = s[~mask].mean().item(), s[mask].mean().item()
+    return Reach(normal.float(), lo, hi)
+
+
+def conditional(edits: LatentEdits) -> LatentEdits:
+    """The edits made orthogonal to every other attribute's directions and subspace (values of one
+    categorical attribute are not made orthogonal to each other); reaches are kept."""
+    groups = {name: edits.group_of(name) for name in edits.directions}
+    spans = {a: _span(edits, groups, a) for a in {*groups.values(), *edits.categories}}
+
+    def others(attr: str) -> torch.Tensor:  # (D, k) orthonormal span of every other attribute
+        parts = [spans[b] for b in sorted(spans) if b != attr]
+        return _orthonormal(torch.cat(parts, 1)) if parts else spans[attr][:, :0]
+
+    dirs = {}
+    for name, d32 in edits.directions.items():
+        q, d = others(groups[name]), d32.double()
+        p = d - q @ (q.T @ d)  # (D,) without any component another attribute is read from
+        dirs[name] = (p * (d @ d) / (p @ d)).float()  # same reach along d as before
+    cats = {}
+    for group, cat in edits.categories.items():
+        q, b = others(group), cat.basis.double()
+        cats[group] = Category(cat.names, cat.targets, _orthonormal(b - q @ (q.T @ b)).float())
+    return LatentEdits(dirs, cats, edits.reach)
+
+
+def _span(edits: LatentEdits, groups: Mapping[str, str], attr: str) -> torch.Tensor:
+    """(D, k) orthonormal basis of what an attribute is read from: its subspace if categorical,
+    else its directions."""
+    if attr in edits.categories:
+        return edits.categories[attr].basis.double()
+    cols = [d for n, d in edits.directions.items() if groups[n] == attr]
+    return _orthonormal(torch.stack(cols, 1).double())
+
+
+def _orthonormal(m: torch.Tensor, tol: float = 1e-6) -> torch.Tensor:
+    """An orthonormal basis (D, r) of the columns of m (D, k), float64."""
+    u, s, _ = torch.linalg.svd(m.double(), full_matrices=False)
+    return u[:, s > tol * s.max()] if s.numel() else u
 
 
 def edit_latent(
@@ -140,8 +227,9 @@ def edit_latent(
 ) -> torch.Tensor:
     """z (B, D) with each edit applied in turn: edit_latent(z, {"smile": 1.5}, model_edits).
 
-    Binary and continuous attributes add amount times their direction; categorical values (when
-    `directions` is a LatentEdits) move toward a class mean inside their group's subspace.
+    Binary and continuous attributes move amount times their direction (no further than their
+    reach, when the model has one); categorical values (when `directions` is a LatentEdits) move
+    toward a class mean inside their group's subspace.
     """
     out = z
     for name, amount in edits.items():
@@ -149,10 +237,16 @@ def edit_latent(
             known = ", ".join(sorted(directions)) or "none"
             raise KeyError(f"unknown attribute {name!r}; this model knows: {known}")
         found = directions.category_of(name) if isinstance(directions, LatentEdits) else None
+        reach = directions.reach.get(name) if isinstance(directions, LatentEdits) else None
+        d = directions[name].to(device=z.device, dtype=z.dtype)
         if found is not None:
             out = _toward_value(out, *found, float(amount))
+        elif reach is not None:
+            s = out @ reach.normal.to(out)  # (B,) where each face lies along the attribute
+            goal = torch.minimum(torch.maximum(s + float(amount), s.clamp(max=reach.lo)),
+                                 s.clamp(min=reach.hi))  # fmt: skip
+            out = out + (goal - s)[:, None] * d  # (B, D); never further than faces lie
         else:
-            d = directions[name].to(device=z.device, dtype=z.dtype)
             out = out + float(amount) * d  # (B, D); broadcasts over the batch
     return out
 
@@ -171,8 +265,12 @@ def _toward_value(z: torch.Tensor, cat: Category, k: int, amount: float) -> torc
 
 
 def to_tensors(edits: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Edits as checkpoint tensors: 'direction.smile', 'target.hair.red', 'subspace.hair'."""
+    """Edits as checkpoint tensors: 'direction.smile', 'normal.smile', 'reach.smile' (lo, hi),
+    'target.hair.red', 'subspace.hair'."""
     out = {PREFIX + name: _own(d) for name, d in edits.items()}
+    for name, r in getattr(edits, "reach", {}).items():
+        out[NORMAL + name] = _own(r.normal)
+        out[REACH + name] = torch.tensor([r.lo, r.hi], dtype=torch.float32)
     for group, cat in getattr(edits, "categories", {}).items():
         out[SUBSPACE + group] = _own(cat.basis)
         for name, t in zip(cat.names, cat.targets, strict=True):
@@ -192,7 +290,11 @@ def from_tensors(tensors: Mapping[str, torch.Tensor]) -> LatentEdits:
         values = sorted(_pick(tensors, f"{TARGET}{group}.").items())
         names = tuple(f"{group}_{value}" for value, _ in values)
         cats[group] = Category(names, torch.stack([t for _, t in values]), basis)
-    return LatentEdits(_pick(tensors, PREFIX), cats)
+    normals = _pick(tensors, NORMAL)
+    reach = {
+        k: Reach(normals[k], *map(float, r.tolist())) for k, r in _pick(tensors, REACH).items()
+    }
+    return LatentEdits(_pick(tensors, PREFIX), cats, reach)
 
 
 def _pick(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -1,4 +1,5 @@
-"""Measuring the faces models: judge accuracy on fresh faces, attribute-edit success, sample grids.
+"""Measuring the faces models: judge accuracy on fresh faces, attribute-edit success, the side
+effects of each edit on every other attribute, sample grids.
 
 `python -m gencode.train.faces_report [OUT_DIR]` prints the figures for the shipped checkpoints and
 writes sample and edit grids (PNG) to OUT_DIR (default runs/faces-report).
@@ -16,11 +17,16 @@ from gencode.models import classifier as C
 from gencode.models import gan
 from gencode.models import vae as V
 from gencode.models.catalog import WEIGHTS_DIR
-from gencode.models.directions import edit_latent, load_directions
+from gencode.models.directions import LatentEdits, edit_latent, load_directions
 from gencode.train import resumable as R
 
 Render = Callable[[torch.Tensor], torch.Tensor]  # latents (B, D) -> images (B, 3, H, W) in [-1, 1]
+FACES_MODELS = ("faces-gan", "faces-vae")
 FRESH_SEED = 424_242  # faces no model was trained on
+# A continuous attribute (smile, skin, eye size) counts as changed by another attribute's edit when
+# the judge reads it moved by more than this share of its range: a fifth of the way from the
+# smallest eyes to the largest is a visible change, and well above the judge's own error.
+SIDE_TOLERANCE = 0.2
 
 
 def edit_success(
@@ -49,6 +55,73 @@ def edit_success(
         after = C.scores(judge, C.predict(judge, render(edited)))
         rates[name] = ((after[name] - before[name]) * sign > 0).float().mean().item()
     return rates
+
+
+def head_of(name: str, heads: Mapping[str, Mapping]) -> str:
+    """The judge head an edit name reads: 'hair_red' -> 'hair', 'smile' -> 'smile'."""
+    return name if name in heads else name.rsplit("_", 1)[0]
+
+
+def judged(judge: C.Classifier, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per judge head, what it sees in each face, (B,): yes/no for a binary head, the value's
+    index for a categorical one, the level in units of its range for a continuous one."""
+    out = C.predict(judge, images)
+    heads = judge.cfg.heads
+    flags = C.binary_labels(heads, out, logits=True)
+    seen = {}
+    for h, spec in heads.items():
+        if spec["kind"] == "continuous":
+            lo, hi = spec["range"]
+            seen[h] = (out[h] - lo) / (hi - lo)  # 0 at the bottom of the range, 1 at the top
+        else:
+            seen[h] = out[h].argmax(1) if spec["kind"] == "categorical" else flags[h]
+    return seen
+
+
+def side_effects(
+    render: Render,
+    judge: C.Classifier,
+    directions: Mapping[str, torch.Tensor],
+    z: torch.Tensor,
+    amount: float = 1.0,
+) -> dict[tuple[str, str], float]:
+    """Per edit and other attribute, how often the edit changes what the judge sees of it.
+
+    Each edit is applied at +amount and at -amount to every face (`edit z smile 1` as a script
+    writes it). For a yes/no attribute the figure is the worse of 'added where it was not' (the
+    share of faces without glasses that gain them) and 'removed where it was', over both signs;
+    for a categorical one (hair) the share of faces whose value changes; for a continuous one
+    the share whose level moves by more than SIDE_TOLERANCE of its range. Attributes of the edit's
+    own group (hair_red's other colours) are not side effects.
+    """
+    heads = judge.cfg.heads
+    before = judged(judge, render(z))
+    out = {}
+    for name in sorted(directions):
+        own = head_of(name, heads)
+        if own not in heads:
+            continue
+        worst: dict[str, float] = {}
+        for sign in (1.0, -1.0):
+            after = judged(judge, render(edit_latent(z, {name: sign * amount}, directions)))
+            for h in heads:
+                if h != own:
+                    worst[h] = max(worst.get(h, 0.0), _changed(before[h], after[h]))
+        out.update({(name, h): v for h, v in worst.items()})
+    return out
+
+
+def _changed(before: torch.Tensor, after: torch.Tensor, least: int = 4) -> float:
+    """Share of faces whose judged value changed. A flag: per starting value (yes, no) the worse of
+    the two (a group of fewer than `least` faces is too small to count); a categorical value: any
+    change; a continuous level: a move of more than SIDE_TOLERANCE of its range."""
+    if before.is_floating_point():
+        return ((after - before).abs() > SIDE_TOLERANCE).float().mean().item()
+    moved = before != after  # (B,)
+    if before.dtype != torch.bool:
+        return moved.float().mean().item()
+    rates = [moved[g].float().mean().item() for g in (before, ~before) if int(g.sum()) >= least]
+    return max(rates, default=0.0)
 
 
 def judge_accuracy(path: Path, n: int = 4000, seed: int = FRESH_SEED) -> dict[str, float]:
@@ -91,21 +164,21 @@ def edit_sheet(
     return torch.cat(rows)
 
 
-def shipped_renderers() -> dict[str, tuple[Render, dict[str, torch.Tensor], int]]:
-    """(render, directions, latent size) of each shipped faces model that exists."""
-    out = {}
-    path = WEIGHTS_DIR / "faces-gan.safetensors"
-    if path.exists():
-        G = gan.load_generator(path)
-        out["faces-gan"] = (lambda z: gan.generate(G, z)), load_directions(path), G.latent_shape[0]
-    path = WEIGHTS_DIR / "faces-vae.safetensors"
-    if path.exists():
-        m = V.load_vae(path)
-        out["faces-vae"] = (
-            (lambda z: V.decode_latents(m, z)),
-            load_directions(path),
-            m.latent_shape[0],
-        )
+def shipped_renderers(
+    paths: Mapping[str, Path] | None = None,
+) -> dict[str, tuple[Render, LatentEdits, int]]:
+    """(render, edits, latent size) of each faces model that exists: the shipped ones, or the
+    checkpoints in `paths` (name -> file) where given."""
+    paths = {n: WEIGHTS_DIR / f"{n}.safetensors" for n in FACES_MODELS} | dict(paths or {})
+    out: dict[str, tuple[Render, LatentEdits, int]] = {}
+    if paths["faces-gan"].exists():
+        G = gan.load_generator(paths["faces-gan"])
+        dim = G.latent_shape[0]
+        out["faces-gan"] = (lambda z: gan.generate(G, z)), load_directions(paths["faces-gan"]), dim
+    if paths["faces-vae"].exists():
+        m = V.load_vae(paths["faces-vae"])
+        render = lambda z: V.decode_latents(m, z)  # noqa: E731
+        out["faces-vae"] = render, load_directions(paths["faces-vae"]), m.latent_shape[0]
     return out
 
 
@@ -123,6 +196,14 @@ def main(out_dir: Path) -> None:
             shown = ", ".join(f"{k} {v:.0%}" for k, v in rates.items())
             how = "toggling each face" if toggle else "+1 on every face"
             print(f"{name} edits ({how}): right way in {shown} (of 64)")
+        for amount in (1.0, 1.5):
+            side = side_effects(render, judge, dirs, z, amount)
+            worst = max(side, key=side.__getitem__)
+            shown = ", ".join(f"{a}->{b} {v:.0%}" for (a, b), v in side.items() if v > 0.1)
+            print(
+                f"{name} side effects at +-{amount}: worst {worst[0]}->{worst[1]} "
+                f"{side[worst]:.0%}; over 10%: {shown or 'none'}"
+            )
         save_grid(render(z), out_dir / f"{name}-samples.png", cols=8)
         save_grid(edit_sheet(render, dirs, z[:2]), out_dir / f"{name}-edits.png", cols=7)
 

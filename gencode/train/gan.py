@@ -2,9 +2,8 @@
 
 Non-saturating GAN loss with Adam(0.5, 0.999); the shipped generator is the EMA of the trained one,
 with its BatchNorm statistics recomputed for the EMA weights. Afterwards, InterFaceGAN: sample z,
-let the faces judge label the generated faces, fit a linear boundary per attribute, and ship its
-scaled normal as `direction.<attribute>`, plus class-mean targets for categorical values such as
-hair colour (see gencode.models.directions).
+let the faces judge label the generated faces and fit the attribute edits (gencode.train.edits).
+A recipe's `init` grows a smaller GAN's generator (progressive growing).
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gencode.models import classifier as C
 from gencode.models import gan
-from gencode.models.catalog import WEIGHTS_DIR
-from gencode.models.checkpoint import file_sha256, save_checkpoint
-from gencode.models.directions import LatentEdits, fit_edits, linear_boundary, to_tensors
+from gencode.models.checkpoint import save_checkpoint
+from gencode.models.directions import LatentEdits, to_tensors
 from gencode.train import resumable as R
+from gencode.train.edits import judge_path, judged_edits
 
 FINISH_SEED_OFFSET = 7_777_777  # latents for BN statistics and directions: not the training draws
 
@@ -33,6 +31,8 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     cfg = gan.make_config(recipe.arch, {**recipe.model, "size": recipe.size})
     config = gan.config_dict(cfg)
     G, D = R.init_seeded(recipe.seed, lambda: gan.build(recipe.arch, config))
+    if recipe.options.get("init"):
+        grow_from(G, recipe, recipe.options["init"])
     ema = R.EMA(G, recipe.ema_decay)
     betas = (0.5, 0.999)  # DCGAN's: a lower beta1 keeps the two players from oscillating
     opt_g = torch.optim.Adam(G.parameters(), recipe.lr, betas=betas)
@@ -55,6 +55,14 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     objects = {"G": G, "D": D, "ema": ema.model, "opt_g": opt_g, "opt_d": opt_d, "rng": g}
     R.run_steps(recipe, objects, step, resume=resume, progress=progress)
     return _finish(recipe, ema.model, config)
+
+
+def grow_from(G: nn.Module, recipe: Any, path: str) -> None:
+    """Progressive growing: G starts from a smaller GAN's generator (a 64 px DCGAN of half the
+    width shares every layer up to 16x16 with a 32 px one); the rest keeps its fresh init."""
+    if not Path(path).is_file():
+        raise ValueError(f"{recipe.source}: init checkpoint {path} not found; run its recipe first")
+    R.grow(G, gan.load_generator(path).state_dict())
 
 
 def gan_step(
@@ -93,27 +101,13 @@ def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, model: nn.Module, cl
     opt.step()
 
 
-def judge_path(spec: str) -> Path:
-    """A judge checkpoint given as a path, or as a shipped name such as 'faces-judge'."""
-    p = Path(spec)
-    if p.suffix == ".safetensors" or p.exists():
-        return p
-    return WEIGHTS_DIR / f"{spec}.safetensors"
-
-
-def fit_directions(
-    G: nn.Module, judge_file: Path, n: int, seed: int
-) -> tuple[LatentEdits, dict[str, float]]:
-    """InterFaceGAN edits per judge attribute, and each attribute's share of 'yes' labels."""
-    judge = C.load_classifier(judge_file)
-    heads = judge.cfg.heads
-    g = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, *G.latent_shape, generator=g)  # (N, D)
-    out = C.predict(judge, gan.generate(G, z))
-    masks = C.binary_labels(heads, out, logits=True)
-    values = {k: spec["values"] for k, spec in heads.items() if spec["kind"] == "categorical"}
-    edits = fit_edits(z, masks, C.categories(heads, out, logits=True), values, linear_boundary)
-    return edits, {k: round(m.float().mean().item(), 4) for k, m in masks.items()}
+def refit(recipe: Any, source: Path) -> Path:
+    """A finished GAN's edits recomputed with today's code and judge, without training: the
+    generator of `source` finished as training finishes (the same draws), written to the recipe's
+    output."""
+    config = gan.config_dict(gan.make_config(recipe.arch, {**recipe.model, "size": recipe.size}))
+    R.check_config(recipe, source, config)
+    return _finish(recipe, gan.load_generator(source), config)
 
 
 def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
@@ -122,22 +116,16 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
     n_bn = int(recipe.options.get("bn_samples", 4096))
     g = torch.Generator().manual_seed(seed)
     R.recalibrate_batchnorm(G, torch.randn(n_bn, *G.latent_shape, generator=g))
-    edits, meta_dir = LatentEdits({}), {}
+    edits, meta_dir = LatentEdits({}), dict[str, Any]()
     if recipe.options.get("judge"):
         judge_file = judge_path(recipe.options["judge"])
         n = int(recipe.options.get("direction_samples", 4000))
-        edits, shares = fit_directions(G, judge_file, n, seed + 1)
-        meta_dir = {
-            "method": "interfacegan",
-            "samples": n,
-            "judge_sha256": file_sha256(judge_file),
-            "yes_share": shares,
-            "amount": "1.0 moves a latent by the gap between typical faces without and with it",
-            "categorical": {g: list(c.names) for g, c in edits.categories.items()},
-        }
+        render = lambda z: gan.generate(G, z)  # noqa: E731
+        edits, meta_dir = judged_edits(render, config["latent_dim"], judge_file, n, seed + 1)
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,
+        "native_sizes": [recipe.size],
         "z_dim": config["latent_dim"],
         "latent_shape": list(G.latent_shape),
         "output_range": [-1.0, 1.0],

@@ -225,3 +225,47 @@ def image_pool(recipe: Any) -> torch.Tensor:
 
         images = load_data(recipe.dataset, recipe.size).images
     return images_to_tensor(images)
+
+
+def check_config(recipe: Any, source: Path, config: dict[str, Any]) -> None:
+    """Refuse to finish a checkpoint whose model is not the one the recipe describes."""
+    from gencode.models.checkpoint import read_info
+
+    info = read_info(source)
+    if info.family != recipe.family:
+        raise ValueError(f"{source}: a {info.family} checkpoint, not a {recipe.family} one")
+    theirs = info.config
+    if theirs != config:
+        diff = sorted(k for k in {*theirs, *config} if theirs.get(k) != config.get(k))
+        raise ValueError(
+            f"{source}: its model differs from recipe {recipe.name}'s in {', '.join(diff)}"
+        )
+
+
+def grow(model: nn.Module, old: dict[str, torch.Tensor], from_end: tuple[str, ...] = ()) -> int:
+    """Progressive growing: start `model` from a smaller model's state `old`, part by part (each
+    top-level child), layer by layer from the latent side, as far as the two keep the same
+    shapes; the rest keeps its fresh init. Parts named in `from_end` meet the latent at their end
+    (an encoder: a larger image adds layers at its start). Returns the tensors taken."""
+    state = model.state_dict()
+    taken: dict[str, torch.Tensor] = {}
+    for part, _ in model.named_children():
+        mine, theirs = _layers(state, part), _layers(old, part)
+        if part in from_end:
+            mine, theirs = mine[::-1], theirs[::-1]
+        for a, b in zip(mine, theirs, strict=False):
+            same = [k.rsplit(".", 1)[1] for k in a] == [k.rsplit(".", 1)[1] for k in b]
+            if not same or any(a[k].shape != b[j].shape for k, j in zip(a, b, strict=True)):
+                break
+            taken |= {k: b[j] for k, j in zip(a, b, strict=True)}
+    model.load_state_dict({**state, **taken})
+    return len(taken)
+
+
+def _layers(state: dict[str, torch.Tensor], part: str) -> list[dict[str, torch.Tensor]]:
+    """The tensors under a part's name, grouped by layer, in order."""
+    layers: dict[str, dict[str, torch.Tensor]] = {}
+    for k, v in state.items():
+        if k.startswith(part + ".") or k == part:
+            layers.setdefault(k.rsplit(".", 1)[0], {})[k] = v
+    return list(layers.values())
