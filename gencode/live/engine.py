@@ -141,6 +141,7 @@ class Engine:
             "ok": self.error is None,
             "error": self.error,
             "dropped": self.dropped,
+            "reused": self.stepper.similar.reused,
             "compiling": self.compiler.busy,
             "size": list(self.latest.pixels.shape[1::-1]) if self.latest is not None else None,
             "files": list(p.checked.files) if p else [],
@@ -285,7 +286,8 @@ class Engine:
             self.dropped += max(shown.frame - self.frame - 1, 0)
         if self.recorder is not None and self.latest is not None:
             self.recorder.write(self.latest.pixels, shown.frame - self.latest.frame)
-        jpeg = encode_jpeg(shown.pixels)
+        same = self.latest is not None and self.latest.sha256 == shown.sha256
+        jpeg = self.jpeg if same and self.jpeg else encode_jpeg(shown.pixels)  # once per picture
         with self.shown:
             self.latest, self.jpeg, self.frame = shown, jpeg, shown.frame
             self.shown.notify_all()

@@ -9,6 +9,7 @@ the same ops and caches as an offline render and a replay reproduces it exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import torch
 from gencode import types as T
 from gencode.graph import Graph, Node, Output
 from gencode.live.program import Program
+from gencode.live.similar import Filter
 from gencode.runtime.execute import Executor
 from gencode.runtime.outputs import to_uint8
 
@@ -49,6 +51,7 @@ class Stepper:
         self.last: Shown | None = None
         self.anchor: Shown | None = None
         self.swap = Swap(0, 0, None)
+        self.similar = Filter()
 
     def begin(self, program: Program, frame: int) -> None:
         """`program` takes over from `frame`: the picture on screen anchors its colours."""
@@ -61,11 +64,12 @@ class Stepper:
         self.executor.add_models(program.catalog.resolved)
 
     def state(self) -> tuple:
-        return (self.last, self.anchor, self.swap)
+        f = self.similar
+        return (self.last, self.anchor, self.swap, f.last, f.skips)
 
     def restore(self, state: tuple) -> None:
         """Back to a saved state: a new program that failed on its first frame leaves no trace."""
-        self.last, self.anchor, self.swap = state
+        self.last, self.anchor, self.swap, self.similar.last, self.similar.skips = state
 
     def step(self, program: Program, frame: int, signals: dict[str, float]) -> Shown:
         """The picture of `frame` (raises RenderError or GenError; the state is then unchanged)."""
@@ -73,6 +77,12 @@ class Stepper:
         graph = program.graph(frame, signals, pictures)
         node = graph.outputs[0].node
         graph = self._crossfaded(graph, node, frame)
+        start = self.last.picture if self.last is not None else None
+        threshold = float(program.settings.get("skip_similar") or 0)
+        if self.last is not None and self.similar.reuse(graph, start, frame, threshold):
+            shown = dataclasses.replace(self.last, frame=frame, program=program.number)
+            self.last = shown
+            return shown  # the stream has settled: the picture on screen stays up
         self._supply(graph)
         value = self.executor.run(graph, program.root).values[graph.outputs[0].name]
         key = graph.outputs[0].node.key
@@ -83,6 +93,7 @@ class Stepper:
         shown = Shown(frame, value, key, pixels, sha256(pixels), program.number)
         if self.anchor is None:
             self.anchor = shown  # a program's first picture anchors its colour coherence
+        self.similar.made(graph, start)
         self.last = shown
         return shown
 
