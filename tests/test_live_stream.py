@@ -184,3 +184,38 @@ def test_a_recorded_set_with_the_filter_replays_and_encodes_each_picture_once(
     assert len(encoded) == len(hashes) - repeats  # a repeated picture is not encoded again
     result = replay(tmp_path / "s.set.json", tmp_path / "replay", device="cpu")
     assert result.frames == len(hashes) and result.matched == result.frames
+
+
+def test_a_due_swap_stops_the_old_programs_frame_and_shows_the_new_one_in_its_place(tiny_dir):
+    from gencode.runtime.registry import Cancelled
+
+    text = HEAD + 'strength 0.5\nanimate "dunes"\n'
+    script = write_script(tiny_dir, text)
+    engine = Engine(script, fps=8, device="cpu")
+    real, slow = engine.stepper.step, []
+
+    def step(program, frame, signals, cancel=None):
+        if program.number == 1 and frame >= 2:  # the old program's frames now take 20 s …
+            slow.append(frame)
+            if cancel is not None and cancel.wait(20):
+                raise Cancelled()  # … unless a swap stops them
+        return real(program, frame, signals, cancel)
+
+    engine.stepper.step = step  # type: ignore[method-assign]
+    engine.start()
+    try:
+        end = time.monotonic() + 60
+        while not slow and time.monotonic() < end:
+            time.sleep(0.02)
+        t0 = time.monotonic()
+        script.write_text(text.replace('"dunes"', '"ocean"'), encoding="utf-8")
+        engine.changed()
+        while engine.programs < 2 and time.monotonic() < t0 + 15:
+            time.sleep(0.02)
+        took = time.monotonic() - t0
+    finally:
+        engine.stop()
+    assert engine.programs == 2 and took < 10, took
+    assert engine.status()["ok"], engine.status()["error"]
+    # The stopped frame is made by the new program: the swap skips no frame number.
+    assert engine.log.programs[-1]["frame"] == slow[0]

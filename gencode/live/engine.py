@@ -25,7 +25,7 @@ from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
 from gencode.live.stepper import Shown, Stepper
-from gencode.live.swap import Compiler, Ready, Unchanged
+from gencode.live.swap import Compiler, Ready, Unchanged, swap_frame
 from gencode.runtime.execute import Executor, RenderError
 from gencode.runtime.registry import Cancelled
 
@@ -78,7 +78,8 @@ class Engine:
             self.path.name, str(self.path.resolve().parent), 0.0, sets=self.sets, forced=self.forced
         )
         self.recorder = Recorder(record, 1.0) if record else None
-        self.compiler = Compiler(self._load, lambda: self.frame, self._failed)
+        self._interrupt = threading.Event()  # a swap is due: the old program's frame may stop
+        self.compiler = Compiler(self._load, lambda: self.frame, self._failed, self._ready)
         self._thread = threading.Thread(target=self._run, name="gencode-live", daemon=True)
 
     # ---- control ---------------------------------------------------------------------------
@@ -246,12 +247,24 @@ class Engine:
         self.say("info", f"program {p.number} live at frame {frame}")
         return True
 
+    def _ready(self, ready: Ready) -> None:
+        """A new program is checked: if it goes live at the next frame, the frame being made
+        for the old one stops (at its next denoising step) and the new one's is made instead."""
+        if swap_frame(ready) <= self.frame + 1:
+            self._interrupt.set()
+
     def _frame(self, f: int) -> None:
         self._signals(f)
-        ready = self.compiler.take(f)
-        if ready is not None and self._begin(ready, f):
-            return
-        self._step(f)
+        for _ in range(2):  # again when a swap stopped the old program's frame: the new one's
+            self._interrupt.clear()
+            ready = self.compiler.take(f)
+            if ready is not None and self._begin(ready, f):
+                return
+            try:
+                self._step(f)
+                return
+            except _Interrupted:
+                continue
 
     def _signals(self, f: int) -> None:
         with self._lock:
@@ -262,12 +275,16 @@ class Engine:
                 self.log.event(f, "signal", name=name, value=value)
 
     def _step(self, f: int, first: bool = False) -> Shown | None:
-        """Make and show frame f; on failure report it and show nothing (the old picture stays)."""
+        """Make and show frame f; on failure report it and show nothing (the old picture stays).
+        A running program's frame stops when a swap is due (_Interrupted); a new one's never."""
         assert self.current is not None
         t0 = time.perf_counter()
+        cancel = None if first else self._interrupt
         try:
-            shown = self.stepper.step(self.current, f, dict(self.signals))
+            shown = self.stepper.step(self.current, f, dict(self.signals), cancel)
         except (RenderError, GenError, Cancelled, ValueError) as e:
+            if isinstance(e, Cancelled) and cancel is not None and cancel.is_set():
+                raise _Interrupted() from None
             text = e.format() if isinstance(e, GenError) else str(e)
             what = "not swapped in" if first and self.programs else "frame failed"
             self._failed(
@@ -306,6 +323,10 @@ class Engine:
         with self.shown:
             self.shown.wait_for(lambda: self.frame > after or self._stop.is_set(), timeout)
             return self.latest if self.frame > after else None
+
+
+class _Interrupted(Exception):
+    """A swap is due: the frame being made for the old program was stopped."""
 
 
 def encode_jpeg(pixels, quality: int = 90) -> bytes:

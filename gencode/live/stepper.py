@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +72,15 @@ class Stepper:
         """Back to a saved state: a new program that failed on its first frame leaves no trace."""
         self.last, self.anchor, self.swap, self.similar.last, self.similar.skips = state
 
-    def step(self, program: Program, frame: int, signals: dict[str, float]) -> Shown:
-        """The picture of `frame` (raises RenderError or GenError; the state is then unchanged)."""
+    def step(
+        self,
+        program: Program,
+        frame: int,
+        signals: dict[str, float],
+        cancel: threading.Event | None = None,
+    ) -> Shown:
+        """The picture of `frame` (raises RenderError or GenError, or Cancelled once `cancel` is
+        set; the state is then unchanged)."""
         pictures = {"previous": _key(self.last), "anchor": _key(self.anchor)}
         graph = program.graph(frame, signals, pictures)
         node = graph.outputs[0].node
@@ -84,7 +92,7 @@ class Stepper:
             self.last = shown
             return shown  # the stream has settled: the picture on screen stays up
         self._supply(graph)
-        value = self.executor.run(graph, program.root).values[graph.outputs[0].name]
+        value = self.executor.run(graph, program.root, cancel=cancel).values[graph.outputs[0].name]
         key = graph.outputs[0].node.key
         if value.dim() == 4:  # a finite sequence loops on the stream's clock
             i = frame % value.shape[0]
