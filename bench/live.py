@@ -4,7 +4,10 @@ from a save to the new program's first frame painted in headless Chromium, the f
 batching consecutive frames' denoising (StreamDiffusion's stream batch) would pay on this CPU.
 
     python bench/live.py [--sizes 128,256] [--threads 1,2] [--seconds 4] [--swaps 20]
-                         [--swap-size 128] [--random]
+                         [--swap-size 128] [--random] [--profile]
+
+`--profile` only steps the stream without its clock and prints the CPU ms of a frame by stage
+(compile, warp, colormatch, encode, UNet, decode, JPEG, the rest).
 
 The stream is an endless feedback `animate` (4 steps, strength 0.5: two denoiser calls a frame)
 of the scenes model (or a random-weight UNet of its config), asked for 24 fps; real time is real
@@ -42,8 +45,7 @@ steps 4
 strength 0.5
 zoom {zoom}
 rotate {rotate}
-skip_similar {similar}
-animate "{prompt}"
+{similar}animate "{prompt}"
 """
 PROMPTS = ("dunes at dusk", "ocean at night")
 
@@ -58,7 +60,8 @@ def script_text(fps: int = 24, zoom: float = 1.02, prompt: str = PROMPTS[0], sti
     rotate, similar = (0, 0.98) if still else (0.5, 0)
     if still:
         zoom = 1
-    return SCRIPT.format(fps=fps, zoom=zoom, rotate=rotate, similar=similar, prompt=prompt)
+    similar_line = f"skip_similar {similar}\n" if similar else ""  # (then older code runs it too)
+    return SCRIPT.format(fps=fps, zoom=zoom, rotate=rotate, similar=similar_line, prompt=prompt)
 
 
 def throughput(folder: Path, size: int, threads: int, seconds: float, still=False) -> dict:
@@ -177,6 +180,53 @@ def stream_batch(folder: Path, size: int, threads: int) -> dict | None:
     return {"unet": (u1 * 1000, u2 * 1000), "decode": (d1 * 1000, d2 * 1000)}
 
 
+STAGES = {  # where a frame's time goes: function name → stage
+    "graph": "compile",
+    "warp": "warp",
+    "colormatch": "colormatch",
+    "to_latent": "encode",
+    "sample_euler": "UNet",
+    "to_image": "decode",
+    "encode_jpeg": "JPEG",
+}
+
+
+def profile(folder: Path, size: int, frames: int = 8) -> str:
+    """CPU ms of one frame of the stream (1 thread) by stage, stepped without the clock."""
+    import cProfile
+    import pstats
+
+    from gencode.live.engine import LIVE_CACHE, encode_jpeg
+    from gencode.live.program import load
+    from gencode.live.stepper import Stepper
+    from gencode.runtime.execute import Executor
+
+    torch.set_num_threads(1)
+    script = folder / "profile.gen"
+    script.write_text(script_text(), encoding="utf-8")
+    program = load(script, forced={"size": [size, size]})
+    program.number = 1
+    stepper = Stepper(Executor("cpu", cache_bytes=LIVE_CACHE))
+    stepper.begin(program, 0)
+    prof = cProfile.Profile(time.thread_time)
+    for f in range(frames + 2):  # two to warm up
+        if f == 2:
+            t0 = time.thread_time()
+            prof.enable()
+        encode_jpeg(stepper.step(program, f, {}).pixels)
+    prof.disable()
+    total = (time.thread_time() - t0) / frames * 1000
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    ms = {
+        stage: sum(v[3] for k, v in stats.items() if k[2] == name) / frames * 1000
+        for name, stage in STAGES.items()
+    }
+    rest = total - sum(ms.values())
+    return f"{size}px {total:.0f} ms: " + ", ".join(
+        f"{k} {v:.1f}" for k, v in [*ms.items(), ("rest", rest)]
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="128,256")
@@ -185,10 +235,14 @@ def main() -> None:
     p.add_argument("--swaps", type=int, default=20)
     p.add_argument("--swap-size", type=int, default=128, help="stream size during the swaps")
     p.add_argument("--random", action="store_true", help="a random-weight UNet, not scenes")
+    p.add_argument("--profile", action="store_true", help="only the CPU ms of a frame by stage")
     args = p.parse_args()
     folder = workdir(args.random)
     parts = []
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.profile:
+        print("; ".join(profile(folder, size) for size in sizes))
+        return
     for size in sizes:
         for threads in (int(t) for t in args.threads.split(",")):
             r = throughput(folder, size, threads, args.seconds)
