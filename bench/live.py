@@ -153,9 +153,18 @@ class Gaps:
 
 
 def stream_batch(folder: Path, size: int, threads: int) -> dict | None:
-    """Per-frame ms of the UNet (one guided evaluation: cond and uncond) and the decoder, one
-    frame at a time against two frames in one call: what stream batching could save."""
-    from _common import best_time
+    """Per-frame CPU ms (all threads; the least of 5) of the UNet (one guided evaluation: cond
+    and uncond) and the decoder, one frame at a time against two frames in one call: what
+    stream batching could save. CPU time, because a busy shared machine swamps the wall clock."""
+
+    def best_time(fn, repeats: int) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            c0 = time.process_time()
+            fn()
+            times.append(time.process_time() - c0)
+        return min(times)
 
     from gencode.models.checkpoint import read_info
     from gencode.models.latent_diffusion import load_latent_diffusion
@@ -256,8 +265,8 @@ def main() -> None:
             b = stream_batch(folder, size, threads)
             if b is not None:
                 (u1, u2), (d1, d2) = b["unet"], b["decode"]
-                print(f"  stream batch: UNet {u1:.1f} ms a frame alone, {u2:.1f} batched by 2; "
-                      f"decoder {d1:.1f} / {d2:.1f}")  # fmt: skip
+                print(f"  stream batch (CPU ms a frame): UNet {u1:.1f} alone, {u2:.1f} batched by "
+                      f"2; decoder {d1:.1f} / {d2:.1f}")  # fmt: skip
                 parts.append(f"batch-2 UNet {u1:.1f}->{u2:.1f} ms/frame")
     still = throughput(folder, sizes[0], 1, args.seconds, still=True)
     print(f"settled stream at {sizes[0]} px, skip_similar 0.98: {still['fps']:.2f} fps, "
