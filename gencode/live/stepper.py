@@ -4,7 +4,9 @@ executor.
 Input: a `Program`, a frame index and the live signals. Output: `Shown`, the frame's picture
 (float, on the device), its pixels (uint8 H×W×3) and their sha256. The picture carried from frame
 to frame is a content-keyed value in the executor's memory cache, so every frame runs through
-the same ops and caches as an offline render and a replay reproduces it exactly.
+the same ops and caches as an offline render and a replay reproduces it exactly. With
+`skip_similar`, a frame of a settled feedback stream may show the last picture again
+(`gencode.live.similar`), by a rule a replay follows too.
 """
 
 from __future__ import annotations
