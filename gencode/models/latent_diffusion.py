@@ -109,5 +109,6 @@ def load_latent_diffusion(
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: weights do not match its config ({e})") from None
     unet, ae = (m.to(device).eval().requires_grad_(False) for m in (unet, ae))
-    unet, ae = unet.to(memory_format=FORMAT), ae.to(memory_format=FORMAT)
+    for m in (unet, ae):  # in place; torch's stubs omit Module.to's memory_format
+        m.to(memory_format=FORMAT)  # type: ignore[call-overload]
     return LatentDiffusion(unet, ae, info.meta, sha256)  # type: ignore[arg-type]
