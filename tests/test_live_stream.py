@@ -155,7 +155,9 @@ def test_the_filter_needs_the_same_program_a_similar_start_and_stops_after_max_s
     assert signature(g) != signature(h)
     f = Filter()
     assert not f.reuse(g, p, 1, 0.9)  # nothing made yet
-    f.made(g, p)
+    f.made(g, p, 0)
+    assert f.last is None  # off: nothing kept
+    f.made(g, p, 0.9)
     assert not f.reuse(h, p, 2, 0.9)  # another program
     assert not f.reuse(g, 1 - p, 2, 0.9)  # another picture
     assert not f.reuse(g, p, 2, 0)  # off

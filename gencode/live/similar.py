@@ -58,10 +58,12 @@ class Filter:
         self.reused += 1
         return True
 
-    def made(self, graph: Graph, start: torch.Tensor | None) -> None:
-        """A frame ran: the next frames compare with its start."""
+    def made(self, graph: Graph, start: torch.Tensor | None, threshold: float) -> None:
+        """A frame ran: the next frames compare with its start (when the filter is on)."""
         self.skips = 0
-        self.last = Made(signature(graph), start) if start is not None else None
+        self.last = None
+        if threshold > 0 and start is not None:
+            self.last = Made(signature(graph), start)
 
 
 def similarity(a: torch.Tensor, b: torch.Tensor) -> float:

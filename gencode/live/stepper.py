@@ -103,7 +103,7 @@ class Stepper:
         shown = Shown(frame, value, key, pixels, sha256(pixels), program.number)
         if self.anchor is None:
             self.anchor = shown  # a program's first picture anchors its colour coherence
-        self.similar.made(graph, start)
+        self.similar.made(graph, start, threshold)
         self.last = shown
         return shown
 
