@@ -28,16 +28,20 @@ def compile_program(
     frame: float = 0,
     signals: Signals | None = None,
     pictures: dict[str, str | None] | None = None,
+    keep: dict[int, Node] | None = None,
 ) -> Graph:
     """The graph of a checked program; identical values under the same settings share a node.
 
     A live stream compiles once per frame: single values take their schedules and frame
     expressions at `frame` with the live `signals` (or, offline, `signals(seconds)`: the values
     of a script's `audio` file at each frame's time); `pictures` names the content of each
-    `picture` leaf (the stream's previous frame, by hash), so keys stay content keys."""
+    `picture` leaf (the stream's previous frame, by hash), so keys stay content keys. `keep`
+    holds the nodes of values that are the same at every frame (no schedule, frame expression
+    or picture upstream) across calls, so a stream re-keys only what its frame changes."""
     graph = Graph()
     memo: dict[int, Node] = {}
     at = Moment(frame, signals or {})
+    varying: set[int] = set()
 
     def lower(top: Value) -> Node:
         # Post-order with an explicit stack: a chain of thousands of bindings needs no recursion,
@@ -46,6 +50,9 @@ def compile_program(
         while stack:
             v, ready = stack.pop()
             if id(v) in memo:
+                continue
+            if keep is not None and id(v) in keep:
+                memo[id(v)] = _adopt(graph, keep[id(v)])
                 continue
             if not ready:
                 stack.append((v, True))
@@ -59,6 +66,10 @@ def compile_program(
             if v.op == "picture":
                 params["of"] = (pictures or {}).get(str(v.params["slot"]))
             memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length))
+            if _varies(v) or any(id(i) in varying for i in v.inputs):
+                varying.add(id(v))
+            elif keep is not None:
+                keep[id(v)] = memo[id(v)]
         return memo[id(top)]
 
     taken: dict[str, int] = {}
@@ -75,6 +86,26 @@ def compile_program(
             Output(name, node, path, out.fps, animation, out.span.line, out.audio, told)
         )
     return graph
+
+
+def _varies(v: Value) -> bool:
+    """Whether a value's own params can differ from frame to frame (its inputs aside)."""
+    return v.op == "picture" or any(isinstance(x, Sched | FrameExpr) for x in v.params.values())
+
+
+def _adopt(graph: Graph, node: Node) -> Node:
+    """A node kept from an earlier frame, added to this frame's graph after its upstream."""
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    while stack:
+        n, ready = stack.pop()
+        if graph.has(n.key):
+            continue
+        if ready:
+            graph.add(n)
+        else:
+            stack.append((n, True))
+            stack.extend((i, False) for i in reversed(n.inputs) if not graph.has(i.key))
+    return graph.add(node)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ class Graph:
     outputs: list[Output] = field(default_factory=list)
     _by_key: dict[str, Node] = field(default_factory=dict, repr=False)
 
+    def has(self, key: str) -> bool:
+        return key in self._by_key
+
     def add(self, node: Node) -> Node:
         """The graph's node with this key: identical subexpressions become one node."""
         if node.key not in self._by_key:

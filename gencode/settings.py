@@ -32,6 +32,9 @@ SETTINGS: dict[str, Arg] = {
     # cross-fades from the picture on screen over `crossfade` frames.
     "quantize": Arg("quantize", (T.NUMBER,), 0, 0, 100000),
     "crossfade": Arg("crossfade", (T.NUMBER,), 0, 0, 100000),
+    # Live: a feedback frame whose starting picture is at least this similar (cosine) to the
+    # last frame made may reuse that frame's picture (StreamDiffusion's similarity filter; 0 off).
+    "skip_similar": Arg("skip_similar", (T.NUMBER,), 0, 0, 1),
 }
 
 # Settings whose default comes from the model's metadata (key in meta["defaults"]).

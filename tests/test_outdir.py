@@ -28,7 +28,8 @@ def test_a_folder_swapped_for_a_symlink_mid_render_gets_nothing(tmp_path: Path) 
     outside.mkdir()
     graph, values = frames_output(6, "f/{frame:02}.png", animation="f/walk.gif")
 
-    def swap_after_two(o, frame, px, decoded=None):  # the records hook runs just before each frame's write
+    # The records hook runs just before each frame's write.
+    def swap_after_two(o, frame, px, decoded=None):
         if frame == 2:
             shutil.rmtree(out / "f")
             (out / "f").symlink_to(outside, target_is_directory=True)

@@ -156,7 +156,10 @@ def test_every_output_of_write_outputs_gets_the_hook_record(tmp_path: Path) -> N
     node = Node.make("const", {}, (), "image")
     out = Output("x", node, "x.webp", 10)
     write_outputs(
-        Graph(outputs=[out]), {node.key: torch.rand(3, 4, 4)}, tmp_path, lambda o, f, px, decoded=None: {"k": 1}
+        Graph(outputs=[out]),
+        {node.key: torch.rand(3, 4, 4)},
+        tmp_path,
+        lambda o, f, px, decoded=None: {"k": 1},
     )
     assert read_record(tmp_path / "x.webp") == {"k": 1}
 

@@ -27,7 +27,7 @@ from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
 from gencode.live.stepper import Shown, Stepper
-from gencode.live.swap import Compiler, Ready, Unchanged
+from gencode.live.swap import Compiler, Ready, Unchanged, swap_frame
 from gencode.runtime.execute import Executor, RenderError
 from gencode.runtime.registry import Cancelled
 
@@ -82,7 +82,8 @@ class Engine:
             self.path.name, str(self.path.resolve().parent), 0.0, sets=self.sets, forced=self.forced
         )
         self.recorder = Recorder(record, 1.0) if record else None
-        self.compiler = Compiler(self._load, lambda: self.frame, self._failed)
+        self._interrupt = threading.Event()  # a swap is due: the old program's frame may stop
+        self.compiler = Compiler(self._load, lambda: self.frame, self._failed, self._ready)
         self._thread = threading.Thread(target=self._run, name="gencode-live", daemon=True)
 
     # ---- control ---------------------------------------------------------------------------
@@ -155,6 +156,7 @@ class Engine:
             "ok": self.error is None,
             "error": self.error,
             "dropped": self.dropped,
+            "reused": self.stepper.similar.reused,
             "compiling": self.compiler.busy,
             "size": list(self.latest.pixels.shape[1::-1]) if self.latest is not None else None,
             "files": list(p.checked.files) if p else [],
@@ -266,17 +268,33 @@ class Engine:
         self.say("info", f"program {p.number} live at frame {frame}")
         return True
 
+    def _ready(self, ready: Ready) -> None:
+        """A new program is checked: if it goes live at the next frame, the frame being made
+        for the old one stops (at its next denoising step) and the new one's is made instead."""
+        if swap_frame(ready) <= self.frame + 1:
+            self._interrupt.set()
+
     def _frame(self, f: int) -> None:
         self._signals(f)
-        ready = self.compiler.take(f)
-        if ready is not None and self._begin(ready, f):
-            return
-        with self._lock:
-            fast, self._fast = self._fast, None
-        if fast is not None and self.current is not None and fast.number == self.current.number:
-            self._rebound(fast, f)
-            return
-        self._step(f)
+        for _ in range(2):  # again when a swap stopped the old program's frame: the new one's
+            self._interrupt.clear()
+            ready = self.compiler.take(f)
+            if ready is not None and self._begin(ready, f):
+                return
+            with self._lock:
+                fast, self._fast = self._fast, None
+            current = self.current
+            try:
+                if fast is not None and current is not None and fast.number == current.number:
+                    self._rebound(fast, f)
+                else:
+                    self._step(f)
+                return
+            except _Interrupted:
+                self.current = current  # the slider's values wait for the frame that shows them
+                with self._lock:
+                    self._fast = self._fast or fast
+                continue
 
     def _rebound(self, fast: Program, f: int) -> None:
         """A slider's value goes live in the running program; a frame it breaks keeps the old."""
@@ -294,12 +312,16 @@ class Engine:
                 self.log.event(f, "signal", name=name, value=value)
 
     def _step(self, f: int, first: bool = False) -> Shown | None:
-        """Make and show frame f; on failure report it and show nothing (the old picture stays)."""
+        """Make and show frame f; on failure report it and show nothing (the old picture stays).
+        A running program's frame stops when a swap is due (_Interrupted); a new one's never."""
         assert self.current is not None
         t0 = time.perf_counter()
+        cancel = None if first else self._interrupt
         try:
-            shown = self.stepper.step(self.current, f, dict(self.signals))
+            shown = self.stepper.step(self.current, f, dict(self.signals), cancel)
         except (RenderError, GenError, Cancelled, ValueError) as e:
+            if isinstance(e, Cancelled) and cancel is not None and cancel.is_set():
+                raise _Interrupted() from None
             text = e.format() if isinstance(e, GenError) else str(e)
             what = "not swapped in" if first and self.programs else "frame failed"
             self._failed(
@@ -318,7 +340,8 @@ class Engine:
             self.dropped += max(shown.frame - self.frame - 1, 0)
         if self.recorder is not None and self.latest is not None:
             self.recorder.write(self.latest.pixels, shown.frame - self.latest.frame)
-        jpeg = encode_jpeg(shown.pixels)
+        same = self.latest is not None and self.latest.sha256 == shown.sha256
+        jpeg = self.jpeg if same and self.jpeg else encode_jpeg(shown.pixels)  # once per picture
         with self.shown:
             self.latest, self.jpeg, self.frame = shown, jpeg, shown.frame
             self.shown.notify_all()
@@ -337,6 +360,10 @@ class Engine:
         with self.shown:
             self.shown.wait_for(lambda: self.frame > after or self._stop.is_set(), timeout)
             return self.latest if self.frame > after else None
+
+
+class _Interrupted(Exception):
+    """A swap is due: the frame being made for the old program was stopped."""
 
 
 def encode_jpeg(pixels, quality: int = 90) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,14 @@ from gencode.check.program import check
 from gencode.check.state import State
 from gencode.compile import compile_program
 from gencode.errors import GenError
-from gencode.graph import Graph
+from gencode.graph import Graph, Node
 from gencode.ir import CheckedProgram
 from gencode.parse import parse
 from gencode.runtime.models import RecordingCatalog
 from gencode.source import NOSPAN
 
 Numbers = dict[tuple[int, int], float]  # (line, column) of a literal in the main file → value
-LIVE_SETTINGS = ("fps", "bpm", "quantize", "crossfade", "size", "seed")
+LIVE_SETTINGS = ("fps", "bpm", "quantize", "crossfade", "skip_similar", "size", "seed")
 
 
 @dataclass
@@ -39,18 +40,25 @@ class Program:
     catalog: RecordingCatalog
     numbers: Numbers = field(default_factory=dict)
     number: int = 0
+    compiles: int = 0  # frames compiled (a test counts them)
+    kept: dict[int, Node] = field(default_factory=dict, repr=False)  # frame-invariant nodes
 
     @property
     def root(self) -> Path:
         return self.path.resolve().parent
 
+    @cached_property
+    def shown(self) -> CheckedProgram:
+        """The program as the stream sees it: only the last output, the one it shows."""
+        return dataclasses.replace(self.checked, outputs=self.checked.outputs[-1:])
+
     def graph(
         self, frame: int, signals: dict[str, float], pictures: dict[str, str | None]
     ) -> Graph:
-        """The graph of the stream's frame: the script's last output, taken at `frame`."""
-        g = compile_program(self.checked, frame, signals, pictures)
-        g.outputs = g.outputs[-1:]
-        return g
+        """The graph of the stream's frame: the script's last output, taken at `frame`. Only
+        what varies with the frame is lowered and keyed again; the rest is kept from before."""
+        self.compiles += 1
+        return compile_program(self.shown, frame, signals, pictures, self.kept)
 
     def sources(self) -> dict[str, str]:
         """Every file read, relative to the script's folder, with its text."""

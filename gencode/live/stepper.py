@@ -4,12 +4,16 @@ executor.
 Input: a `Program`, a frame index and the live signals. Output: `Shown`, the frame's picture
 (float, on the device), its pixels (uint8 H×W×3) and their sha256. The picture carried from frame
 to frame is a content-keyed value in the executor's memory cache, so every frame runs through
-the same ops and caches as an offline render and a replay reproduces it exactly.
+the same ops and caches as an offline render and a replay reproduces it exactly. With
+`skip_similar`, a frame of a settled feedback stream may show the last picture again
+(`gencode.live.similar`), by a rule a replay follows too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +22,7 @@ import torch
 from gencode import types as T
 from gencode.graph import Graph, Node, Output
 from gencode.live.program import Program
+from gencode.live.similar import Filter
 from gencode.runtime.execute import Executor
 from gencode.runtime.outputs import to_uint8
 
@@ -49,6 +54,7 @@ class Stepper:
         self.last: Shown | None = None
         self.anchor: Shown | None = None
         self.swap = Swap(0, 0, None)
+        self.similar = Filter()
 
     def begin(self, program: Program, frame: int) -> None:
         """`program` takes over from `frame`: the picture on screen anchors its colours."""
@@ -61,20 +67,34 @@ class Stepper:
         self.executor.add_models(program.catalog.resolved)
 
     def state(self) -> tuple:
-        return (self.last, self.anchor, self.swap)
+        f = self.similar
+        return (self.last, self.anchor, self.swap, f.last, f.skips)
 
     def restore(self, state: tuple) -> None:
         """Back to a saved state: a new program that failed on its first frame leaves no trace."""
-        self.last, self.anchor, self.swap = state
+        self.last, self.anchor, self.swap, self.similar.last, self.similar.skips = state
 
-    def step(self, program: Program, frame: int, signals: dict[str, float]) -> Shown:
-        """The picture of `frame` (raises RenderError or GenError; the state is then unchanged)."""
+    def step(
+        self,
+        program: Program,
+        frame: int,
+        signals: dict[str, float],
+        cancel: threading.Event | None = None,
+    ) -> Shown:
+        """The picture of `frame` (raises RenderError or GenError, or Cancelled once `cancel` is
+        set; the state is then unchanged)."""
         pictures = {"previous": _key(self.last), "anchor": _key(self.anchor)}
         graph = program.graph(frame, signals, pictures)
         node = graph.outputs[0].node
         graph = self._crossfaded(graph, node, frame)
+        start = self.last.picture if self.last is not None else None
+        threshold = float(program.settings.get("skip_similar") or 0)
+        if self.last is not None and self.similar.reuse(graph, start, frame, threshold):
+            shown = dataclasses.replace(self.last, frame=frame, program=program.number)
+            self.last = shown
+            return shown  # the stream has settled: the picture on screen stays up
         self._supply(graph)
-        value = self.executor.run(graph, program.root).values[graph.outputs[0].name]
+        value = self.executor.run(graph, program.root, cancel=cancel).values[graph.outputs[0].name]
         key = graph.outputs[0].node.key
         if value.dim() == 4:  # a finite sequence loops on the stream's clock
             i = frame % value.shape[0]
@@ -83,6 +103,7 @@ class Stepper:
         shown = Shown(frame, value, key, pixels, sha256(pixels), program.number)
         if self.anchor is None:
             self.anchor = shown  # a program's first picture anchors its colour coherence
+        self.similar.made(graph, start, threshold)
         self.last = shown
         return shown
 

@@ -1,8 +1,8 @@
 """Swap: saves and number edits → the next program, checked in the background.
 
 Input: requests (a save seen, a number moved). Output: the newest good `Program`, waiting for the
-engine to take it at a frame (at once, or on the `quantize` grid for saves); a broken version is
-reported through `on_error` and never replaces the running one.
+engine to take it at a frame (at once, or on the `quantize` grid for saves), announced through
+`on_ready`; a broken version is reported through `on_error` and never replaces the running one.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ class Compiler:
         load: Callable[[], Program],
         frame: Callable[[], int],
         on_error: Callable[[str], None],
+        on_ready: Callable[[Ready], None] = lambda ready: None,
     ):
-        self._load, self._frame, self._on_error = load, frame, on_error
+        self._load, self._frame, self._on_error, self._on_ready = load, frame, on_error, on_ready
         self._cond = threading.Condition()
         self._wanted: str | None = None
         self._ready: Ready | None = None
@@ -103,6 +104,7 @@ class Compiler:
             else:
                 with self._cond:
                     kind = "save" if self._ready and self._ready.kind == "save" else kind
-                    self._ready = Ready(program, kind, self._frame())
+                    self._ready = ready = Ready(program, kind, self._frame())
+                self._on_ready(ready)
             finally:
                 self.busy = False

@@ -23,6 +23,10 @@ from gencode.models.unet import UNet, UNetConfig
 from gencode.samplers.denoisers import Float32Out, build_denoiser
 from gencode.samplers.schedules import flow_sigmas
 
+# Convolutions run faster channels-last on a CPU (oneDNN): the autoencoder's thin full-resolution
+# ones 1.3-2x, the UNet's 1.1-1.5x. Weights (and the autoencoder's inputs) are kept this way.
+FORMAT = torch.channels_last
+
 
 def split_tensors(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The `prefix.*` tensors of a checkpoint with the prefix removed."""
@@ -64,12 +68,14 @@ class LatentDiffusion:
     def to_latent(self, images: torch.Tensor) -> torch.Tensor:
         """Images (B, 3, H, W) in [0, 1] → scaled latents (B, 4, H/8, W/8)."""
         with torch.no_grad():
-            return self.autoencoder.encode(images.float() * 2 - 1).float()
+            x = (images.float() * 2 - 1).contiguous(memory_format=FORMAT)
+            return self.autoencoder.encode(x).float().contiguous()
 
     def to_image(self, latents: torch.Tensor) -> torch.Tensor:
         """Scaled latents → images (B, 3, 8h, 8w) in [0, 1]."""
         with torch.no_grad():
-            return ((self.autoencoder.decode(latents.float()).float() + 1) / 2).clamp(0, 1)
+            z = latents.float().contiguous(memory_format=FORMAT)
+            return ((self.autoencoder.decode(z).float() + 1) / 2).clamp(0, 1).contiguous()
 
     def attention_scores(self, latent_shape: Sequence[int]) -> int:
         """Attention scores one evaluation holds per latent (for the pre-flight memory check)."""
@@ -103,4 +109,6 @@ def load_latent_diffusion(
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: weights do not match its config ({e})") from None
     unet, ae = (m.to(device).eval().requires_grad_(False) for m in (unet, ae))
+    for m in (unet, ae):  # in place; torch's stubs omit Module.to's memory_format
+        m.to(memory_format=FORMAT)  # type: ignore[call-overload]
     return LatentDiffusion(unet, ae, info.meta, sha256)  # type: ignore[arg-type]

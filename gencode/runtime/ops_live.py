@@ -80,6 +80,7 @@ def feedback(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.Te
         x = _op(ctx, "adjust", {"contrast": p["contrast"], "sharpen": p["sharpen"]}, x)
     if float(p["noise"]) > 0:
         x = _op(ctx, "addnoise", {"amount": p["noise"], "seed": seed}, x)
+    ctx.check_cancelled()  # a live swap stops the frame here rather than after the encode
     return _diffuse(ctx, p, seed, "img2img", x, cond, uncond)
 
 

@@ -11,6 +11,8 @@ destination (a·x + b·y + c, d·x + e·y + f).
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 
@@ -105,31 +107,66 @@ def colormatch(ctx: OpContext, node: Node, inputs: list[torch.Tensor]) -> torch.
     if space not in TO_SPACE:
         raise OpError(f"colormatch: unknown colour space '{space}' (use lab, rgb or hsv)")
     src = TO_SPACE[space](_batch(x).float())  # (N, 3, H, W)
-    target = TO_SPACE[space](_batch(ref).float())  # (M, 3, H', W'); M is 1 or N
     n, c, h, w = src.shape
-    if target.shape[0] not in (1, n):
-        raise OpError(f"colormatch: {n} frames against {target.shape[0]} reference frames")
+    ref_sorted = _sorted_reference(ref, space)  # (M, 3, H'·W')
+    if ref_sorted.shape[0] not in (1, n):
+        raise OpError(f"colormatch: {n} frames against {ref_sorted.shape[0]} reference frames")
     rows = src.reshape(n * c, h * w)
-    ref_rows = target.reshape(target.shape[0], c, -1).expand(n, c, -1).reshape(n * c, -1)
-    matched = match_histograms(rows, ref_rows).reshape(n, c, h, w)
+    ref_rows = ref_sorted.expand(n, c, -1).reshape(n * c, -1)
+    matched = match_sorted(rows, ref_rows).reshape(n, c, h, w)
     return _like(FROM_SPACE[space](matched).clamp(0, 1), x)
+
+
+# The last reference's sorted channels: a stream matches every frame to one anchor. One tuple,
+# replaced whole, so threads never see half of one: (key, weak ref to the tensor, sorted).
+_last_reference: list[tuple] = []
+
+
+def _sorted_reference(ref: torch.Tensor, space: str) -> torch.Tensor:
+    """(M, 3, H'·W'): each reference channel's values in `space`, sorted; the same tensor
+    (unmodified since, where torch counts versions) as last time is not sorted again."""
+    version = None if ref.is_inference() else ref._version  # inference tensors stay as made
+    key = (id(ref), version, tuple(ref.shape), str(ref.device), space)
+    for k, alive, value in _last_reference:
+        if k == key and alive() is ref:
+            return value
+    target = TO_SPACE[space](_batch(ref).float())  # (M, 3, H', W')
+    value = target.reshape(target.shape[0], target.shape[1], -1).sort(dim=-1).values
+    _last_reference[:] = [(key, weakref.ref(ref), value)]
+    return value
 
 
 def match_histograms(rows: torch.Tensor, ref_rows: torch.Tensor) -> torch.Tensor:
     """Each row's values mapped through its CDF onto the quantiles of the matching ref row."""
-    p, q = rows.shape[-1], ref_rows.shape[-1]
-    ordered = rows.sort(dim=-1).values  # (R, P)
-    # Mid-rank of each value among equal ones: a flat area maps to one colour, not a gradient.
-    lo = torch.searchsorted(ordered, rows.contiguous(), right=False)
-    hi = torch.searchsorted(ordered, rows.contiguous(), right=True)
-    quantile = (lo + hi - 1).to(rows.dtype) / (2 * max(p - 1, 1))  # (R, P) in [0, 1]
-    ref_sorted = ref_rows.sort(dim=-1).values  # (R, Q)
-    pos = quantile * (q - 1)
+    return match_sorted(rows, ref_rows.sort(dim=-1).values)
+
+
+def match_sorted(rows: torch.Tensor, ref_sorted: torch.Tensor) -> torch.Tensor:
+    """`match_histograms` against reference rows already sorted."""
+    q = ref_sorted.shape[-1]
+    pos = mid_quantiles(rows) * (q - 1)
     i0 = pos.floor().long().clamp(0, q - 1)
     i1 = (i0 + 1).clamp(max=q - 1)
     frac = pos - i0.to(pos.dtype)
     v0, v1 = ref_sorted.gather(-1, i0), ref_sorted.gather(-1, i1)
     return v0 + (v1 - v0) * frac  # linear between the reference's order statistics
+
+
+def mid_quantiles(rows: torch.Tensor) -> torch.Tensor:
+    """Each value's mid-rank among its row, in [0, 1]: equal values share one rank, so a flat
+    area maps to one colour, not a gradient. One sort: a tie group's first and last positions
+    are running max/min over the sorted row (two binary searches per value cost 3x more)."""
+    p = rows.shape[-1]
+    ordered, order = rows.sort(dim=-1)  # (R, P)
+    pos = torch.arange(p, device=rows.device).expand_as(ordered)
+    first = torch.ones_like(ordered, dtype=torch.bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a tie group starts here
+    last = torch.ones_like(first)
+    last[:, :-1] = first[:, 1:]  # … and ends here
+    lo = torch.where(first, pos, 0).cummax(dim=-1).values  # values below: the group's start
+    hi = torch.where(last, pos + 1, p).flip(-1).cummin(dim=-1).values.flip(-1)  # at or below
+    quantile = (lo + hi - 1).to(rows.dtype) / (2 * max(p - 1, 1))  # (R, P) in [0, 1]
+    return torch.empty_like(quantile).scatter_(-1, order, quantile)
 
 
 # ---- adjust ----------------------------------------------------------------------------------
