@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from gencode.errors import GenError
-from gencode.ops.table import files_read
 from gencode.watch import bounded
 from gencode.watch.frames import Snapshot, locate, non_finite
 from gencode.watch.hub import Hub
+from gencode.watch.watcher import files_of, include_targets
 
 Log = Callable[[str, str], None]  # (level: "info" | "warning" | "error", text)
 PROGRESS_INTERVAL = 0.05  # seconds between progress events: steps can be far faster than pages
@@ -189,13 +189,13 @@ class Session:
             self._front_error = True
             self._track({Path(f).resolve() for f in e.sources})
             # A missing include may be in a folder made later: watch where includes point.
-            self.on_files(self.files | _include_targets(e.sources))
+            self.on_files(self.files | include_targets(e.sources))
             # Errors only: a performer needs the culprit, not the notes the checker adds.
             text = "\n".join(d.format(e.sources) for d in e.errors) or str(e)
             self._fail(Problem("check", text, seq))
             return None
         self._front_error = False
-        self._track(_files_of(script))
+        self._track(files_of(script))
         notes = [n.format(script.program.sources) for n in script.program.notes]
         if notes != self._notes:  # said once, not on every save
             self._notes = notes
@@ -389,31 +389,6 @@ class Session:
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-
-def _files_of(script: Any) -> set[Path]:
-    """The files a script read: itself, its includes, and the images it loads."""
-    files = {Path(f).resolve() for f in script.program.files}
-    for node in script.graph.nodes:
-        files.update((script.root / f).resolve() for f, _ in files_read(node.op, node.params))
-    return files
-
-
-def _include_targets(sources: dict[str, str]) -> set[Path]:
-    """Where the includes of these files point (existing or not), for the watcher."""
-    from gencode import ast
-    from gencode.parse import parse
-
-    out = set()
-    for name, text in sources.items():
-        try:
-            program = parse(text, name)
-        except GenError:
-            continue
-        for stmt in program.statements:
-            if isinstance(stmt, ast.Include):
-                out.add((Path(name).resolve().parent / stmt.path.value).resolve())
-    return out
 
 
 def _message(e: BaseException) -> str:

@@ -15,9 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+from gencode.errors import GenError
+from gencode.ops.table import files_read
 
 # Events that can change a file's bytes; opens and read-only closes are noise (our own reads
 # of the script would otherwise wake us up again).
@@ -139,3 +143,31 @@ class Watcher:
 
 def _text(path: str | bytes) -> str:
     return path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
+
+
+# ---- what a script read: the files to watch ------------------------------------------------
+
+
+def files_of(script: Any) -> set[Path]:
+    """The files a script read: itself, its includes, and the images it loads."""
+    files = {Path(f).resolve() for f in script.program.files}
+    for node in script.graph.nodes:
+        files.update((script.root / f).resolve() for f, _ in files_read(node.op, node.params))
+    return files
+
+
+def include_targets(sources: dict[str, str]) -> set[Path]:
+    """Where the includes of these files point (existing or not), for the watcher."""
+    from gencode import ast
+    from gencode.parse import parse
+
+    out = set()
+    for name, text in sources.items():
+        try:
+            program = parse(text, name)
+        except GenError:
+            continue
+        for stmt in program.statements:
+            if isinstance(stmt, ast.Include):
+                out.add((Path(name).resolve().parent / stmt.path.value).resolve())
+    return out
