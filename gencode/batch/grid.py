@@ -9,20 +9,20 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from gencode.batch.catalog import Row
+from gencode.outputs_paths import STILL_FORMATS
 from gencode.provenance.pixels import decode_file, pixel_sha256
 from gencode.provenance.record import SCHEMA, now
 from gencode.runtime.outputs import write_still
 
 GRID_NAME = "grid.png"
 GAP = 2  # pixels of background between tiles
-_STILLS = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def tiles(rows: list[Row]) -> list[Row]:
     """Each item's first still (by path), in item order."""
     first: dict[str, Row] = {}
     for r in sorted(rows, key=lambda r: (r.item, r.path)):
-        if PurePosixPath(r.path).suffix.lower() in _STILLS:
+        if PurePosixPath(r.path).suffix.lower() in STILL_FORMATS:
             first.setdefault(r.item, r)
     return list(first.values())
 
