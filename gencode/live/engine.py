@@ -27,7 +27,7 @@ from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
 from gencode.live.stepper import Shown, Stepper
-from gencode.live.swap import Compiler, Ready, Unchanged, swap_frame
+from gencode.live.swap import Compiler, Ready, SwapDue, Unchanged, swap_frame
 from gencode.runtime.execute import Executor, RenderError
 from gencode.runtime.registry import Cancelled
 
@@ -82,7 +82,7 @@ class Engine:
             self.path.name, str(self.path.resolve().parent), 0.0, sets=self.sets, forced=self.forced
         )
         self.recorder = Recorder(record, 1.0) if record else None
-        self._interrupt = threading.Event()  # a swap is due: the old program's frame may stop
+        self._interrupt = SwapDue()  # a swap is due: the old program's frame, if late, stops
         self.compiler = Compiler(self._load, lambda: self.frame, self._failed, self._ready)
         self._thread = threading.Thread(target=self._run, name="gencode-live", daemon=True)
 
@@ -239,6 +239,7 @@ class Engine:
         p = ready.program
         if self.fps is None:
             self.fps = float(p.settings["fps"])  # the clock keeps the first program's fps
+        self._interrupt.period = 1.0 / self.fps
         self.log.fps = self.fps
         if self.recorder is not None:
             self.recorder.fps = self.fps
