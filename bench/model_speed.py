@@ -25,8 +25,8 @@ import torch
 from gencode.models.catalog import WEIGHTS_DIR
 from gencode.models.families import LOADERS
 from gencode.ops.table import resolve
-from gencode.runtime.models import GuidedDenoiser
 from gencode.samplers import get_sampler
+from gencode.samplers.denoisers import GuidedDenoiser
 
 
 def load(name: str):

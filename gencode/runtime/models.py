@@ -28,7 +28,7 @@ from gencode.models.checkpoint import CheckpointError, file_sha256, read_info
 from gencode.models.directions import LatentEdits
 from gencode.models.families import LOADERS
 from gencode.ops.table import resolve
-from gencode.samplers.denoisers import Float32Out, GuidedDenoiser, build_denoiser
+from gencode.samplers.denoisers import Float32Out, build_denoiser
 
 
 class DiffusionRuntime(Protocol):
@@ -43,9 +43,6 @@ class DiffusionRuntime(Protocol):
     def to_latent(self, images: torch.Tensor) -> torch.Tensor: ...  # [0, 1] → model space
     def to_image(self, latents: torch.Tensor) -> torch.Tensor: ...  # model space → [0, 1]
     def image_shape(self, latent_shape: Sequence[int]) -> tuple[int, ...]: ...
-
-
-__all__ = ["GuidedDenoiser"]  # the one CFG wrapper (gencode.samplers.denoisers), re-exported
 
 
 @dataclass

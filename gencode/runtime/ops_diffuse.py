@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from gencode.graph import Node
-from gencode.runtime.models import GuidedDenoiser
 from gencode.runtime.ops_gen import frame_seed, model_of, per_frame
 from gencode.runtime.registry import OpContext
 from gencode.samplers import get_sampler
+from gencode.samplers.denoisers import GuidedDenoiser
 from gencode.samplers.names import SAMPLER_SPECS
 from gencode.samplers.schedules import img2img_sigmas
 
