@@ -210,15 +210,14 @@ def profile(folder: Path, size: int, frames: int = 8) -> str:
 
     from gencode.live.engine import LIVE_CACHE, encode_jpeg
     from gencode.live.program import load
-    from gencode.live.stepper import Stepper
-    from gencode.runtime.execute import Executor
+    from gencode.live.stepper import Stepper, pipeline
 
     torch.set_num_threads(1)
     script = folder / "profile.gen"
     script.write_text(script_text(), encoding="utf-8")
     program = load(script, forced={"size": [size, size]})
     program.number = 1
-    stepper = Stepper(Executor("cpu", cache_bytes=LIVE_CACHE))
+    stepper = Stepper(pipeline("cpu", cache_bytes=LIVE_CACHE))
     stepper.begin(program, 0)
     prof = cProfile.Profile(time.thread_time)
     for f in range(frames + 2):  # two to warm up

@@ -15,7 +15,7 @@ from gencode.check.frame_expr import FrameExpr, FrameExprError
 from gencode.describe import descriptors
 from gencode.errors import GenError
 from gencode.graph import Graph, Node, Output
-from gencode.ir import CheckedProgram, Sched, Value
+from gencode.ir import CheckedProgram, Sched
 from gencode.models.catalog import ModelRef
 from gencode.ops.table import GENERATORS, OPS
 
@@ -43,10 +43,10 @@ def compile_program(
     at = Moment(frame, signals or {})
     varying: set[int] = set()
 
-    def lower(top: Value) -> Node:
+    def lower(top: Node) -> Node:
         # Post-order with an explicit stack: a chain of thousands of bindings needs no recursion,
         # and a value reached twice (x + x) is lowered once.
-        stack: list[tuple[Value, bool]] = [(top, False)]
+        stack: list[tuple[Node, bool]] = [(top, False)]
         while stack:
             v, ready = stack.pop()
             if id(v) in memo:
@@ -65,7 +65,7 @@ def compile_program(
                 params = {k: _param(x, v, at) for k, x in v.params.items()}
             if v.op == "picture":
                 params["of"] = (pictures or {}).get(str(v.params["slot"]))
-            memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length))
+            memo[id(v)] = graph.add(Node.make(v.op, params, inputs, v.type, v.length, v.span))
             if _varies(v) or any(id(i) in varying for i in v.inputs):
                 varying.add(id(v))
             elif keep is not None:
@@ -88,7 +88,7 @@ def compile_program(
     return graph
 
 
-def _varies(v: Value) -> bool:
+def _varies(v: Node) -> bool:
     """Whether a value's own params can differ from frame to frame (its inputs aside)."""
     return v.op == "picture" or any(isinstance(x, Sched | FrameExpr) for x in v.params.values())
 
@@ -123,7 +123,7 @@ class Moment:
         return x.at(frame, s(frame / x.fps) if callable(s) else s)
 
 
-def _param(x: Any, v: Value, at: Moment) -> Any:
+def _param(x: Any, v: Node, at: Moment) -> Any:
     """A param as plain JSON: model refs by name and hash, schedules per frame."""
     if isinstance(x, ModelRef):
         return x.as_param()
@@ -139,7 +139,7 @@ def _param(x: Any, v: Value, at: Moment) -> Any:
     return x
 
 
-def _mix_params(v: Value, moment: Moment) -> dict[str, Any]:
+def _mix_params(v: Node, moment: Moment) -> dict[str, Any]:
     """Per-frame weights over the schedule's distinct prompts (a cross-fade of conditionings)."""
     sched: Sched = v.params["schedule"]
     texts: list[str] = v.params["texts"]

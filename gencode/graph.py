@@ -1,4 +1,4 @@
-"""The op graph: one node type `(op, params, inputs)` with a content key, and its printers.
+"""The op graph: the one node type `(op, type, params, inputs)`, its content key, and printers.
 
 A node's key hashes its op, the op's implementation version, its params (seeds and model
 hashes included) and its inputs' keys, so identical subexpressions share one node and an
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gencode.ops.table import op_version
+from gencode.source import NOSPAN, Span
 
 
 def canonical(obj: Any) -> str:
@@ -32,12 +33,21 @@ def node_key(op: str, params: dict[str, Any], inputs: list[str], frame: int | No
 
 @dataclass(frozen=True, eq=False)
 class Node:
+    """The one node type, from the checker to the runtime (the shape of tinygrad's UOp): an op
+    applied to params and input nodes, with its result's type and, for sequences, length.
+
+    The checker builds nodes whose params may still be symbolic (a schedule, a frame expression,
+    a model reference) and which carry no key; `compile` lowers them at a frame into keyed nodes of
+    the same type, params as plain JSON, which the runtime executes and caches by key. `span` is
+    where the script wrote the value, so an error at any stage can name the line."""
+
     op: str
-    params: dict[str, Any]
-    inputs: tuple[Node, ...]
     type: str
-    length: int | None
-    key: str
+    params: dict[str, Any]
+    inputs: tuple[Node, ...] = ()
+    length: int | None = None  # number of frames, for sequence types
+    span: Span = NOSPAN
+    key: str = ""  # the content key; "" while the params are symbolic (before compile)
     # Which frames of its sequence this node computes, when only some run (the executor's
     # restriction of a frame-by-frame node to its uncached frames); None: all of them.
     frames: tuple[int, ...] | None = None
@@ -50,8 +60,11 @@ class Node:
         inputs: tuple[Node, ...],
         type: str,
         length: int | None = None,
+        span: Span = NOSPAN,
     ) -> Node:
-        return cls(op, params, inputs, type, length, node_key(op, params, [i.key for i in inputs]))
+        """A keyed node: params are plain JSON and every input is keyed."""
+        key = node_key(op, params, [i.key for i in inputs])
+        return cls(op, type, params, inputs, length, span, key)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,8 @@ class Graph:
 
     def add(self, node: Node) -> Node:
         """The graph's node with this key: identical subexpressions become one node."""
+        if not node.key:
+            raise ValueError(f"a {node.op} node with symbolic params reached the graph unlowered")
         if node.key not in self._by_key:
             self._by_key[node.key] = node
             self.nodes.append(node)

@@ -1,6 +1,8 @@
-"""The checked program: typed values with every name, setting and default resolved.
+"""The checked program: outputs whose values are graph nodes (`gencode.graph.Node`) with every
+name, setting and default resolved, their params possibly still symbolic (schedules, frame
+expressions, model references).
 
-Input: built by `check`. Output: read by `compile`, which turns `Value`s into graph nodes.
+Input: built by `check`. Output: read by `compile`, which lowers the nodes at a frame into keyed ones.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gencode.graph import Node
 from gencode.source import NOSPAN, Span
 
 
@@ -45,21 +48,9 @@ class Sched:
         return keys[-1][1]
 
 
-@dataclass(frozen=True, eq=False)
-class Value:
-    """A value the runtime computes: an op applied to params and input values."""
-
-    op: str
-    type: str
-    params: dict[str, Any]
-    inputs: tuple[Value, ...] = ()
-    length: int | None = None  # number of frames, for sequence types
-    span: Span = NOSPAN
-
-
 @dataclass(frozen=True)
 class CheckedOutput:
-    value: Value
+    value: Node
     name: str | None  # the binding or `as` name, when there is one
     path: str | None  # from `save`, relative to the output folder
     fps: float

@@ -118,8 +118,9 @@ def render(
         )
     if executor is None:
         executor = executor_for(
-            script, device, cpu_bf16=cpu_bf16, threads=threads, disk_cache=cache
-        )
+            script.program, script.catalog, device, cpu_bf16=cpu_bf16, threads=threads,
+            disk_cache=cache,
+        )  # fmt: skip
     folder = Path(out_dir) if out_dir is not None else default_out_dir(script.path)
     swept = _prepare(folder) if write else []  # before the render: a bad -o fails at once
     executor.add_models(script.catalog.resolved)
@@ -132,20 +133,23 @@ def render(
     return result
 
 
-def executor_for(script: Script, device: str = "auto", **options: Any) -> Executor:
-    """The pipeline loader: an executor for a checked script, on `device` (auto: the script's
-    `device` line, else the best there is), knowing where the checker found each model.
-    `options` go to `Executor` (cpu_bf16, threads, disk_cache, cache_bytes, chunk). Every
-    entry point — render, watch, batch, Ray, reproduce, replay, the benches — builds one here."""
-    chosen = device if device != "auto" else script.program.device
+def executor_for(
+    program: CheckedProgram, catalog: RecordingCatalog, device: str = "auto", **options: Any
+) -> Executor:
+    """The pipeline loader: an executor for a checked program, on `device` (auto: the script's
+    `device` line, else the best there is), knowing where the checker found each model (the
+    `catalog` that checked it). `options` go to `Executor` (cpu_bf16, threads, disk_cache,
+    cache_bytes, chunk). Every entry point builds its executor here: render, watch, batch, Ray,
+    reproduce, the live engine and its replay."""
+    chosen = device if device != "auto" else program.device
     try:
-        executor = Executor(chosen, catalog=script.catalog, **options)
+        executor = Executor(chosen, catalog=catalog, **options)
     except DeviceError as e:  # the script's `device` line asked for it: point there
-        span = script.program.device_span if device == "auto" else None
+        span = program.device_span if device == "auto" else None
         if span is None:
             raise
-        raise GenError([Diagnostic("error", str(e), span)], script.program.sources) from None
-    executor.add_models(script.catalog.resolved)
+        raise GenError([Diagnostic("error", str(e), span)], program.sources) from None
+    executor.add_models(catalog.resolved)
     return executor
 
 

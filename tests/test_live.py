@@ -9,13 +9,14 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from runtime_support import write_script
 
 from gencode.live.engine import Engine
 from gencode.live.program import load
 from gencode.live.replay import render_frames, replay, stream
+from gencode.live.stepper import pipeline
 from gencode.render import render
-from gencode.runtime.execute import Executor
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.timeout(240)]
 
@@ -37,7 +38,7 @@ def test_the_stream_of_an_endless_animate_equals_the_offline_animate(tiny_dir):
     script = write_script(tiny_dir, FLIGHT)
     finite = write_script(tiny_dir, FLIGHT.replace("animate {", "animate 5 {"), "finite.gen")
     offline = render(finite, write=False).array()  # (5, H, W, 3)
-    frames = [s.pixels for s in stream(load(script), 5, Executor("cpu"))]
+    frames = [s.pixels for s in stream(load(script), 5, pipeline("cpu"))]
     assert np.array_equal(np.stack(frames), offline)
     assert len({f.tobytes() for f in frames}) == 5  # it moves
 
@@ -54,7 +55,7 @@ def test_render_frames_writes_exactly_what_the_stream_shows(tiny_dir, tmp_path):
     ]
     from PIL import Image
 
-    shown = [s.pixels for s in stream(load(script), 4, Executor("cpu"))]
+    shown = [s.pixels for s in stream(load(script), 4, pipeline("cpu"))]
     for png, pixels in zip(written, shown, strict=False):
         assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), pixels)
     assert not np.array_equal(shown[0], shown[3])  # the walk moves
@@ -158,12 +159,12 @@ def test_a_crossfade_blends_from_the_picture_on_screen(tiny_dir):
     a = load(write_script(tiny_dir, HEAD + 'animate "dunes"\n'))
     b = load(write_script(tiny_dir, HEAD + 'crossfade 3\ndiffuse "ocean"\n', "b.gen"))
     plain = load(write_script(tiny_dir, HEAD + 'diffuse "ocean"\n', "c.gen"))
-    stepper = Stepper(Executor("cpu"))
+    stepper = Stepper(pipeline("cpu"))
     stepper.begin(a, 0)
     old = stepper.step(a, 0, {})
     stepper.begin(b, 1)
     faded = stepper.step(b, 1, {})
-    target = stream(plain, 1, Executor("cpu")).__next__()
+    target = stream(plain, 1, pipeline("cpu")).__next__()
     amount = 1 / 4
     want = (1 - amount) * old.picture + amount * target.picture
     assert np.abs(faded.picture.numpy() - want.numpy()).max() < 1e-5
@@ -185,6 +186,25 @@ def test_a_new_program_failing_on_its_first_frame_leaves_the_old_one_playing(tin
         f = s["frame"]
         s = run_until(engine, lambda s: s["frame"] >= f + 3)
         assert s["program"] == 1
+    finally:
+        engine.stop()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_the_stream_is_made_by_the_pipeline_loader_and_honours_the_device_line(tiny_dir):
+    """The engine's executor comes from `render.executor_for`, as every render's does: a script's
+    `device` line counts, and one the machine lacks is an error at that line, not a crash."""
+    script = write_script(tiny_dir, "device cuda\n" + FLIGHT)
+    engine = Engine(script, fps=8).start()
+    try:
+        s = run_until(engine, lambda s: not s["ok"])
+        assert "sketch.gen:1:8: error:" in s["error"] and "cuda" in s["error"]
+        assert s["program"] == 0 and engine.executor is None
+        script.write_text("device cpu\n" + FLIGHT, encoding="utf-8")
+        engine.changed()
+        run_until(engine, lambda s: s["program"] == 1 and s["frame"] >= 1)
+        assert engine.executor is not None and engine.executor.device.type == "cpu"
+        assert engine.log.environment["threads"] == engine.executor.threads == 1
     finally:
         engine.stop()
 
@@ -264,3 +284,11 @@ def test_the_cli_renders_the_stream_and_replays_a_set(tiny_dir, tmp_path):
     assert out.exit_code == 2 and f"first: frame {log['frames'][-1][0]}" in out.output
     bad = runner.invoke(cli, ["replay", str(script), "-o", str(tmp_path / "x")])
     assert bad.exit_code == 1 and "not a readable set log" in bad.output
+    # Pixels depend on the thread count: a replay renders with the recorded one unless told.
+    assert log["environment"]["threads"] == 1
+    log["environment"]["threads"] = 2
+    (tmp_path / "two.set.json").write_text(json.dumps(log))
+    assert replay(tmp_path / "two.set.json", tmp_path / "t", device="cpu").threads == 2
+    out = runner.invoke(cli, ["replay", str(tmp_path / "two.set.json"), "-o", str(tmp_path / "u"),
+                              "--threads", "1"])  # fmt: skip
+    assert "with 1 thread" in out.output, out.output

@@ -20,8 +20,9 @@ from gencode.live.engine import Engine
 from gencode.live.program import load
 from gencode.live.replay import replay, stream
 from gencode.live.similar import MAX_SKIPS, Filter, signature, similarity
+from gencode.live.stepper import pipeline
 from gencode.runtime import ops_motion
-from gencode.runtime.execute import Executor
+from gencode.source import NOSPAN
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.timeout(240)]
 
@@ -35,9 +36,9 @@ def _counting_make(monkeypatch) -> list[str]:
     made: list[str] = []
     real = Node.make
 
-    def make(op, params, inputs, type, length=None):
+    def make(op, params, inputs, type, length=None, span=NOSPAN):
         made.append(op)
-        return real(op, params, inputs, type, length)
+        return real(op, params, inputs, type, length, span)
 
     monkeypatch.setattr(compile_module.Node, "make", make)
     return made
@@ -117,7 +118,7 @@ def test_colormatch_sorts_its_reference_once_until_it_changes(monkeypatch):
     monkeypatch.setitem(ops_motion.TO_SPACE, "lab", lambda x: calls.append(1) or real(x))
     g = torch.Generator().manual_seed(4)
     x, y, ref = (torch.rand(3, 12, 10, generator=g) for _ in range(3))
-    node = Node("colormatch", {"space": "lab"}, (), T.IMAGE, None, "")
+    node = Node("colormatch", T.IMAGE, {"space": "lab"})
     a = ops_motion.colormatch(None, node, [x, ref])  # type: ignore[arg-type]
     b = ops_motion.colormatch(None, node, [y, ref])  # type: ignore[arg-type]
     assert len(calls) == 3  # x, ref, y: the reference converted (and sorted) once
@@ -130,16 +131,16 @@ def test_the_similarity_filter_reuses_a_settled_picture_and_replays_the_same(tin
     script = write_script(tiny_dir, SETTLED)
     runs = []
     for _ in range(2):
-        ex = Executor("cpu")
-        shown = list(stream(load(script), 16, ex))
-        runs.append((shown, ex.counts["feedback"]))
+        made = pipeline("cpu")
+        shown = list(stream(load(script), 16, made))
+        runs.append((shown, made(load(script)).counts["feedback"]))
     (shown, ran), (again, _) = runs
     reused = [s.frame for s, b in zip(shown[1:], shown, strict=False) if s.key == b.key]
     assert reused and min(reused) >= 2  # the first frames still move: none is skipped
     assert ran == 16 - len(reused)  # a reused frame runs nothing
     assert [s.sha256 for s in shown] == [s.sha256 for s in again]
     off = list(stream(load(write_script(tiny_dir, SETTLED.replace("0.98", "0"), "off.gen")), 16,
-                      Executor("cpu")))  # fmt: skip
+                      pipeline("cpu")))  # fmt: skip
     assert len({s.key for s in off}) == 16
 
 

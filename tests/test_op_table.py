@@ -56,7 +56,7 @@ def test_every_op_the_checker_makes_is_in_the_table() -> None:
     """A value the checker builds with an op missing from the table would lose its facts."""
     made = set()
     for path in (ROOT / "check").glob("*.py"):
-        made |= set(re.findall(r'Value\(\s*"(\w+)"', path.read_text(encoding="utf-8")))
+        made |= set(re.findall(r'Node\(\s*"(\w+)"', path.read_text(encoding="utf-8")))
     assert made, "the scan found no values: the pattern no longer matches the checker"
     assert made <= set(TB.OPS), f"ops outside the table: {made - set(TB.OPS)}"
 
@@ -174,3 +174,31 @@ def test_output_formats_are_one_table() -> None:
     runtime = ROOT / "runtime"
     for module in ("outputs.py", "video.py"):  # the writers sit below provenance
         assert "from gencode.provenance" not in (runtime / module).read_text(encoding="utf-8")
+
+
+def test_one_node_type_from_the_checker_to_the_runtime(tiny_dir: Path) -> None:
+    """The checker's values and the graph's nodes are one type: the checker builds nodes with
+    symbolic params and no key, compile lowers them at a frame into keyed nodes of the same type
+    that keep where the script wrote them, and the graph refuses a node that was never lowered."""
+    import gencode.ir as ir
+    from gencode.graph import Graph, Node
+    from gencode.ir import Sched
+
+    assert not hasattr(ir, "Value")
+    script = tiny_dir / "walk.gen"
+    script.write_text(
+        'model "tiny.safetensors"\nsize 16\na = noise seed 1\nb = noise seed 2\n'
+        'diffuse "dunes" from (interpolate latent a b 4) guidance {0: 2, 3: 4}\n',
+        encoding="utf-8",
+    )
+    loaded = R.load_script(script)
+    checked = loaded.program.outputs[0].value
+    assert type(checked) is Node and checked.key == "" and checked.op == "diffuse"
+    assert isinstance(checked.params["guidance"], Sched)  # symbolic until compile
+    lowered = loaded.graph.outputs[0].node
+    assert type(lowered) is Node and len(lowered.key) == 64
+    assert lowered.params["guidance"] == [2.0, 2.666667, 3.333333, 4.0]
+    assert (lowered.span.line, lowered.span.column) == (checked.span.line, checked.span.column)
+    assert lowered.span.line == 5
+    with pytest.raises(ValueError, match="unlowered"):
+        Graph().add(checked)

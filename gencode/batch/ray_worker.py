@@ -74,7 +74,9 @@ class Worker:
         root, models = self._place(files)
         script = load_item(self.spec, self.text, self.binding, item, root, models)
         if self.executor is None:
-            self.executor = executor_for(script, self.spec.device, cpu_bf16=self.spec.cpu_bf16)
+            self.executor = executor_for(
+                script.program, script.catalog, self.spec.device, cpu_bf16=self.spec.cpu_bf16
+            )
         run = render(script, write=False, executor=self.executor)
         pixels = {name: to_uint8(v) for name, v in run.values.items()}
         env = environment(run.summary.device, run.summary.dtype, run.summary.threads)

@@ -239,7 +239,9 @@ def _render_all(
         for item in todo:
             script = load_item(spec, text, binding, item)
             if executor is None:  # one executor: models load once, shared nodes are cached
-                executor = executor_for(script, spec.device, cpu_bf16=spec.cpu_bf16)
+                executor = executor_for(
+                    script.program, script.catalog, spec.device, cpu_bf16=spec.cpu_bf16
+                )
             run = render(script, write=False, executor=executor)
             cat.finish_item(item.name, write_item(spec, script, item, run.values, run.summary))
             bar.update(1)

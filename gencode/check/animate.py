@@ -27,7 +27,8 @@ from gencode.check.rules import (
 )
 from gencode.check.signals import offline_signals
 from gencode.check.state import State
-from gencode.ir import Const, Sched, Value
+from gencode.graph import Node
+from gencode.ir import Const, Sched
 from gencode.models.catalog import ModelRef
 from gencode.ops.table import SIGNATURES
 from gencode.seeds import seed_sequence
@@ -81,7 +82,7 @@ def frame_seeds(state: State, a: dict, n: int, span) -> list[int]:
     return seed_sequence(mode, int(_plain(seed)), n, every)
 
 
-def cond_at(state: State, model: ModelRef, prompt: Typed | Any, f: int, span) -> Value:
+def cond_at(state: State, model: ModelRef, prompt: Typed | Any, f: int, span) -> Node:
     """The conditioning of frame f: one prompt, or a cross-fade of two scheduled prompts."""
     if not isinstance(prompt, Sched):
         return prompt_value(state, model, str(_plain(prompt)), span)
@@ -92,10 +93,10 @@ def cond_at(state: State, model: ModelRef, prompt: Typed | Any, f: int, span) ->
     texts = sorted({a, b})
     weights = [round(1 - w, 6) if t == a else round(w, 6) for t in texts]
     inputs = tuple(prompt_value(state, model, t, span) for t in texts)
-    return Value("mix", T.COND, {"texts": texts, "weights": [weights]}, inputs, None, span)
+    return Node("mix", T.COND, {"texts": texts, "weights": [weights]}, inputs, None, span)
 
 
-def check_animate(state: State, a: dict, e: ast.Call) -> Value:
+def check_animate(state: State, a: dict, e: ast.Call) -> Node:
     if a["frames"] is None:
         from gencode.check.endless import endless_animate
 
@@ -116,7 +117,7 @@ def check_animate(state: State, a: dict, e: ast.Call) -> Value:
     }
     uncond = prompt_value(state, model, str(_plain(a["negative"])), negative_span(state, a, e))
 
-    def diffused(f: int, start: Value, img2img: bool) -> Value:
+    def diffused(f: int, start: Node, img2img: bool) -> Node:
         params = {
             **base,
             "guidance": p["guidance"][f],
@@ -126,7 +127,7 @@ def check_animate(state: State, a: dict, e: ast.Call) -> Value:
         if img2img:
             params["strength"] = p["strength"][f]
         cond = cond_at(state, model, a["prompt"], f, e.span)
-        return Value("diffuse", T.IMAGE, params, (start, cond, uncond), None, e.span)
+        return Node("diffuse", T.IMAGE, params, (start, cond, uncond), None, e.span)
 
     init = a["from"]
     first = (
@@ -134,7 +135,7 @@ def check_animate(state: State, a: dict, e: ast.Call) -> Value:
         if init is not None
         else diffused(0, noise(state, seeds[0], e.span), False)
     )
-    frames: list[Value] = [first]
+    frames: list[Node] = [first]
     keys = sorted(set(range(0, n, int(_plain(a["cadence"])))) | {n - 1})
     border = str(_plain(a["border"]))
     for k0, k1 in zip(keys, keys[1:], strict=False):
@@ -145,11 +146,9 @@ def check_animate(state: State, a: dict, e: ast.Call) -> Value:
             forward = _warp(frames[k0], acc[j - k0 - 1], border, e.span)
             back = _warp(last, invert(compose(acc[-1], invert(acc[j - k0 - 1]))), border, e.span)
             amount = round((j - k0) / (k1 - k0), 6)
-            frames.append(
-                Value("blend", T.IMAGE, {"amount": amount}, (forward, back), None, e.span)
-            )
+            frames.append(Node("blend", T.IMAGE, {"amount": amount}, (forward, back), None, e.span))
         frames.append(last)
-    return Value("stack", T.IMAGES, {}, tuple(frames), n, e.span)
+    return Node("stack", T.IMAGES, {}, tuple(frames), n, e.span)
 
 
 def _accumulate(moves: list[Matrix], k0: int, k1: int) -> list[Matrix]:
@@ -161,29 +160,29 @@ def _accumulate(moves: list[Matrix], k0: int, k1: int) -> list[Matrix]:
     return acc
 
 
-def _warp(image: Value, matrix: Matrix, border: str, span) -> Value:
+def _warp(image: Node, matrix: Matrix, border: str, span) -> Node:
     rounded = [[round(x, 6) for x in row] for row in matrix]
-    return Value("warp", T.IMAGE, {"matrix": rounded, "border": border}, (image,), None, span)
+    return Node("warp", T.IMAGE, {"matrix": rounded, "border": border}, (image,), None, span)
 
 
 def _prepare(
     a: dict,
     p: dict,
     seeds: list[int],
-    prev: Value,
-    first: Value,
+    prev: Node,
+    first: Node,
     move: Matrix,
     f: int,
     border: str,
     span,
-) -> Value:
+) -> Node:
     """The previous diffused frame made ready for img2img: warp, colour, contrast, noise."""
     x = _warp(prev, move, border, span)
     coherence = str(_plain(a["coherence"]))
     if coherence != "none":
-        x = Value("colormatch", T.IMAGE, {"space": coherence}, (x, first), None, span)
+        x = Node("colormatch", T.IMAGE, {"space": coherence}, (x, first), None, span)
     if p["contrast"][f] != 1.0 or p["sharpen"][f] != 0.0:
-        x = Value(
+        x = Node(
             "adjust",
             T.IMAGE,
             {"contrast": p["contrast"][f], "sharpen": p["sharpen"][f]},
@@ -192,9 +191,7 @@ def _prepare(
             span,
         )
     if p["noise"][f] > 0:
-        x = Value(
-            "addnoise", T.IMAGE, {"amount": p["noise"][f], "seed": seeds[f]}, (x,), None, span
-        )
+        x = Node("addnoise", T.IMAGE, {"amount": p["noise"][f], "seed": seeds[f]}, (x,), None, span)
     return x
 
 

@@ -21,7 +21,8 @@ from gencode.check.rules import (
     sampler_params,
 )
 from gencode.check.state import State
-from gencode.ir import Sched, Value
+from gencode.graph import Node
+from gencode.ir import Sched
 
 STEP_NUMBERS = (*FRAME_NUMBERS, "seed")  # each a number, a schedule or a frame expression
 STEP_WORDS = ("seed_mode", "seed_every", "cadence", "coherence", "border", "sampler")
@@ -33,13 +34,13 @@ def frame_number(state: State, span) -> FrameExpr:
     return FrameExpr(("var", "t"), fps, bpm, span)
 
 
-def picture(state: State, slot: str, span) -> Value:
+def picture(state: State, slot: str, span) -> Node:
     """The picture on screen before this frame (`previous`), or when the program began (`anchor`)."""
     w, h = state.setting("size")
-    return Value("picture", T.IMAGE, {"slot": slot, "size": [int(w), int(h)]}, (), None, span)
+    return Node("picture", T.IMAGE, {"slot": slot, "size": [int(w), int(h)]}, (), None, span)
 
 
-def endless_animate(state: State, a: dict, e: ast.Call) -> Value:
+def endless_animate(state: State, a: dict, e: ast.Call) -> Node:
     """One step of an endless feedback animation: the picture on screen, moved and re-diffused."""
     model = _need_family(state, e, "diffusion")
     if a["from"] is not None:
@@ -60,10 +61,10 @@ def endless_animate(state: State, a: dict, e: ast.Call) -> Value:
     cond = conditioning(state, model, a["prompt"], None, e.span)
     uncond = prompt_value(state, model, str(_plain(a["negative"])), e.span)
     inputs = (picture(state, "previous", e.span), picture(state, "anchor", e.span), cond, uncond)
-    return Value("feedback", T.IMAGE, params, inputs, None, e.span)
+    return Node("feedback", T.IMAGE, params, inputs, None, e.span)
 
 
-def check_wander(state: State, a: dict, e: ast.Call) -> Value:
+def check_wander(state: State, a: dict, e: ast.Call) -> Node:
     """The latent at frame t of a smooth walk through seeded noises, one every `every` frames."""
     _note_endless(state, e)
     shape = noise(state, 0, e.span).params["shape"]
@@ -73,7 +74,7 @@ def check_wander(state: State, a: dict, e: ast.Call) -> Value:
         "shape": shape,
         "at": frame_number(state, e.span),
     }
-    return Value("wander", T.LATENT, params, (), None, e.span)
+    return Node("wander", T.LATENT, params, (), None, e.span)
 
 
 def _note_endless(state: State, e: ast.Call) -> None:

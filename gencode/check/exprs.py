@@ -9,12 +9,13 @@ from gencode import types as T
 from gencode.check.frame_expr import MATH, SIGNAL, VARIABLES, FrameExpr, as_tree
 from gencode.check.state import Abort, State, derive_seed
 from gencode.errors import did_you_mean
-from gencode.ir import Const, Sched, Value
+from gencode.graph import Node
+from gencode.ir import Const, Sched
 from gencode.ops.table import SIGNATURES
 from gencode.settings import SETTINGS
 from gencode.signals.names import is_signal_word
 
-Typed = Const | Value | Sched | FrameExpr
+Typed = Const | Node | Sched | FrameExpr
 LOOP = "loop"  # `{0: "dunes", 8b: "ocean", loop: 16b}`: a schedule that repeats
 
 
@@ -158,7 +159,7 @@ def name(state: State, e: ast.Name, expect: tuple[str, ...], latent_ok: bool) ->
     raise state.error(e.span, f"unknown name '{e.id}'{hint}")
 
 
-def implicit_latent(state: State, e: ast.Name) -> Value:
+def implicit_latent(state: State, e: ast.Name) -> Node:
     """Fresh noise named by `e` under the current seed: `a` and `b` differ, and stay put."""
     seed = int(state.setting("seed"))
     value = noise(state, derive_seed(seed, e.id), e.span)
@@ -172,17 +173,17 @@ def implicit_latent(state: State, e: ast.Name) -> Value:
     return value
 
 
-def noise(state: State, seed: int, span) -> Value:
+def noise(state: State, seed: int, span) -> Node:
     w, h = state.setting("size")
     shape = state.model(span).latent_shape(w, h)
-    return Value("noise", T.LATENT, {"seed": seed, "shape": shape}, (), None, span)
+    return Node("noise", T.LATENT, {"seed": seed, "shape": shape}, (), None, span)
 
 
-def as_latent(state: State, v: Typed, span) -> Value:
+def as_latent(state: State, v: Typed, span) -> Node:
     """A latent operand: a latent value, or a number meaning noise from that seed."""
     if isinstance(v, Const) and v.type == T.NUMBER and v.value >= 0 and float(v.value).is_integer():
         return noise(state, int(v.value), span)
-    if isinstance(v, Value) and v.type in (T.LATENT, T.LATENTS):
+    if isinstance(v, Node) and v.type in (T.LATENT, T.LATENTS):
         return v
     raise state.error(span, f"expected a latent or a seed number, got {T.words([type_of(v)])}")
 
@@ -246,19 +247,19 @@ def arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> Typed:
     ta, tb = type_of(a), type_of(b)
     latents = (T.LATENT, T.LATENTS)
     if op in "+-" and ta in latents and tb in latents:
-        assert isinstance(a, Value) and isinstance(b, Value)  # latents are always computed
+        assert isinstance(a, Node) and isinstance(b, Node)  # latents are always computed
         length = _joint_length(state, a, b, e)
         out = T.LATENTS if length else T.LATENT
-        return Value("add" if op == "+" else "sub", out, {}, (a, b), length, e.span)
+        return Node("add" if op == "+" else "sub", out, {}, (a, b), length, e.span)
     if op == "*" and T.NUMBER in (ta, tb) and ({ta, tb} - {T.NUMBER}) <= set(latents):
         k, z = (a, b) if ta == T.NUMBER else (b, a)
-        assert isinstance(k, Const) and isinstance(z, Value)
-        return Value("scale", z.type, {"factor": float(k.value)}, (z,), z.length, e.span)
+        assert isinstance(k, Const) and isinstance(z, Node)
+        return Node("scale", z.type, {"factor": float(k.value)}, (z,), z.length, e.span)
     if op == "/" and ta in latents and tb == T.NUMBER:
-        assert isinstance(a, Value) and isinstance(b, Const)
+        assert isinstance(a, Node) and isinstance(b, Const)
         if b.value == 0:
             raise state.error(e.span, "division by zero")
-        return Value("scale", a.type, {"factor": 1.0 / float(b.value)}, (a,), a.length, e.span)
+        return Node("scale", a.type, {"factor": 1.0 / float(b.value)}, (a,), a.length, e.span)
     hint = " (use blend for images)" if T.IMAGE in (ta, tb) else ""
     if T.STRING in (ta, tb):
         hint = (
@@ -280,7 +281,7 @@ def frame_arithmetic(state: State, op: str, a: Typed, b: Typed, e: ast.Node) -> 
     return FrameExpr(("bin", op, as_tree(a), as_tree(b)), fe.fps, fe.bpm, e.span)
 
 
-def _joint_length(state: State, a: Value, b: Value, e: ast.Node) -> int | None:
+def _joint_length(state: State, a: Node, b: Node, e: ast.Node) -> int | None:
     if a.length and b.length and a.length != b.length:
         raise state.error(e.span, f"sequences of different lengths ({a.length} and {b.length})")
     return a.length or b.length

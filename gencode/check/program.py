@@ -22,7 +22,8 @@ from gencode.check.sizes import check_size
 from gencode.check.state import Abort, State
 from gencode.errors import GenError, did_you_mean
 from gencode.files import FileProblem, audio_format, path_text_problem, read_text
-from gencode.ir import CheckedOutput, CheckedProgram, Const, Value
+from gencode.graph import Node
+from gencode.ir import CheckedOutput, CheckedProgram, Const
 from gencode.limits import (
     MAX_AUDIO_BYTES,
     MAX_ERRORS,
@@ -301,11 +302,11 @@ def _binding_name(e: ast.Expr) -> str | None:
     return e.id if isinstance(e, ast.Name) else None
 
 
-def renderable(state: State, v: Typed, span) -> Value:
+def renderable(state: State, v: Typed, span) -> Node:
     """An image (sequence) for an output value: latents are rendered with the current model."""
     t = type_of(v)
     if t in (T.IMAGE, T.IMAGES):
-        assert isinstance(v, Value)  # images, latents and conditionings are always computed
+        assert isinstance(v, Node)  # images, latents and conditionings are always computed
         return v
     model = state.model(span)
     if t in (T.LATENT, T.LATENTS, T.NUMBER) and not (t == T.NUMBER and model.family != "diffusion"):
@@ -313,16 +314,16 @@ def renderable(state: State, v: Typed, span) -> Value:
             raise state.error(
                 span, "a number on its own does nothing; outputs are images or sequences"
             )
-        assert isinstance(v, Value)
+        assert isinstance(v, Node)
         from gencode.check.rules import need_latent_shape
 
         need_latent_shape(state, v, model, span)
         op = {"diffusion": "diffuse", "gan": "sample", "vae": "decode"}[model.family]
         if op == "diffuse":
             return _diffuse_latent(state, v, span)
-        return Value(op, T.IMAGES if v.length else T.IMAGE, {"model": model}, (v,), v.length, span)
+        return Node(op, T.IMAGES if v.length else T.IMAGE, {"model": model}, (v,), v.length, span)
     if t == T.CONDS and model.family == "diffusion":
-        assert isinstance(v, Value)
+        assert isinstance(v, Node)
         start = noise(state, int(state.setting("seed")), span)
         return _diffuse_latent(state, start, span, cond=v)
     raise state.error(
@@ -330,7 +331,7 @@ def renderable(state: State, v: Typed, span) -> Value:
     )
 
 
-def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> Value:
+def _diffuse_latent(state: State, z: Node, span, cond: Node | None = None) -> Node:
     """`diffuse from z` with the settings in force (a latent walk's frames, a prompt fade)."""
     model = state.model(span)
     length = z.length or (cond.length if cond is not None else None)
@@ -346,9 +347,7 @@ def _diffuse_latent(state: State, z: Value, span, cond: Value | None = None) -> 
         "seed": int(state.setting("seed")),
         "mode": "txt2img",
     }
-    return Value(
-        "diffuse", T.IMAGES if length else T.IMAGE, params, (z, cond, uncond), length, span
-    )
+    return Node("diffuse", T.IMAGES if length else T.IMAGE, params, (z, cond, uncond), length, span)
 
 
 def _prompt_setting(state: State) -> Typed:
@@ -395,7 +394,7 @@ def _audio(state: State, audio: object, path: str) -> str | None:
     return file.relative_to(state.root_dir).as_posix()
 
 
-def _check_save_path(state: State, text: str, image: Value, span) -> None:
+def _check_save_path(state: State, text: str, image: Node, span) -> None:
     from gencode.outputs_paths import path_problem
 
     problem = path_problem(text, image.type == T.IMAGES)

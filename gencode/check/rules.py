@@ -11,7 +11,8 @@ from gencode.check.exprs import Typed, as_latent, noise, type_of
 from gencode.check.state import State
 from gencode.data.words import unknown_words
 from gencode.files import FileProblem, path_text_problem, sha256_file
-from gencode.ir import Const, Sched, Value
+from gencode.graph import Node
+from gencode.ir import Const, Sched
 from gencode.limits import MAX_IMAGE_BYTES
 from gencode.models.catalog import ModelRef
 from gencode.models.families import FAMILIES
@@ -55,7 +56,7 @@ def _need_family(state: State, e: ast.Call, *families: str) -> ModelRef:
     return model
 
 
-def latent_shape(v: Value) -> list[int] | None:
+def latent_shape(v: Node) -> list[int] | None:
     """The shape of one latent of `v`, by each op's shape rule (the table's), followed back along
     first inputs to the op that made it: a loop, so a chain of 10,000 bindings is fine."""
     chain = [v]
@@ -71,7 +72,7 @@ def latent_shape(v: Value) -> list[int] | None:
     return list(shape) if shape is not None and x.type in (T.LATENT, T.LATENTS) else None
 
 
-def need_latent_shape(state: State, z: Value, model: ModelRef, span) -> None:
+def need_latent_shape(state: State, z: Node, model: ModelRef, span) -> None:
     """A latent made for another model (or size) is refused before anything runs."""
     have = latent_shape(z)
     w, h = state.setting("size")
@@ -85,13 +86,13 @@ def need_latent_shape(state: State, z: Value, model: ModelRef, span) -> None:
 
 
 def _length(state: State, e: ast.Call, *values: object) -> int | None:
-    lengths = {v.length for v in values if isinstance(v, Value) and v.length}
+    lengths = {v.length for v in values if isinstance(v, Node) and v.length}
     if len(lengths) > 1:
         raise state.error(e.span, f"sequences of different lengths: {sorted(lengths)}")
     return lengths.pop() if lengths else None
 
 
-def prompt_value(state: State, model: ModelRef, text: str, span) -> Value:
+def prompt_value(state: State, model: ModelRef, text: str, span) -> Node:
     """The conditioning of a prompt, warning once about words the model does not know."""
     vocab = set(model.vocabulary)
     if vocab:
@@ -104,12 +105,12 @@ def prompt_value(state: State, model: ModelRef, text: str, span) -> Value:
                     f"{', '.join(sorted(vocab))}",
                     "warning",
                 )
-    return Value("prompt", T.COND, {"text": text, "model": model}, (), None, span)
+    return Node("prompt", T.COND, {"text": text, "model": model}, (), None, span)
 
 
-def conditioning(state: State, model: ModelRef, prompt: Typed, length: int | None, span) -> Value:
+def conditioning(state: State, model: ModelRef, prompt: Typed, length: int | None, span) -> Node:
     """A prompt string, schedule or sequence → one conditioning or a sequence of them."""
-    if isinstance(prompt, Value):
+    if isinstance(prompt, Node):
         return prompt
     if isinstance(prompt, Sched):
         texts = sorted({v for _, v in prompt.keyframes})
@@ -117,7 +118,7 @@ def conditioning(state: State, model: ModelRef, prompt: Typed, length: int | Non
             return prompt_value(state, model, texts[0], span)
         inputs = tuple(prompt_value(state, model, t, span) for t in texts)
         n = length or 1
-        return Value(
+        return Node(
             "mix",
             T.CONDS if length else T.COND,
             {"schedule": prompt, "texts": texts, "frames": n},
@@ -128,11 +129,11 @@ def conditioning(state: State, model: ModelRef, prompt: Typed, length: int | Non
     return prompt_value(state, model, str(_plain(prompt)), span)
 
 
-def check_noise(state: State, a: dict, e: ast.Call) -> Value:
+def check_noise(state: State, a: dict, e: ast.Call) -> Node:
     return noise(state, int(_plain(a["seed"])), e.span)
 
 
-def check_diffuse(state: State, a: dict, e: ast.Call) -> Value:
+def check_diffuse(state: State, a: dict, e: ast.Call) -> Node:
     model = _need_family(state, e, "diffusion")
     start = a["from"]
     if isinstance(start, Const):
@@ -157,10 +158,10 @@ def check_diffuse(state: State, a: dict, e: ast.Call) -> Value:
     if img2img:
         params["strength"] = _plain(a["strength"])
     out = T.IMAGES if length else T.IMAGE
-    return Value("diffuse", out, params, (start, cond, uncond), length, e.span)
+    return Node("diffuse", out, params, (start, cond, uncond), length, e.span)
 
 
-def check_sample(state: State, a: dict, e: ast.Call) -> Value:
+def check_sample(state: State, a: dict, e: ast.Call) -> Node:
     model = _need_family(state, e, "gan", "vae")
     z = a["from"]
     z = (
@@ -170,7 +171,7 @@ def check_sample(state: State, a: dict, e: ast.Call) -> Value:
     )
     need_latent_shape(state, z, model, e.span)
     out = T.IMAGES if z.length else T.IMAGE
-    return Value("sample", out, {"model": model}, (z,), z.length, e.span)
+    return Node("sample", out, {"model": model}, (z,), z.length, e.span)
 
 
 def _need_vae(state: State, e: ast.Call) -> ModelRef:
@@ -181,11 +182,11 @@ def _need_vae(state: State, e: ast.Call) -> ModelRef:
     return _need_family(state, e, "vae")
 
 
-def check_encode(state: State, a: dict, e: ast.Call) -> Value:
+def check_encode(state: State, a: dict, e: ast.Call) -> Node:
     model = _need_vae(state, e)
     x = a["image"]
     size = list(state.setting("size"))
-    return Value(
+    return Node(
         "encode",
         T.LATENTS if x.length else T.LATENT,
         {"model": model, "size": size},
@@ -195,16 +196,16 @@ def check_encode(state: State, a: dict, e: ast.Call) -> Value:
     )
 
 
-def check_decode(state: State, a: dict, e: ast.Call) -> Value:
+def check_decode(state: State, a: dict, e: ast.Call) -> Node:
     model = _need_vae(state, e)
     z = as_latent(state, a["latent"], e.span)
     need_latent_shape(state, z, model, e.span)
-    return Value(
+    return Node(
         "decode", T.IMAGES if z.length else T.IMAGE, {"model": model}, (z,), z.length, e.span
     )
 
 
-def check_interpolate(state: State, a: dict, e: ast.Call) -> Value:
+def check_interpolate(state: State, a: dict, e: ast.Call) -> Node:
     mode, frames = str(_plain(a["mode"])), int(_plain(a["frames"]))
     method = str(_plain(a["method"]) or ("slerp" if mode == "latent" else "lerp"))
     params = {"mode": mode, "frames": frames, "method": method, "ease": str(_plain(a["ease"]))}
@@ -213,7 +214,7 @@ def check_interpolate(state: State, a: dict, e: ast.Call) -> Value:
         ends = [as_latent(state, v, e.span) for v in ends]
         if any(v.length for v in ends):
             raise state.error(e.span, "interpolate latent takes two single latents")
-        return Value("interpolate", T.LATENTS, params, tuple(ends), frames, e.span)
+        return Node("interpolate", T.LATENTS, params, tuple(ends), frames, e.span)
     want = T.STRING if mode == "prompt" else T.IMAGE
     for v in ends:
         if type_of(v) != want:
@@ -223,11 +224,11 @@ def check_interpolate(state: State, a: dict, e: ast.Call) -> Value:
     if mode == "prompt":
         model = _need_family(state, e, "diffusion")
         ends = [prompt_value(state, model, str(v.value), v.span) for v in ends]
-        return Value("interpolate", T.CONDS, params, tuple(ends), frames, e.span)
-    return Value("interpolate", T.IMAGES, params, tuple(ends), frames, e.span)
+        return Node("interpolate", T.CONDS, params, tuple(ends), frames, e.span)
+    return Node("interpolate", T.IMAGES, params, tuple(ends), frames, e.span)
 
 
-def check_load(state: State, a: dict, e: ast.Call) -> Value:
+def check_load(state: State, a: dict, e: ast.Call) -> Node:
     const = a["path"]
     path = confined_path(state, str(const.value), const.span)
     try:
@@ -238,7 +239,7 @@ def check_load(state: State, a: dict, e: ast.Call) -> Value:
         raise state.error(const.span, f"can't load '{const.value}': {problem.why}") from None
     w, h = state.setting("size")
     rel = path.relative_to(state.root_dir).as_posix()
-    return Value("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
+    return Node("load", T.IMAGE, {"path": rel, "sha256": digest, "size": [w, h]}, (), None, e.span)
 
 
 def confined_path(state: State, text: str, span, base: Path | None = None, hint: str = "") -> Path:
@@ -262,7 +263,7 @@ def confined_path(state: State, text: str, span, base: Path | None = None, hint:
     return resolved
 
 
-def check_image_op(state: State, a: dict, e: ast.Call) -> Value:
+def check_image_op(state: State, a: dict, e: ast.Call) -> Node:
     """The rule of a plain image op (blend, and any new one that needs nothing more): its image
     arguments are its inputs, in order; every other argument is a param; a sequence input makes
     a sequence, frame by frame (lengths must agree)."""
@@ -272,10 +273,10 @@ def check_image_op(state: State, a: dict, e: ast.Call) -> Value:
     images = tuple(a[x.name] for x in args if x.name in is_image and a[x.name] is not None)
     params = {x.name: _plain(a[x.name]) for x in args if x.name not in is_image}
     length = _length(state, e, *images)
-    return Value(e.name.id, T.IMAGES if length else T.IMAGE, params, images, length, e.span)
+    return Node(e.name.id, T.IMAGES if length else T.IMAGE, params, images, length, e.span)
 
 
-def check_upscale(state: State, a: dict, e: ast.Call) -> Value:
+def check_upscale(state: State, a: dict, e: ast.Call) -> Node:
     x, factor = a["image"], int(_plain(a["factor"]))
     w, h = state.setting("size")
     if max(w, h) * factor > MAX_OUTPUT_SIDE:
@@ -283,7 +284,7 @@ def check_upscale(state: State, a: dict, e: ast.Call) -> Value:
             e.span,
             f"upscale by {factor} makes {w * factor}x{h * factor}, larger than {MAX_OUTPUT_SIDE} pixels a side",
         )
-    return Value(
+    return Node(
         "upscale",
         x.type,
         {"factor": factor, "method": str(_plain(a["method"]))},
@@ -293,14 +294,14 @@ def check_upscale(state: State, a: dict, e: ast.Call) -> Value:
     )
 
 
-def check_grid(state: State, a: dict, e: ast.Call) -> Value:
+def check_grid(state: State, a: dict, e: ast.Call) -> Node:
     cols = _plain(a["cols"])
-    return Value(
+    return Node(
         "grid", T.IMAGE, {"cols": int(cols) if cols else None}, (a["frames"],), None, e.span
     )
 
 
-def check_edit(state: State, a: dict, e: ast.Call) -> Value:
+def check_edit(state: State, a: dict, e: ast.Call) -> Node:
     model = _need_family(state, e, "gan", "vae")
     z = as_latent(state, a["latent"], e.span)
     need_latent_shape(state, z, model, e.span)
@@ -310,4 +311,4 @@ def check_edit(state: State, a: dict, e: ast.Call) -> Value:
             e.span,
             f"edit needs an attribute and an amount, e.g. 'edit z smile 1.5'; model '{model.name}' has: {', '.join(model.attributes) or 'no attributes'}",
         )
-    return Value("edit", z.type, {"model": model, "edits": edits}, (z,), z.length, e.span)
+    return Node("edit", z.type, {"model": model, "edits": edits}, (z,), z.length, e.span)

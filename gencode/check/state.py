@@ -9,7 +9,8 @@ from typing import Any
 from gencode import ast
 from gencode.check.frame_expr import FrameExpr
 from gencode.errors import Diagnostic
-from gencode.ir import CheckedOutput, Const, Sched, Value
+from gencode.graph import Node
+from gencode.ir import CheckedOutput, Const, Sched
 from gencode.models.catalog import ModelCatalog, ModelRef
 from gencode.seeds import hash_seed
 from gencode.settings import MODEL_DEFAULTS, SETTINGS
@@ -31,7 +32,7 @@ class State:
     root_dir: Path
     overrides: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)  # explicitly set, by name
-    bindings: dict[str, Const | Value | Sched | FrameExpr] = field(default_factory=dict)
+    bindings: dict[str, Const | Node | Sched | FrameExpr] = field(default_factory=dict)
     outputs: list[CheckedOutput] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)

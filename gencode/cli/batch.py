@@ -17,6 +17,7 @@ from gencode.cli.common import (
     THREADS_OPTION,
     fail,
     parse_sets,
+    threads_given,
 )
 from gencode.cli.keys import C2PA_OPTIONS, SIGN_OPTIONS, load_credentials, load_signer
 from gencode.errors import GenError
@@ -113,7 +114,7 @@ def _spec(script: Path, o: dict[str, Any]):
         not o["quiet"],
         o["ray"],
         o["ray_workers"],
-        _threads_given(),
+        threads_given(),  # each Ray worker then uses (and reserves) N CPU threads
         o["cpu_bf16"],
     )
     if spec.ray is None and spec.ray_workers is not None:
@@ -121,16 +122,6 @@ def _spec(script: Path, o: dict[str, Any]):
     if spec.seeds is None and not spec.sweeps:
         raise PlanError("give --seeds and/or --sweep: a batch of one is `gencode render`")
     return spec
-
-
-def _threads_given() -> int | None:
-    """`--threads N` when given: each Ray worker then uses (and reserves) N CPU threads."""
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("threads") != click.core.ParameterSource.COMMANDLINE:
-        return None
-    from gencode.runtime.device import default_threads  # the --threads callback set it
-
-    return default_threads()
 
 
 def _summary(spec, result) -> None:

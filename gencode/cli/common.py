@@ -78,6 +78,16 @@ def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) 
         set_default_threads(value)
 
 
+def threads_given() -> int | None:
+    """`--threads N` when the command line gave it; None when it did not."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("threads") != click.core.ParameterSource.COMMANDLINE:
+        return None
+    from gencode.runtime.device import default_threads  # the --threads callback set it
+
+    return default_threads()
+
+
 THREADS_OPTION = click.option(
     "--threads",
     type=click.IntRange(1, 1024),

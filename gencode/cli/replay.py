@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gencode.cli.common import BF16_OPTION, DEVICE_OPTION, THREADS_OPTION
+from gencode.cli.common import BF16_OPTION, DEVICE_OPTION, THREADS_OPTION, threads_given
 from gencode.cli.live import _size
 
 
@@ -26,7 +26,8 @@ def replay(
     """Re-render a set recorded with `gencode live --record NAME`: every program version at the
     frame it went live, every number and signal change. At the recording's own settings each
     frame's pixels are compared with the hashes in the log; --size/--steps give the same
-    performance at another quality."""
+    performance at another quality. It renders with the recording's thread count unless
+    --threads says otherwise."""
     from gencode.errors import GenError
     from gencode.live.replay import replay as run
     from gencode.runtime.execute import RenderError
@@ -37,14 +38,20 @@ def replay(
     if steps:
         forced["steps"] = steps
     try:
-        result = run(Path(set_log), Path(out_dir), forced, device, cpu_bf16)
+        result = run(
+            Path(set_log), Path(out_dir), forced, device, cpu_bf16, threads=threads_given()
+        )
     except GenError as e:
         click.echo(e.format(), err=True)
         sys.exit(1)
     except (ValueError, RenderError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
-    click.echo(f"wrote {len(result.written) - 1} frames and {result.written[-1]}")
+    plural = "s" if result.threads != 1 else ""
+    click.echo(
+        f"wrote {len(result.written) - 1} frames and {result.written[-1]}"
+        f" (with {result.threads} thread{plural})"
+    )
     if forced:
         click.echo(f"re-rendered at {forced}: frames differ from the recording by design")
     elif result.matched == result.frames:

@@ -26,7 +26,7 @@ from gencode.live.numbers import rebind
 from gencode.live.program import Numbers, Program, load
 from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
-from gencode.live.stepper import Shown, Stepper
+from gencode.live.stepper import Shown, Stepper, pipeline
 from gencode.live.swap import Compiler, Ready, SwapDue, Unchanged, swap_frame
 from gencode.runtime.execute import Executor, RenderError
 from gencode.runtime.registry import Cancelled
@@ -57,8 +57,7 @@ class Engine:
         self.fps = fps
         self.clock = clock
         self.say: Log = log or (lambda level, text: None)
-        self.executor = Executor(device, cache_bytes=LIVE_CACHE, cpu_bf16=cpu_bf16)
-        self.stepper = Stepper(self.executor)
+        self.stepper = Stepper(pipeline(device, cache_bytes=LIVE_CACHE, cpu_bf16=cpu_bf16))
         self.numbers: Numbers = {}
         self.signals: dict[str, float] = {}
         self.session = uuid.uuid4().hex[:12]
@@ -88,13 +87,12 @@ class Engine:
 
     # ---- control ---------------------------------------------------------------------------
 
+    @property
+    def executor(self) -> Executor | None:
+        """The stream's executor, made for the first program that checks."""
+        return self.stepper.executor
+
     def start(self) -> Engine:
-        import torch
-
-        from gencode.provenance.record import environment
-
-        env = environment(str(self.executor.device), self.executor.dtype_name)
-        self.log.environment = {**env, "threads": torch.get_num_threads()}
         self.compiler.request()
         self._thread.start()
         return self
@@ -244,10 +242,15 @@ class Engine:
         if self.recorder is not None:
             self.recorder.fps = self.fps
         saved = (self.current, self.stepper.state())
-        if ready.kind == "save":
-            self.stepper.begin(p, frame)
-        else:
-            self.stepper.adopt(p)
+        try:
+            if ready.kind == "save":
+                self.stepper.begin(p, frame)
+            else:
+                self.stepper.adopt(p)
+        except GenError as e:  # the executor could not be made (a `device` line it can't have)
+            self._failed(e.format())
+            return False
+        self._environment()
         p.number = self.programs + 1
         self.current = p
         self.inputs.program(p.checked, p.root)
@@ -268,6 +271,14 @@ class Engine:
             self.log.event(frame, "numbers", numbers=[[*k, v] for k, v in p.numbers.items()])
         self.say("info", f"program {p.number} live at frame {frame}")
         return True
+
+    def _environment(self) -> None:
+        """The set log's environment, once the stream's executor exists."""
+        ex = self.executor
+        if ex is not None and not self.log.environment:
+            from gencode.provenance.record import environment
+
+            self.log.environment = environment(str(ex.device), ex.dtype_name, ex.threads)
 
     def _ready(self, ready: Ready) -> None:
         """A new program is checked: if it goes live at the next frame, the frame being made

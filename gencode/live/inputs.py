@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from gencode.check.frame_expr import FrameExpr
-from gencode.ir import CheckedProgram, Sched, Value
+from gencode.graph import Node
+from gencode.ir import CheckedProgram, Sched
 from gencode.signals.bank import SignalBank
 from gencode.signals.names import definition
 from gencode.signals.osc import DEFAULT_PORT
@@ -126,7 +127,7 @@ def signal_keys(checked: CheckedProgram) -> set[str]:
     """Every signal key the program's frame expressions read."""
     keys: set[str] = set()
     seen: set[int] = set()
-    stack: list[Value] = [o.value for o in checked.outputs]
+    stack: list[Node] = [o.value for o in checked.outputs]
     while stack:
         v = stack.pop()
         if id(v) in seen:

@@ -17,7 +17,8 @@ from typing import Any
 from gencode import ast
 from gencode.check.frame_expr import FrameExpr, Tree
 from gencode.errors import GenError
-from gencode.ir import Sched, Value
+from gencode.graph import Node
+from gencode.ir import Sched
 from gencode.literals import NotANumber, find_number
 from gencode.live.program import Program
 from gencode.parse import parse
@@ -32,7 +33,7 @@ def rebind(program: Program, line: int, column: int, value: float) -> Program | 
     where = _literal(program, line, column)
     if where is None:
         return None
-    memo: dict[int, Value] = {}
+    memo: dict[int, Node] = {}
     found = [0]
     outputs = [
         dataclasses.replace(o, value=_value(o.value, where, value, memo, found))
@@ -73,7 +74,7 @@ def _parsed(text: str, file: str) -> ast.Program:
     return parse(text, file)
 
 
-def _value(v: Value, where: Where, x: float, memo: dict[int, Value], found: list[int]) -> Value:
+def _value(v: Node, where: Where, x: float, memo: dict[int, Node], found: list[int]) -> Node:
     """`v` with every `num` leaf at `where` reading x (untouched values are shared)."""
     if id(v) in memo:
         return memo[id(v)]

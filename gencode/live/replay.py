@@ -18,7 +18,7 @@ from typing import Any
 from gencode.live.numbers import rebind
 from gencode.live.program import Program, load
 from gencode.live.setlog import read
-from gencode.live.stepper import Shown, Stepper
+from gencode.live.stepper import Shown, Stepper, pipeline
 from gencode.runtime.execute import Executor
 from gencode.runtime.outputs import write_still
 from gencode.runtime.video import write_mp4
@@ -32,13 +32,16 @@ class Replayed:
     frames: int = 0
     matched: int = 0  # frames whose pixels hash as the recording's did
     first_mismatch: int | None = None
+    threads: int = 0  # the CPU threads it rendered with
     written: list[Path] = field(default_factory=list)
 
 
-def stream(program: Program, frames: int, executor: Executor) -> Iterator[Shown]:
+def stream(
+    program: Program, frames: int, executor: Callable[[Program], Executor]
+) -> Iterator[Shown]:
     """The first `frames` frames a stream of `program` shows when no frame is dropped, its
     `audio` file driving audio.* at each frame's time as it does live."""
-    stepper = Stepper(executor)
+    stepper = Stepper(executor)  # `executor`: a `stepper.pipeline`
     program.number = 1
     stepper.begin(program, 0)
     sound = track_signals(program.root, program.checked.audio)
@@ -57,8 +60,7 @@ def render_frames(
 ) -> list[Path]:
     """`gencode render live.gen --frames N`: frames/NNNN.png and NAME.mp4 in `out_dir`."""
     program = load(script, sets)
-    executor = Executor(device, cpu_bf16=cpu_bf16)
-    shown = list(stream(program, frames, executor))
+    shown = list(stream(program, frames, pipeline(device, cpu_bf16=cpu_bf16)))
     return _write(out_dir, script.stem, shown, float(program.settings["fps"]))
 
 
@@ -69,13 +71,17 @@ def replay(
     device: str = "auto",
     cpu_bf16: bool = False,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> Replayed:
-    """Re-render a recorded set; `forced` settings (size, steps) re-render it at another quality."""
+    """Re-render a recorded set; `forced` settings (size, steps) re-render it at another quality.
+    It renders with the recording's thread count (pixels depend on it) unless `threads` says."""
     doc = read(set_path)
     forced = {**doc.get("forced", {}), **(forced or {})}
     result = Replayed()
-    executor = Executor(device, cpu_bf16=cpu_bf16)
-    stepper = Stepper(executor)
+    recorded = (doc.get("environment") or {}).get("threads")
+    if threads is None and isinstance(recorded, int) and recorded > 0:
+        threads = recorded
+    stepper = Stepper(pipeline(device, cpu_bf16=cpu_bf16, threads=threads))
     programs = sorted(doc["programs"], key=lambda p: p["frame"])
     events = sorted(doc["events"], key=lambda e: e["frame"])
     signals: dict[str, float] = {}
@@ -108,6 +114,7 @@ def replay(
             if progress:
                 progress(i + 1, len(doc["frames"]))
     name = Path(str(doc["script"])).stem
+    result.threads = stepper.executor.threads if stepper.executor is not None else 0
     result.written = _write(out_dir, name, shown_all, float(doc["fps"]))
     return result
 

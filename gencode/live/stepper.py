@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +27,22 @@ from gencode.live.program import Program
 from gencode.live.similar import Filter
 from gencode.runtime.execute import Executor
 from gencode.runtime.outputs import to_uint8
+
+
+def pipeline(device: str = "auto", **options: Any) -> Callable[[Program], Executor]:
+    """A stream's executor: one, made by `render.executor_for` (the one pipeline loader) for the
+    first program that checks, so the script's `device` line and its models count as they do
+    offline; later programs add their models to it. `options` go to the executor."""
+    made: list[Executor] = []
+
+    def executor(program: Program) -> Executor:
+        if not made:
+            from gencode.render import executor_for
+
+            made.append(executor_for(program.checked, program.catalog, device, **options))
+        return made[0]
+
+    return executor
 
 
 @dataclass
@@ -49,8 +67,9 @@ class Swap:
 class Stepper:
     """Makes frames one at a time, carrying the previous picture and the colour anchor."""
 
-    def __init__(self, executor: Executor):
-        self.executor = executor
+    def __init__(self, pipeline: Callable[[Program], Executor]):
+        self.pipeline = pipeline
+        self.executor: Executor | None = None  # made for the first program
         self.last: Shown | None = None
         self.anchor: Shown | None = None
         self.swap = Swap(0, 0, None)
@@ -58,12 +77,16 @@ class Stepper:
 
     def begin(self, program: Program, frame: int) -> None:
         """`program` takes over from `frame`: the picture on screen anchors its colours."""
-        self.executor.add_models(program.catalog.resolved)
+        self._use(program)
         self.anchor = self.last
         self.swap = Swap(frame, float(program.settings["crossfade"]), self.last)
 
     def adopt(self, program: Program) -> None:
         """`program` goes on from here as a continuation (a number moved): no new anchor, no fade."""
+        self._use(program)
+
+    def _use(self, program: Program) -> None:
+        self.executor = self.pipeline(program)
         self.executor.add_models(program.catalog.resolved)
 
     def state(self) -> tuple:
@@ -93,6 +116,7 @@ class Stepper:
             shown = dataclasses.replace(self.last, frame=frame, program=program.number)
             self.last = shown
             return shown  # the stream has settled: the picture on screen stays up
+        assert self.executor is not None, "step() before begin()"
         self._supply(graph)
         value = self.executor.run(graph, program.root, cancel=cancel).values[graph.outputs[0].name]
         key = graph.outputs[0].node.key
@@ -122,6 +146,7 @@ class Stepper:
     def _supply(self, graph: Graph) -> None:
         """Put the pictures the graph names into the cache, under their content keys."""
         known = {s.key: s.picture for s in (self.last, self.anchor, self.swap.old) if s}
+        assert self.executor is not None
         for n in graph.nodes:
             if n.op == "picture" and n.params.get("of") is not None:
                 self.executor.memory.put(n.key, known[n.params["of"]])

@@ -188,7 +188,9 @@ def render_recorded(
     then = record.get("environment") or {}
     bf16 = then.get("dtype") == "bfloat16"  # rendered with --bf16
     threads = then.get("threads") if isinstance(then.get("threads"), int) else None
-    ex = executor_for(loaded, device, cpu_bf16=bf16, threads=threads)  # as recorded
+    ex = executor_for(  # as recorded
+        loaded.program, loaded.catalog, device, cpu_bf16=bf16, threads=threads
+    )
     try:
         run = ex.run(Graph(graph.nodes, [out]), folder)
     except RenderError as e:

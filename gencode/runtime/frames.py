@@ -70,8 +70,13 @@ def subset(node: Node, positions: list[int]) -> Node:
         for i in node.inputs
     )
     key = _hash(f"{node.key}@{','.join(map(str, positions))}")
-    return Node(
-        node.op, params, inputs, node.type, len(positions), key, tuple(frames[i] for i in positions)
+    return dataclasses.replace(
+        node,
+        params=params,
+        inputs=inputs,
+        length=len(positions),
+        key=key,
+        frames=tuple(frames[i] for i in positions),
     )
 
 

@@ -105,10 +105,10 @@ def _check_ranges(p: dict) -> None:
 
 def _op(ctx: OpContext, op: str, params: dict, *xs: torch.Tensor) -> torch.Tensor:
     """One of the motion ops on single images, called as the executor would."""
-    leaves = tuple(Node(op, {}, (), T.IMAGE, None, "") for _ in xs)
+    leaves = tuple(Node(op, T.IMAGE, {}) for _ in xs)
     impl = implementation(op)
     assert impl is not None, op
-    return impl(ctx, Node(op, params, leaves, T.IMAGE, None, ""), list(xs))
+    return impl(ctx, Node(op, T.IMAGE, params, leaves), list(xs))
 
 
 def _diffuse(ctx, p: dict, seed: int, mode: str, start, cond, uncond) -> torch.Tensor:
@@ -118,6 +118,6 @@ def _diffuse(ctx, p: dict, seed: int, mode: str, start, cond, uncond) -> torch.T
     }
     if mode == "img2img":
         params["strength"] = p["strength"]
-    leaves = tuple(Node("picture", {}, (), T.IMAGE, None, "") for _ in range(3))
-    node = Node("diffuse", params, leaves, T.IMAGE, None, "")
+    leaves = tuple(Node("picture", T.IMAGE, {}) for _ in range(3))
+    node = Node("diffuse", T.IMAGE, params, leaves)
     return diffuse(ctx, node, [start, cond, uncond])

@@ -302,8 +302,9 @@ class Session:
             from gencode.render import executor_for
 
             self.executor = executor_for(
-                script, self.device or "auto", disk_cache=self.cache, cpu_bf16=self.cpu_bf16
-            )
+                script.program, script.catalog, self.device or "auto",
+                disk_cache=self.cache, cpu_bf16=self.cpu_bf16,
+            )  # fmt: skip
         return self.executor
 
     def _succeed(self, seq: int, result: Any) -> None:
