@@ -183,6 +183,7 @@ def test_a_new_program_failing_on_its_first_frame_leaves_the_old_one_playing(tin
         engine.changed()
         s = run_until(engine, lambda s: not s["ok"])
         assert "not swapped in" in s["error"] and "'zoom' is" in s["error"]
+        assert "sketch.gen:5:1: error:" in s["error"], s["error"]  # the line that failed
         f = s["frame"]
         s = run_until(engine, lambda s: s["frame"] >= f + 3)
         assert s["program"] == 1

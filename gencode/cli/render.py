@@ -138,7 +138,8 @@ def render(
         sys.exit(130)
     except (RenderError, DeviceError) as e:
         bars.close()
-        click.echo(f"{file}: error: {e}", err=True)
+        where = e.where() if isinstance(e, RenderError) else None
+        click.echo(e.located() if where else f"{file}: error: {e}", err=True)
         sys.exit(1)
     bars.close()
     if credentials is not None:

@@ -335,6 +335,8 @@ class Engine:
             if isinstance(e, Cancelled) and cancel is not None and cancel.is_set():
                 raise _Interrupted() from None
             text = e.format() if isinstance(e, GenError) else str(e)
+            if isinstance(e, RenderError):
+                text = e.located()
             what = "not swapped in" if first and self.programs else "frame failed"
             self._failed(
                 f"{self.path.name}: {what} at frame {f}: {text}", "check" if first else "frame"

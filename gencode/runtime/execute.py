@@ -46,7 +46,17 @@ USER_ERRORS = (ops_image.OpError, ops_gen.OpInputError, CheckpointError, DeviceE
 class RenderError(Exception):
     """A render that cannot run as asked: a bad model or file, or too little memory."""
 
-    node: Node | None = None  # the node that failed, when one did (watch mode points at its line)
+    node: Node | None = None  # the innermost node that failed, when one did
+
+    def where(self) -> str | None:
+        """Where the script wrote the value that failed (`file:line:col`), when known."""
+        span = self.node.span if self.node is not None else None
+        return str(span) if span is not None and span.line else None
+
+    def located(self) -> str:
+        """The message after its place in the script, as the checker's errors are written."""
+        where = self.where()
+        return f"{where}: error: {self}" if where else str(self)
 
 
 @dataclass

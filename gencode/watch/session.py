@@ -394,6 +394,9 @@ class Session:
 
 def _message(e: BaseException) -> str:
     text = str(e) or type(e).__name__
+    located = getattr(e, "located", None)  # a RenderError names the line of the value that failed
+    if callable(located):
+        text = located()
     return (
         text if type(e).__name__ in ("RenderError", "DeviceError") else f"{type(e).__name__}: {e}"
     )
