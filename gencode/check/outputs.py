@@ -1,13 +1,22 @@
-"""Checks over a program's outputs as a whole, after every statement: two saves writing one file,
-and animation rates a format cannot store. Input: the checker's State. Output: diagnostics."""
+"""A program's outputs: the value an output statement renders (a latent through the model in force),
+`save` with its path and soundtrack, and checks over the outputs as a whole after every statement
+(two saves writing one file, animation rates a format cannot store).
+Input: the checker's State and output statements. Output: `CheckedOutput`s and diagnostics."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from gencode import ast
 from gencode import types as T
+from gencode.check.exprs import Typed, noise, type_of
+from gencode.check.rules import _plain, conditioning, confined_path, prompt_value, sampler_params
 from gencode.check.state import State
-from gencode.ir import CheckedOutput
+from gencode.files import FileProblem, audio_format
+from gencode.graph import Node
+from gencode.ir import CheckedOutput, Const
+from gencode.limits import MAX_AUDIO_BYTES
+from gencode.ops.table import SIGNATURES
 from gencode.outputs_paths import GIF_MAX_FPS
 
 
@@ -50,3 +59,107 @@ def warn_gif_rates(state: State) -> None:
                 f"fps {out.fps:g} becomes {GIF_MAX_FPS:g} there; save an .mp4 to keep {out.fps:g}",
                 "warning",
             )
+
+
+def binding_name(e: ast.Expr) -> str | None:
+    return e.id if isinstance(e, ast.Name) else None
+
+
+def renderable(state: State, v: Typed, span) -> Node:
+    """An image (sequence) for an output value: latents are rendered with the current model."""
+    t = type_of(v)
+    if t in (T.IMAGE, T.IMAGES):
+        assert isinstance(v, Node)  # images, latents and conditionings are always computed
+        return v
+    model = state.model(span)
+    if t in (T.LATENT, T.LATENTS, T.NUMBER) and not (t == T.NUMBER and model.family != "diffusion"):
+        if t == T.NUMBER:
+            raise state.error(
+                span, "a number on its own does nothing; outputs are images or sequences"
+            )
+        assert isinstance(v, Node)
+        from gencode.check.rules import need_latent_shape
+
+        need_latent_shape(state, v, model, span)
+        op = {"diffusion": "diffuse", "gan": "sample", "vae": "decode"}[model.family]
+        if op == "diffuse":
+            return _diffuse_latent(state, v, span)
+        return Node(op, T.IMAGES if v.length else T.IMAGE, {"model": model}, (v,), v.length, span)
+    if t == T.CONDS and model.family == "diffusion":
+        assert isinstance(v, Node)
+        start = noise(state, int(state.setting("seed")), span)
+        return _diffuse_latent(state, start, span, cond=v)
+    raise state.error(
+        span, f"{T.words([t])} is not an image: outputs are images, latents or sequences"
+    )
+
+
+def _diffuse_latent(state: State, z: Node, span, cond: Node | None = None) -> Node:
+    """`diffuse from z` with the settings in force (a latent walk's frames, a prompt fade)."""
+    model = state.model(span)
+    length = z.length or (cond.length if cond is not None else None)
+    if cond is None:
+        cond = conditioning(state, model, _prompt_setting(state), length, span)
+    negative = state.setting_spans.get("negative", span)  # unknown words: where it was set
+    uncond = prompt_value(state, model, str(state.setting("negative")), negative)
+    params = {
+        "model": model,
+        "steps": int(state.setting("steps")),
+        "guidance": state.setting("guidance"),
+        **sampler_params(state, str(state.setting("sampler")), state.setting("eta"), span),
+        "seed": int(state.setting("seed")),
+        "mode": "txt2img",
+    }
+    return Node("diffuse", T.IMAGES if length else T.IMAGE, params, (z, cond, uncond), length, span)
+
+
+def _prompt_setting(state: State) -> Typed:
+    p = state.setting("prompt")
+    return p if not isinstance(p, str) else Const(T.STRING, p)
+
+
+def save_statement(state: State, e: ast.Call) -> None:
+    from gencode.check.calls import bind_arguments
+
+    args = bind_arguments(state, SIGNATURES["save"], e)
+    value, path = args["value"], args["path"]
+    assert isinstance(path, Const)  # a required string
+    if value is None:
+        if not state.outputs:
+            raise state.error(
+                e.span, "nothing to save yet: write an output first, or 'save NAME \"file.png\"'"
+            )
+        previous = state.outputs.pop()
+        image, name = previous.value, previous.name
+    else:
+        image, name = renderable(state, value, e.span), binding_name(e.words[0])
+    text = str(path.value)
+    _check_save_path(state, text, image, path.span)
+    audio = _audio(state, args["audio"], text)
+    fps = float(_plain(args["fps"]))
+    state.outputs.append(CheckedOutput(image, name, text, fps, e.span, audio))
+
+
+def _audio(state: State, audio: object, path: str) -> str | None:
+    """A soundtrack for an .mp4: a file beside the script (its path relative to the script's folder)."""
+    if audio is None:
+        return None
+    assert isinstance(audio, Const)
+    if not path.lower().endswith(".mp4"):
+        raise state.error(audio.span, "a soundtrack goes with an .mp4 output")
+    file = confined_path(state, str(audio.value), audio.span)
+    try:
+        audio_format(file, MAX_AUDIO_BYTES)
+    except FileProblem as e:
+        if e.missing:
+            raise state.error(audio.span, f"no such audio file: {audio.value}") from None
+        raise state.error(audio.span, f"audio '{audio.value}': {e.why}") from None
+    return file.relative_to(state.root_dir).as_posix()
+
+
+def _check_save_path(state: State, text: str, image: Node, span) -> None:
+    from gencode.outputs_paths import path_problem
+
+    problem = path_problem(text, image.type == T.IMAGES)
+    if problem:
+        raise state.error(span, problem)
