@@ -33,7 +33,7 @@ from gencode.models.classifier import load_classifier
 from gencode.train.scenes_report import scenes_gate
 
 
-def faces_gate(n: int) -> dict[str, float]:
+def faces_gate(n: int, paths: dict[str, Path] | None = None) -> dict[str, float]:
     """Per faces model: per attribute the share of n toggled edits that move the judge right
     ('edit/faces-gan/smile'), per edit and other attribute the side effect ('side/faces-gan/
     smile->glasses')."""
@@ -41,7 +41,7 @@ def faces_gate(n: int) -> dict[str, float]:
 
     judge_net = load_classifier(WEIGHTS_DIR / "faces-judge.safetensors")
     result = {}
-    for name, (render, dirs, dim) in shipped_renderers().items():
+    for name, (render, dirs, dim) in shipped_renderers(paths).items():
         z = torch.randn(n, dim, generator=torch.Generator().manual_seed(FRESH_SEED))
         for attr, rate in edit_success(render, judge_net, dirs, z, 1.0, toggle=True).items():
             result[f"edit/{name}/{attr}"] = rate
@@ -79,15 +79,22 @@ def main() -> None:
     ap.add_argument("--bf16", action="store_true", help="sample scenes in bfloat16, as --bf16")
     ap.add_argument("--faces-n", type=int, default=128, help="fresh faces per faces model")
     ap.add_argument("--no-scenes", action="store_true", help="score the faces models only")
+    for name in ("gan", "vae"):
+        ap.add_argument(f"--faces-{name}", type=Path, default=None, help=f"a faces {name.upper()} checkpoint to score instead of the shipped one")  # fmt: skip
     a = ap.parse_args()
+    faces_paths = {f"faces-{k}": v for k, v in (("gan", a.faces_gan), ("vae", a.faces_vae)) if v}
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     if a.no_scenes:
-        return faces_only(a.faces_n, t0)
+        return faces_only(a.faces_n, t0, faces_paths)
     model = a.scenes or "scenes"
     runs = {s: scenes_gate(a.n, a.time_n, a.seed, model, steps=s, bf16=a.bf16) for s in a.steps}
     before = scenes_gate(a.n, a.time_n, a.seed, a.before, upscale_to=256) if a.before else {}
-    faces = faces_gate(a.faces_n) if not a.no_faces else {"edit/none": 1.0, "side/none": 0.0}
+    faces = (
+        faces_gate(a.faces_n, faces_paths)
+        if not a.no_faces
+        else {"edit/none": 1.0, "side/none": 0.0}
+    )
     r = runs[a.steps[0]] | faces
     faces_ok, faces_line = faces_verdict(faces)
     for k, v in sorted(r.items()):
@@ -117,9 +124,9 @@ def main() -> None:
     )
 
 
-def faces_only(n: int, t0: float) -> None:
+def faces_only(n: int, t0: float, paths: dict[str, Path] | None = None) -> None:
     """The faces part of the gate alone: every figure, then its RESULT line."""
-    r = faces_gate(n)
+    r = faces_gate(n, paths)
     for k, v in sorted(r.items()):
         print(f"{k:36s} {v:.3f}")
     ok, line = faces_verdict(r)

@@ -57,5 +57,10 @@ def test_the_page_streams_swaps_and_flags_errors_in_the_perform_view(browser, ti
         frames = broken["frames"]
         wait(browser, lambda s: s["frames"] >= frames + 3, "frames during the error")
         script.write_text(SCRIPT.replace("dunes", "ocean"), encoding="utf-8")
+        t_save = time.time() * 1000
         fixed = wait(browser, lambda s: s["program"] == 2 and not s["indicator"], "the swap")
         assert fixed["ok"] is True
+        # The page notes when it first painted each program (bench/live.py times swaps by it).
+        painted = browser.evaluate("window.liveStats.firstPainted")
+        assert set(painted) >= {"1", "2"} and painted["1"] < t_save < painted["2"]
+        assert painted["2"] < time.time() * 1000

@@ -98,3 +98,31 @@ THREADS_OPTION = click.option(
     help="CPU threads for torch (default 1: fastest on a busy machine; more can be faster on an "
     "idle one). Each file records it; the same script, seed and thread count give the same pixels.",
 )
+
+
+def open_page(url: str) -> None:
+    """Open a page in the user's browser; none here (a server, a container) is fine: the URL is
+    printed anyway."""
+    import webbrowser
+
+    try:
+        webbrowser.open(url)
+    except Exception:  # noqa: BLE001 — whatever the platform's opener raises
+        pass
+
+
+def wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM (`gencode watch` and `gencode live` run until then)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C raises KeyboardInterrupt even when started from a script in the background, where
+    # SIGINT comes in ignored (and Python then leaves it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from pathlib import Path
 
 import click
 
-from gencode.cli.common import BF16_OPTION, DEVICE_OPTION, SET_OPTION, THREADS_OPTION, parse_sets
+from gencode.cli.common import (
+    BF16_OPTION,
+    DEVICE_OPTION,
+    SET_OPTION,
+    THREADS_OPTION,
+    open_page,
+    parse_sets,
+    wait_for_stop,
+)
 from gencode.signals.osc import DEFAULT_PORT as DEFAULT_OSC_PORT
 
 DEFAULT_PORT = 8766
@@ -79,26 +85,13 @@ def live(
     if session.engine.inputs.osc_port:
         click.echo(f"OSC:     udp://127.0.0.1:{session.engine.inputs.osc_port}")
     if not no_open:
-        import webbrowser
-
-        webbrowser.open(session.url)
-    _wait()
+        open_page(session.url)
+    wait_for_stop()
     click.echo("\nstopping…", err=True)
     for written in session.stop():
         click.echo(f"wrote {written}")
     st = session.engine.status()
     click.echo(f"{st['frame'] + 1} frames, {st['dropped']} dropped, {st['program']} programs")
-
-
-def _wait() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
 
 
 def _log(level: str, text: str) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -19,7 +17,9 @@ from gencode.cli.common import (
     OUT_OPTION,
     SET_OPTION,
     THREADS_OPTION,
+    open_page,
     parse_sets,
+    wait_for_stop,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def watch(
     if not path.exists():
         click.echo(f"{path} does not exist yet: waiting for it", err=True)
     if not no_open:
-        _open(live.url)
+        open_page(live.url)
     _run_until_stopped(live)
 
 
@@ -127,27 +127,9 @@ def _log(level: str, text: str) -> None:
         click.echo(f"{stamp} {level}:\n{text}" if "\n" in text else f"{stamp} {text}", err=True)
 
 
-def _open(url: str) -> None:
-    import webbrowser
-
-    try:
-        webbrowser.open(url)
-    except Exception:  # no browser here (a server, a container): the URL is printed anyway
-        pass
-
-
 def _run_until_stopped(live: Live) -> None:
     """Wait for Ctrl-C (or SIGTERM), then stop the render, the watcher and the server."""
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # Ctrl-C raises KeyboardInterrupt even when started from a script in the background, where
-    # SIGINT comes in ignored (and Python then leaves it ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+    wait_for_stop()
     click.echo("\nstopping…", err=True)
     try:
         live.stop()

@@ -24,7 +24,7 @@ from gencode.live.engine import Engine
 from gencode.runtime.atomic import write_bytes_atomic
 from gencode.watch import websocket
 from gencode.watch.editor import EditorApi
-from gencode.watch.server import ClosingServer
+from gencode.watch.server import ClosingServer, Served
 
 LOOPBACK = "127.0.0.1"
 STATIC = Path(__file__).parent / "static"
@@ -217,11 +217,13 @@ def _read(path: Path) -> str | None:
         return None
 
 
-class LiveServer:
+class LiveServer(Served):
     """The live page's server; `endpoints` takes more `POST /api/NAME` JSON handlers."""
 
+    httpd: _Server
+
     def __init__(self, engine: Engine, port: int = 0, host: str = LOOPBACK):
-        self.httpd = _Server((host, port), _Handler)
+        super().__init__(_Server((host, port), _Handler), host, "gencode-live-http")
         self.httpd.engine = engine
         self.httpd.closing = threading.Event()
         self.httpd.names = (
@@ -229,30 +231,13 @@ class LiveServer:
         )
         self.httpd.endpoints = self.endpoints = default_endpoints(engine)
         self.httpd.editor = EditorApi(_EditorSession(engine))
-        self.host = host
-        serve = lambda: self.httpd.serve_forever(poll_interval=0.05)  # noqa: E731
-        self._thread = threading.Thread(target=serve, name="gencode-live-http", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def start(self) -> LiveServer:
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
+        """Wake the streams waiting for a frame so they end, then stop serving."""
         self.httpd.closing.set()
         with self.httpd.engine.shown:
             self.httpd.engine.shown.notify_all()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.httpd.close_connections()
-        self._thread.join(timeout=5)
+        super().stop()
 
 
 def default_endpoints(engine: Engine) -> dict[str, Endpoint]:

@@ -221,17 +221,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the terminal is for the performer's errors, not for request logs
 
 
-class PreviewServer:
-    """The preview page's HTTP server, on 127.0.0.1 and a given port (0: any free one)."""
+class Served:
+    """A `ClosingServer` answering on a thread of its own: its port and URL once bound, start,
+    and a stop that frees the port and ends every open connection (the watch and live pages)."""
 
-    def __init__(self, session: Session, port: int = 0):
-        self.httpd = _Server((HOST, port), _Handler)
-        self.httpd.session = session
-        self.httpd.editor = EditorApi(session)
-        self.session = session
+    def __init__(self, httpd: ClosingServer, host: str, name: str):
+        self.httpd, self.host = httpd, host
         # A short poll, so Ctrl-C (shutdown) answers at once rather than in half a second.
         serve = lambda: self.httpd.serve_forever(poll_interval=0.05)  # noqa: E731
-        self._thread = threading.Thread(target=serve, name="gencode-preview", daemon=True)
+        self._thread = threading.Thread(target=serve, name=name, daemon=True)
 
     @property
     def port(self) -> int:
@@ -239,15 +237,29 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}/"
+        return f"http://{self.host}:{self.port}/"
 
-    def start(self) -> None:
+    def start(self) -> Served:
         self._thread.start()
+        return self
 
     def stop(self) -> None:
-        """Close every event stream, stop serving and free the port."""
-        self.session.hub.close()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.httpd.close_connections()
         self._thread.join(timeout=5)
+
+
+class PreviewServer(Served):
+    """The preview page's HTTP server, on 127.0.0.1 and a given port (0: any free one)."""
+
+    def __init__(self, session: Session, port: int = 0):
+        super().__init__(_Server((HOST, port), _Handler), HOST, "gencode-preview")
+        self.httpd.session = session
+        self.httpd.editor = EditorApi(session)
+        self.session = session
+
+    def stop(self) -> None:
+        """Close every event stream, stop serving and free the port."""
+        self.session.hub.close()
+        super().stop()

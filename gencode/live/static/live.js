@@ -8,7 +8,9 @@
   const meta = document.getElementById("meta");
   const errorBox = document.getElementById("error");
   const indicator = document.getElementById("indicator");
-  const stats = (window.liveStats = { frames: 0, fps: 0, frame: -1, program: 0, ok: true, session: null });
+  // firstPainted: program number -> when its first frame was painted (ms since the epoch), so a
+  // tool can time a swap from a save without polling the page while the swap happens.
+  const stats = (window.liveStats = { frames: 0, fps: 0, frame: -1, program: 0, ok: true, session: null, firstPainted: {} });
   const params = new URLSearchParams(location.search);
   if (params.get("view") === "perform") document.body.classList.add("perform");
   const painted = [];
@@ -34,6 +36,7 @@
     const now = performance.now();
     painted.push(now);
     while (painted.length && now - painted[0] > 1000) painted.shift();
+    if (!(head.program in stats.firstPainted)) stats.firstPainted[head.program] = performance.timeOrigin + now;
     Object.assign(stats, { frames: stats.frames + 1, fps: painted.length, frame: head.frame, program: head.program, session: head.session, paintedAt: now });
     show(head);
   }
