@@ -208,6 +208,12 @@ def test_the_stream_is_made_by_the_pipeline_loader_and_honours_the_device_line(t
         assert engine.log.environment["threads"] == engine.executor.threads == 1
     finally:
         engine.stop()
+    engine = Engine(script, fps=8, device="cuda").start()  # `--device cuda`: said, not a crash
+    try:
+        s = run_until(engine, lambda s: not s["ok"])
+        assert "sketch.gen:" in s["error"] and "cuda" in s["error"] and "internal" not in s["error"]
+    finally:
+        engine.stop()
 
 
 class _Recorder:

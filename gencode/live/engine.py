@@ -28,6 +28,7 @@ from gencode.live.recorder import Recorder
 from gencode.live.setlog import SetLog
 from gencode.live.stepper import Shown, Stepper, pipeline
 from gencode.live.swap import Compiler, Ready, SwapDue, Unchanged, swap_frame
+from gencode.runtime.device import DeviceError
 from gencode.runtime.execute import Executor, RenderError
 from gencode.runtime.registry import Cancelled
 
@@ -247,8 +248,8 @@ class Engine:
                 self.stepper.begin(p, frame)
             else:
                 self.stepper.adopt(p)
-        except GenError as e:  # the executor could not be made (a `device` line it can't have)
-            self._failed(e.format())
+        except (GenError, DeviceError) as e:  # no executor: a device the machine lacks
+            self._failed(e.format() if isinstance(e, GenError) else f"{self.path.name}: {e}")
             return False
         self._environment()
         p.number = self.programs + 1
