@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from _common import workdir
 
+from gencode.live.engine import LIVE_CACHE
 from gencode.live.session import LiveSession
 
 HEAD = 'model "model.safetensors"\nseed 7\nfps {fps}\nsteps 4\nstrength 0.5\n'
@@ -129,13 +130,12 @@ def main() -> None:
         pictures, reader = Pictures(engine), MjpegReader(live.url)
         t0 = time.monotonic()
         end = t0 + a.minutes * 60
-        rss_1 = None
+        rss: list[tuple[float, float]] = []  # (minutes, MiB) at each save
         for what, act in edits(script, a.fps):
             now = time.monotonic()
             if now >= end:
                 break
-            if rss_1 is None and now - t0 >= 60:
-                rss_1 = rss_mib()
+            rss.append(((now - t0) / 60, rss_mib()))
             before = engine.programs
             act()
             kinds[what] = kinds.get(what, 0) + 1
@@ -154,13 +154,20 @@ def main() -> None:
     print(f"{a.minutes:g} min at {a.size} px, {a.fps} fps: {frames} pictures, "
           f"{status['dropped']} dropped, {status['program']} programs, {errors} errors reported")  # fmt: skip
     print(f"saves: {kinds}")
-    print(f"MJPEG client read {reader.parts} frames; RSS {rss_1 or rss_end:.0f} MiB after 1 min, "
-          f"{rss_end:.0f} MiB at the end; set log {log_kib:.0f} KiB")  # fmt: skip
+    rss_1 = next((m for t, m in rss if t >= 1), rss_end)
+    half = [m for t, m in rss if t >= a.minutes / 2]
+    print(f"MJPEG client read {reader.parts} frames; RSS {rss_1:.0f} MiB after 1 min, "
+          f"{half[0] if half else rss_end:.0f} MiB at half time, {rss_end:.0f} MiB at the end "
+          f"(the live cache is bounded at {LIVE_CACHE >> 20} MiB); set log {log_kib:.0f} KiB")  # fmt: skip
+    print(
+        "RSS by minute: "
+        + " ".join(f"{m:.0f}" for t, m in rss if abs(t - round(t)) < a.every / 120)
+    )
     print(
         f"soak {a.minutes:g} min {a.size}px@{a.fps}: {frames} pictures ({frames / (a.minutes * 60):.1f}/s), "
         f"dropped {status['dropped']}, longest gap {longest:.1f} periods, programs {status['program']}, "
         f"saves {sum(kinds.values())}, errors {errors}, mjpeg {reader.parts}, "
-        f"RSS {rss_1 or rss_end:.0f}->{rss_end:.0f} MiB"
+        f"RSS {rss_1:.0f}->{half[0] if half else rss_end:.0f}->{rss_end:.0f} MiB"
     )
 
 
