@@ -132,7 +132,8 @@ def test_shipped_recipe_loads():
 
 @pytest.mark.parametrize(
     "name",
-    ["scenes", "scenes-ae", "scenes-pixel32", "faces-gan", "faces-vae"]
+    ["scenes", "scenes-ae", "scenes-refine", "scenes-refine2", "scenes-decoder", "scenes-pixel32"]
+    + ["faces-gan", "faces-vae"]
     + ["faces-judge64", "faces-gan64", "faces-vae64"],
 )
 def test_shipped_recipes_write_to_their_run_folder_not_the_package(name):
