@@ -18,17 +18,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from runtime_support import write_script
-from test_watch_browser import CHROMIUM, Chromium, chromium_session, shows, wait_page
+from test_watch_browser import Chromium, browser_marks, chromium_session, shows, wait_page
 
 from gencode.watch import Live
 
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-    pytest.mark.usefixtures("one_thread"),
-    pytest.mark.timeout(180),
-]
+pytestmark = browser_marks()
 RED, BLUE = (220, 30, 30), (40, 60, 230)
 SCRIPT = (
     'model "tiny.safetensors"\n'

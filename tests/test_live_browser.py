@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from runtime_support import write_script
-from test_watch_browser import CHROMIUM, browser  # noqa: F401 — the shared fixture
+from test_watch_browser import browser, browser_marks  # noqa: F401 — the shared fixture
 
 from gencode.live.session import LiveSession
 
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-    pytest.mark.usefixtures("one_thread"),
-    pytest.mark.timeout(180),
-]
+pytestmark = browser_marks()
 SCRIPT = 'model "tiny.safetensors"\nseed 5\nsteps 4\nstrength 0.5\nzoom 1.05\nanimate "dunes"\n'
 STATE = """(() => {
   const s = window.liveStats || {};

@@ -15,21 +15,14 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from runtime_support import write_script
 from test_editor_browser import cursor_at, editor_text, key, mouse, until
-from test_watch_browser import CHROMIUM, chromium_session
+from test_watch_browser import browser_marks, chromium_session
 
 from gencode.live.session import LiveSession
 
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-    pytest.mark.usefixtures("one_thread"),
-    pytest.mark.timeout(180),
-]
+pytestmark = browser_marks()
 SCRIPT = (
     'model "tiny.safetensors"\n'
     "size 16\n"

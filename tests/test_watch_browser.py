@@ -30,13 +30,21 @@ from gencode.watch import Live
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 )
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-    pytest.mark.usefixtures("one_thread"),
-    pytest.mark.timeout(180),
-]
+
+
+def browser_marks(timeout: int = 180) -> list:
+    """The marks of every browser test module: skipped without Debian's chromium, one torch
+    thread, and a timeout (a page that never shows something fails, it does not hang CI)."""
+    return [
+        pytest.mark.skipif(
+            CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
+        ),
+        pytest.mark.usefixtures("one_thread"),
+        pytest.mark.timeout(timeout),
+    ]
+
+
+pytestmark = browser_marks()
 FLAGS = [
     "--headless",
     "--no-sandbox",

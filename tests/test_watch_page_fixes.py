@@ -11,17 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from runtime_support import write_script
-from test_watch_browser import CHROMIUM, PAGE_STATE, Chromium, browser, shows  # noqa: F401
+from test_watch_browser import PAGE_STATE, Chromium, browser, browser_marks, shows  # noqa: F401
 
 from gencode.watch import Live
 
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-    pytest.mark.usefixtures("one_thread"),
-    pytest.mark.timeout(240),
-]
+pytestmark = browser_marks(240)
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 60), (40, 60, 230)
 HEAD = 'model "tiny.safetensors"\n'
 CLOCKED = """(() => { const t = [...tiles.values()][0]; const n = t.images.length;
