@@ -140,20 +140,25 @@ def swaps(folder: Path, n: int, size: int, fps: int = 12) -> dict:
 
 
 class Gaps:
-    """The longest time between two consecutive pictures shown."""
+    """When each picture was shown (the engine's condition), and the longest time between two."""
 
     def __init__(self, engine: Engine):
-        self.engine, self.longest, self.stopped = engine, 0.0, False
+        self.engine, self.times, self.stopped = engine, [time.monotonic()], False
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
     def _loop(self) -> None:
-        seen, last = self.engine.frame, time.monotonic()
+        seen = self.engine.frame
         while not self.stopped:
             shown = self.engine.wait_frame(seen, timeout=0.5)
             if shown is not None:
-                now = time.monotonic()
-                self.longest, seen, last = max(self.longest, now - last), shown.frame, now
+                self.times.append(time.monotonic())
+                seen = shown.frame
+
+    @property
+    def longest(self) -> float:
+        ts = self.times
+        return max((b - a for a, b in zip(ts, ts[1:], strict=False)), default=0.0)
 
     def stop(self) -> None:
         self.stopped = True

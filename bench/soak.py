@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 from _common import workdir
+from live import Gaps
 
 from gencode.live.engine import LIVE_CACHE
 from gencode.live.session import LiveSession
@@ -37,27 +38,6 @@ PROMPTS = ("dunes at dusk", "ocean at night", "lake with mist at dawn", "city in
 def rss_mib() -> float:
     text = Path("/proc/self/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024  # type: ignore[union-attr]
-
-
-class Pictures:
-    """Times of every picture the engine shows (its condition), and the longest gap."""
-
-    def __init__(self, engine):
-        self.engine, self.times, self.stopped = engine, [], False
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        seen = self.engine.frame
-        while not self.stopped:
-            shown = self.engine.wait_frame(seen, timeout=0.5)
-            if shown is not None:
-                self.times.append(time.monotonic())
-                seen = shown.frame
-
-    def longest(self, start: float = 0.0, end: float = float("inf")) -> float:
-        ts = [t for t in self.times if start <= t <= end]
-        return max((b - a for a, b in zip(ts, ts[1:], strict=False)), default=0.0)
 
 
 class MjpegReader:
@@ -127,7 +107,7 @@ def main() -> None:
         engine = live.engine
         while engine.frame < 3:
             time.sleep(0.05)
-        pictures, reader = Pictures(engine), MjpegReader(live.url)
+        pictures, reader = Gaps(engine), MjpegReader(live.url)
         t0 = time.monotonic()
         end = t0 + a.minutes * 60
         rss: list[tuple[float, float]] = []  # (minutes, MiB) at each save
@@ -143,11 +123,12 @@ def main() -> None:
             if engine.programs > before:
                 swaps.append(time.monotonic())
         status = engine.status()
-        pictures.stopped = reader.stopped = True
+        reader.stopped = True
+        pictures.stop()
         rss_end = rss_mib()
     period = 1.0 / a.fps
-    longest = pictures.longest(t0) / period
-    frames = len([t for t in pictures.times if t >= t0])
+    longest = pictures.longest / period
+    frames = len(pictures.times) - 1
     log = json.loads(record.with_suffix(".set.json").read_text())
     errors = len(log["errors"])
     log_kib = record.with_suffix(".set.json").stat().st_size / 1024
@@ -159,10 +140,12 @@ def main() -> None:
     print(f"MJPEG client read {reader.parts} frames; RSS {rss_1:.0f} MiB after 1 min, "
           f"{half[0] if half else rss_end:.0f} MiB at half time, {rss_end:.0f} MiB at the end "
           f"(the live cache is bounded at {LIVE_CACHE >> 20} MiB); set log {log_kib:.0f} KiB")  # fmt: skip
-    print(
-        "RSS by minute: "
-        + " ".join(f"{m:.0f}" for t, m in rss if abs(t - round(t)) < a.every / 120)
-    )
+    by_minute, last = [], -1.0
+    for t, m in rss:
+        if t - last >= 1:
+            by_minute.append(f"{m:.0f}")
+            last = t
+    print("RSS, a minute apart (MiB): " + " ".join(by_minute))
     print(
         f"soak {a.minutes:g} min {a.size}px@{a.fps}: {frames} pictures ({frames / (a.minutes * 60):.1f}/s), "
         f"dropped {status['dropped']}, longest gap {longest:.1f} periods, programs {status['program']}, "
