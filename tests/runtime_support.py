@@ -95,3 +95,15 @@ def write_script(folder: Path, text: str, name: str = "sketch.gen") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def live_status(session) -> dict:
+    """`GET /status` of a running `LiveSession`, as a tool or test reads it."""
+    import http.client
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", session.server.port, timeout=10)
+    conn.request("GET", "/status")
+    data = json.loads(conn.getresponse().read())
+    conn.close()
+    return data

@@ -186,16 +186,7 @@ def test_the_editor_evaluates_underlines_completes_and_drags(
         until("the dragged value written", lambda: "amount 0.8 " in path.read_text())
         assert editor_text(page) == path.read_text()
 
-        if shot := os.environ.get("GENCODE_EDITOR_SCREENSHOT"):
-            data = page.send("Page.captureScreenshot", {"format": "png"})["data"]
-            Path(shot).write_bytes(base64.b64decode(data))
-
-        # Ctrl+Shift+H hides the code, and shows it again.
-        shown = "getComputedStyle(document.getElementById('editor')).display"
-        key(page, "H", "KeyH", 72, modifiers=2 | 8)
-        assert page.evaluate(shown) == "none"
-        key(page, "H", "KeyH", 72, modifiers=2 | 8)
-        assert page.evaluate(shown) != "none"
+        screenshot_and_hide_code(page, "GENCODE_EDITOR_SCREENSHOT")
 
 
 def _completions(page: Chromium) -> list[str]:
@@ -205,3 +196,16 @@ def _completions(page: Chromium) -> list[str]:
         )
         or []
     )
+
+
+def screenshot_and_hide_code(page: Chromium, env: str) -> None:
+    """Keep a screenshot of the page where $env names a file; then Ctrl+Shift+H hides the code
+    and shows it again."""
+    if shot := os.environ.get(env):
+        data = page.send("Page.captureScreenshot", {"format": "png"})["data"]
+        Path(shot).write_bytes(base64.b64decode(data))
+    shown = "getComputedStyle(document.getElementById('editor')).display"
+    key(page, "H", "KeyH", 72, modifiers=2 | 8)
+    assert page.evaluate(shown) == "none"
+    key(page, "H", "KeyH", 72, modifiers=2 | 8)
+    assert page.evaluate(shown) != "none"

@@ -9,15 +9,19 @@ Set GENCODE_LIVE_SCREENSHOT=FILE.png to keep a screenshot of the page (docs/ has
 
 from __future__ import annotations
 
-import base64
-import http.client
-import json
-import os
 from pathlib import Path
 
 from PIL import Image
+from runtime_support import live_status as status
 from runtime_support import write_script
-from test_editor_browser import cursor_at, editor_text, key, mouse, until
+from test_editor_browser import (
+    cursor_at,
+    editor_text,
+    key,
+    mouse,
+    screenshot_and_hide_code,
+    until,
+)
 from test_watch_browser import browser_marks, chromium_session
 
 from gencode.live.session import LiveSession
@@ -30,14 +34,6 @@ SCRIPT = (
     'b = load "blue.png"\n'
     "blend a b amount (0.25 + 0.01 * sin(t))\n"
 )
-
-
-def status(live: LiveSession) -> dict:
-    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=10)
-    conn.request("GET", "/status")
-    data = json.loads(conn.getresponse().read())
-    conn.close()
-    return data
 
 
 def test_the_live_page_editor_evaluates_underlines_drags_and_hides(tiny_dir: Path) -> None:
@@ -102,13 +98,4 @@ def test_the_live_page_editor_evaluates_underlines_drags_and_hides(tiny_dir: Pat
         )
         assert editor_text(page) == path.read_text()
 
-        if shot := os.environ.get("GENCODE_LIVE_SCREENSHOT"):
-            data = page.send("Page.captureScreenshot", {"format": "png"})["data"]
-            Path(shot).write_bytes(base64.b64decode(data))
-
-        # Ctrl+Shift+H hides the code, and shows it again.
-        shown = "getComputedStyle(document.getElementById('editor')).display"
-        key(page, "H", "KeyH", 72, modifiers=2 | 8)
-        assert page.evaluate(shown) == "none"
-        key(page, "H", "KeyH", 72, modifiers=2 | 8)
-        assert page.evaluate(shown) != "none"
+        screenshot_and_hide_code(page, "GENCODE_LIVE_SCREENSHOT")

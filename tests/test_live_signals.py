@@ -5,7 +5,6 @@ moved and a slider rebound a number replays to identical frame hashes; a script'
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runtime_support import live_status as status
 from runtime_support import write_script
 
 from gencode.live.inputs import InputOptions
@@ -25,14 +25,6 @@ pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.timeout(180)]
 
 HEAD = 'model "tiny.safetensors"\nseed 5\nsteps 4\nstrength 0.5\nsize 32\n'
 FPS = 8
-
-
-def status(session: LiveSession) -> dict:
-    conn = http.client.HTTPConnection("127.0.0.1", session.server.port, timeout=10)
-    conn.request("GET", "/status")
-    data = json.loads(conn.getresponse().read())
-    conn.close()
-    return data
 
 
 def until(session: LiveSession, want, what: str, timeout: float = 60.0) -> dict:
