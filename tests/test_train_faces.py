@@ -105,6 +105,18 @@ def test_refit_recomputes_the_edits_without_training(judge: Path, tmp_path: Path
     want = load_tensors(trained)
     assert got.keys() == want.keys() and any(k.startswith("reach.") for k in got)
     assert all(torch.equal(got[k], want[k]) for k in got)  # exactly as training finishes
+    # `disentangle = STEPS` refines the yes/no and level edits through the generator: each is
+    # kept only where it did better, and says so; hair colours and reaches stay as fitted.
+    refined = dataclasses.replace(again, options={**again.options, "disentangle": 2})
+    out = train_gan.refit(refined, stale)
+    report = read_info(out).meta["directions"]["refined"]
+    fitted = load_directions(trained)
+    assert set(report) == {n for n in fitted if fitted.category_of(n) is None}
+    tensors = load_tensors(out)
+    for name, r in report.items():
+        same = torch.equal(tensors[f"direction.{name}"], want[f"direction.{name}"])
+        assert same != r["refined"], (name, r)
+    assert all(torch.equal(tensors[k], want[k]) for k in want if not k.startswith("direction."))
     other = dataclasses.replace(again, model={**again.model, "width": 16})
     with pytest.raises(ValueError, match="differs from recipe"):
         train_gan.refit(other, stale)
@@ -301,11 +313,15 @@ sample from (edit w hair_red 1 smile 1) as red
         assert has[want].float().mean() >= 0.9, (name, has[want].float().mean())
 
 
-def test_resume_ignores_where_the_result_goes(tmp_path: Path) -> None:
-    """`into` says where a stage writes its result, not what it trains: a finished run pointed
-    elsewhere resumes (and only writes); any other option still refuses."""
+def test_resume_ignores_where_the_result_goes_and_how_edits_are_fitted(tmp_path: Path) -> None:
+    """`into` says where a stage writes its result, and the judge, its samples and `disentangle`
+    how its edits are fitted after the last step, not what it trains: a run changed in them
+    resumes (and finishes again); any other option still refuses."""
     r = tiny("tiny-faces-vae", tmp_path).with_overrides(steps=8)
     train_vae.train(r, resume=False, progress=False)
+    finish = {"judge": "other.safetensors", "direction_samples": 9, "disentangle": 3}
+    refitted = dataclasses.replace(r, options={**r.options, **finish})
+    assert resumable.fingerprint(refitted) == resumable.fingerprint(r)
     moved = dataclasses.replace(r, options={**r.options, "into": "elsewhere.safetensors"})
     assert resumable.fingerprint(moved) == resumable.fingerprint(r)
     state = resumable.load_state(r.run_path)

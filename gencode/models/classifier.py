@@ -133,6 +133,11 @@ def scores(model: Classifier, out: dict[str, torch.Tensor]) -> dict[str, torch.T
     return res
 
 
+def head_of(name: str, heads: dict[str, dict[str, Any]]) -> str:
+    """The head an attribute name is read from: 'hair_red' -> 'hair', 'smile' -> 'smile'."""
+    return name if name in heads else name.rsplit("_", 1)[0]
+
+
 def binary_labels(
     heads: dict[str, dict[str, Any]], values: dict[str, torch.Tensor], logits: bool
 ) -> dict[str, torch.Tensor]:

@@ -57,11 +57,6 @@ def edit_success(
     return rates
 
 
-def head_of(name: str, heads: Mapping[str, Mapping]) -> str:
-    """The judge head an edit name reads: 'hair_red' -> 'hair', 'smile' -> 'smile'."""
-    return name if name in heads else name.rsplit("_", 1)[0]
-
-
 def judged(judge: C.Classifier, images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per judge head, what it sees in each face, (B,): yes/no for a binary head, the value's
     index for a categorical one, the level in units of its range for a continuous one."""
@@ -98,7 +93,7 @@ def side_effects(
     before = judged(judge, render(z))
     out = {}
     for name in sorted(directions):
-        own = head_of(name, heads)
+        own = C.head_of(name, heads)
         if own not in heads:
             continue
         worst: dict[str, float] = {}

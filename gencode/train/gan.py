@@ -120,8 +120,8 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
     if recipe.options.get("judge"):
         judge_file = judge_path(recipe.options["judge"])
         n = int(recipe.options.get("direction_samples", 4000))
-        render = lambda z: gan.generate(G, z)  # noqa: E731
-        edits, meta_dir = judged_edits(render, config["latent_dim"], judge_file, n, seed + 1)
+        refine = int(recipe.options.get("disentangle", 0))
+        edits, meta_dir = judged_edits(G, config["latent_dim"], judge_file, n, seed + 1, refine)
     meta = {
         "dataset": recipe.dataset,
         "size": recipe.size,

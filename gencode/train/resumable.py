@@ -137,7 +137,7 @@ def _capture(objects: dict[str, Any], step: int, fingerprint: dict[str, Any]) ->
 
 def _restore(objects: dict[str, Any], state: dict[str, Any], fingerprint: dict[str, Any]) -> int:
     """Load a saved state into the objects; the step to continue from."""
-    if _where_dropped(state.get("fingerprint")) != json.dumps(fingerprint, sort_keys=True):
+    if _untrained_dropped(state.get("fingerprint")) != json.dumps(fingerprint, sort_keys=True):
         raise ValueError("the saved run was made by a different recipe; train without --resume")
     for name, obj in objects.items():
         if isinstance(obj, torch.Generator):
@@ -147,18 +147,21 @@ def _restore(objects: dict[str, Any], state: dict[str, Any], fingerprint: dict[s
     return int(state["step"])
 
 
-WHERE_OPTIONS = ("into",)
+# Options that do not change what the steps train, so a resumed run may differ in them: where the
+# result goes (`into`), and how the finished network's edits are fitted (a generator's attribute
+# edits are fitted after its last step, and may be refitted with --refit-from).
+UNTRAINED_OPTIONS = ("into", "judge", "direction_samples", "bn_samples", "disentangle")
 
 
-def _where_dropped(saved: str | None) -> str | None:
-    """A saved fingerprint without the options that only say where the result goes (states
+def _untrained_dropped(saved: str | None) -> str | None:
+    """A saved fingerprint without the options that do not change the training steps (states
     saved before they were left out carry them)."""
     try:
         fp = json.loads(saved or "")
     except ValueError:
         return saved
     if isinstance(fp, dict) and isinstance(fp.get("options"), dict):
-        fp["options"] = {k: v for k, v in fp["options"].items() if k not in WHERE_OPTIONS}
+        fp["options"] = {k: v for k, v in fp["options"].items() if k not in UNTRAINED_OPTIONS}
     return json.dumps(fp, sort_keys=True)
 
 
@@ -166,9 +169,9 @@ def fingerprint(recipe: Any) -> dict[str, Any]:
     """The recipe fields a resumed run must share with the saved one."""
     keys = ("family", "arch", "dataset", "model", "size", "batch", "seed")
     fp = {k: getattr(recipe, k) for k in keys}
-    # Where the result goes is not what is trained: a finished stage may be pointed elsewhere
-    # (`into`) and resumed to write it there.
-    fp["options"] = {k: v for k, v in recipe.options.items() if k not in WHERE_OPTIONS}
+    # Where the result goes and how edits are fitted are not what is trained: a finished stage
+    # may be pointed elsewhere (`into`), or given a new judge, and resumed to finish again.
+    fp["options"] = {k: v for k, v in recipe.options.items() if k not in UNTRAINED_OPTIONS}
     return fp
 
 

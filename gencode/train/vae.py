@@ -85,10 +85,10 @@ def fit_latents(vae: V.VAE, recipe: Any) -> tuple[LatentEdits, dict[str, Any]]:
     x = R.to_unit(x)
     vae.fit_prior(V.posterior_means(vae, x))
     if recipe.options.get("judge"):  # edit what users sample, as the judge reads it
-        render = lambda z: V.decode_latents(vae, z)  # noqa: E731
         judge_file = judge_path(recipe.options["judge"])
         seed = recipe.seed + DIRECTION_SEED_OFFSET + 1
-        return judged_edits(render, vae.cfg.latent_dim, judge_file, n, seed)
+        refine = int(recipe.options.get("disentangle", 0))
+        return judged_edits(vae.decode, vae.cfg.latent_dim, judge_file, n, seed, refine)
     z = V.encode_images(vae, x)  # (N, D) in the fitted latent space
     masks = C.binary_labels(heads, y, logits=False)
     values = {k: spec["values"] for k, spec in heads.items() if spec["kind"] == "categorical"}
