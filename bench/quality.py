@@ -33,13 +33,15 @@ from gencode.models.classifier import load_classifier
 from gencode.train.scenes_report import scenes_gate
 
 
-def faces_gate(n: int, paths: dict[str, Path] | None = None) -> dict[str, float]:
+def faces_gate(
+    n: int, paths: dict[str, Path] | None = None, judge: Path | None = None
+) -> dict[str, float]:
     """Per faces model: per attribute the share of n toggled edits that move the judge right
     ('edit/faces-gan/smile'), per edit and other attribute the side effect ('side/faces-gan/
-    smile->glasses')."""
+    smile->glasses'); read by the shipped faces judge, or by `judge`."""
     from gencode.train.faces_report import FRESH_SEED, edit_success, shipped_renderers, side_effects
 
-    judge_net = load_classifier(WEIGHTS_DIR / "faces-judge.safetensors")
+    judge_net = load_classifier(judge or WEIGHTS_DIR / "faces-judge.safetensors")
     result = {}
     for name, (render, dirs, dim) in shipped_renderers(paths).items():
         z = torch.randn(n, dim, generator=torch.Generator().manual_seed(FRESH_SEED))
@@ -81,17 +83,18 @@ def main() -> None:
     ap.add_argument("--no-scenes", action="store_true", help="score the faces models only")
     for name in ("gan", "vae"):
         ap.add_argument(f"--faces-{name}", type=Path, default=None, help=f"a faces {name.upper()} checkpoint to score instead of the shipped one")  # fmt: skip
+    ap.add_argument("--faces-judge", type=Path, default=None, help="a faces judge to read with instead of the shipped one (another judge cross-checks edits fitted with the first)")  # fmt: skip
     a = ap.parse_args()
     faces_paths = {f"faces-{k}": v for k, v in (("gan", a.faces_gan), ("vae", a.faces_vae)) if v}
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     if a.no_scenes:
-        return faces_only(a.faces_n, t0, faces_paths)
+        return faces_only(a.faces_n, t0, faces_paths, a.faces_judge)
     model = a.scenes or "scenes"
     runs = {s: scenes_gate(a.n, a.time_n, a.seed, model, steps=s, bf16=a.bf16) for s in a.steps}
     before = scenes_gate(a.n, a.time_n, a.seed, a.before, upscale_to=256) if a.before else {}
     faces = (
-        faces_gate(a.faces_n, faces_paths)
+        faces_gate(a.faces_n, faces_paths, a.faces_judge)
         if not a.no_faces
         else {"edit/none": 1.0, "side/none": 0.0}
     )
@@ -124,9 +127,11 @@ def main() -> None:
     )
 
 
-def faces_only(n: int, t0: float, paths: dict[str, Path] | None = None) -> None:
+def faces_only(
+    n: int, t0: float, paths: dict[str, Path] | None = None, judge: Path | None = None
+) -> None:
     """The faces part of the gate alone: every figure, then its RESULT line."""
-    r = faces_gate(n, paths)
+    r = faces_gate(n, paths, judge)
     for k, v in sorted(r.items()):
         print(f"{k:36s} {v:.3f}")
     ok, line = faces_verdict(r)

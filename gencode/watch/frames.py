@@ -104,6 +104,18 @@ def locate(script: Any, message: str, node: Any = None, output: str | None = Non
     return Diagnostic("error", message, span).format(program.sources)
 
 
+def error_text(e: BaseException) -> str:
+    """What a failed render says: a RenderError or DeviceError in its own words (naming the line
+    of the value that failed, where it knows it), anything else with its type."""
+    text = str(e) or type(e).__name__
+    located = getattr(e, "located", None)  # a RenderError names the line of the value that failed
+    if callable(located):
+        text = located()
+    return (
+        text if type(e).__name__ in ("RenderError", "DeviceError") else f"{type(e).__name__}: {e}"
+    )
+
+
 def _depends(root: Any, key: str) -> bool:
     """Whether `root` is, or is computed from, the node with this key."""
     stack, seen = [root], set()

@@ -24,7 +24,7 @@ from typing import Any
 
 from gencode.errors import GenError
 from gencode.watch import bounded
-from gencode.watch.frames import Snapshot, locate, non_finite
+from gencode.watch.frames import Snapshot, error_text, locate, non_finite
 from gencode.watch.hub import Hub
 from gencode.watch.watcher import files_of, include_targets
 
@@ -283,7 +283,7 @@ class Session:
             return
         except Exception as e:  # RenderError, DeviceError, out of memory, a bad file...
             node = getattr(e, "node", None)
-            self._fail(Problem("render", locate(script, _message(e), node), seq))
+            self._fail(Problem("render", locate(script, error_text(e), node), seq))
             return
         finally:
             timer.cancel()
@@ -326,7 +326,9 @@ class Session:
             render(script, self.out_dir, executor=self.executor, cancel=cancel)
             self.writes += 1
         except Exception as e:
-            self._fail(Problem("write", f"{self.path}: error writing outputs: {_message(e)}", seq))
+            self._fail(
+                Problem("write", f"{self.path}: error writing outputs: {error_text(e)}", seq)
+            )
 
     def _step(self, label: str, done: int, total: int) -> None:
         """The executor's progress report, passed on to pages at most every 50 ms."""
@@ -390,13 +392,3 @@ class Session:
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-
-def _message(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
-    located = getattr(e, "located", None)  # a RenderError names the line of the value that failed
-    if callable(located):
-        text = located()
-    return (
-        text if type(e).__name__ in ("RenderError", "DeviceError") else f"{type(e).__name__}: {e}"
-    )
