@@ -16,7 +16,7 @@ grids.
 Targets: fidelity >= 90% on average and >= 75% for every subject (64 samples each); time of day
 >= 85%; each modifier >= 90%; diversity ratio >= 0.5; every faces edit right way in >= 90%, and
 its side effect on each other attribute <= 10%, per model.
-Usage: python bench/quality.py [--n 64] [--time-n 16] [--faces-n 128] [--threads 2] [--scenes CKPT]
+Usage: python bench/quality.py [--n 64] [--time-n 16] [--faces-n 512] [--threads 2] [--scenes CKPT]
        [--bf16] [--no-scenes]
 """
 
@@ -30,6 +30,7 @@ import torch
 
 from gencode.models.catalog import WEIGHTS_DIR
 from gencode.models.classifier import load_classifier
+from gencode.train.faces_report import GATE_FACES
 from gencode.train.scenes_report import scenes_gate
 
 
@@ -79,7 +80,7 @@ def main() -> None:
     ap.add_argument("--before", default="scenes32", help="a model scored beside (upsampled)")
     ap.add_argument("--no-faces", action="store_true", help="score the scenes model only")
     ap.add_argument("--bf16", action="store_true", help="sample scenes in bfloat16, as --bf16")
-    ap.add_argument("--faces-n", type=int, default=128, help="fresh faces per faces model")
+    ap.add_argument("--faces-n", type=int, default=GATE_FACES, help="fresh faces per faces model")
     ap.add_argument("--no-scenes", action="store_true", help="score the faces models only")
     for name in ("gan", "vae"):
         ap.add_argument(f"--faces-{name}", type=Path, default=None, help=f"a faces {name.upper()} checkpoint to score instead of the shipped one")  # fmt: skip

@@ -21,7 +21,13 @@ from gencode.train import gan as train_gan
 from gencode.train import recipe as recipes
 from gencode.train import resumable
 from gencode.train import vae as train_vae
-from gencode.train.faces_report import FRESH_SEED, edit_success, shipped_renderers, side_effects
+from gencode.train.faces_report import (
+    FRESH_SEED,
+    GATE_FACES,
+    edit_success,
+    shipped_renderers,
+    side_effects,
+)
 
 RECIPES = Path(__file__).parent / "recipes"
 TRAINERS = {"classifier": train_classifier, "gan": train_gan, "vae": train_vae}
@@ -260,7 +266,8 @@ def test_shipped_edits_move_the_judge(name: str) -> None:
 
 
 # The gate: an edit leaves every other attribute (<= 10% of faces changed). One pair the
-# 32 px GAN does not meet yet: removing glasses reveals eyes whose size the frames hid.
+# 32 px GAN does not meet yet: moving along glasses changes the eyes it draws (12.3% of the gate's
+# 512 faces under the 64 px judge); refining the direction through the generator did not help.
 SIDE_LIMIT = 0.1
 OPEN = {("faces-gan", "glasses", "eye_size"): 0.2}
 
@@ -269,7 +276,9 @@ OPEN = {("faces-gan", "glasses", "eye_size"): 0.2}
 def test_shipped_edits_leave_the_other_attributes(name: str) -> None:
     render, dirs, dim = _shipped(name)
     judge = C.load_classifier(JUDGE)
-    z = torch.randn(128, dim, generator=torch.Generator().manual_seed(FRESH_SEED))  # the gate's
+    z = torch.randn(
+        GATE_FACES, dim, generator=torch.Generator().manual_seed(FRESH_SEED)
+    )  # the gate's
     side = side_effects(render, judge, dirs, z, amount=1.0)
     assert ("smile", "glasses") in side and ("glasses", "skin") in side
     over = {pair: rate for pair, rate in side.items() if rate > OPEN.get((name, *pair), SIDE_LIMIT)}

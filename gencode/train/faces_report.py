@@ -23,6 +23,9 @@ from gencode.train import resumable as R
 Render = Callable[[torch.Tensor], torch.Tensor]  # latents (B, D) -> images (B, 3, H, W) in [-1, 1]
 FACES_MODELS = ("faces-gan", "faces-vae")
 FRESH_SEED = 424_242  # faces no model was trained on
+# Faces per model in the gate: a side effect is a share of the faces with (or without) glasses, a
+# few dozen of 128, where one face is 2-3%; 512 measures it to about +-2%.
+GATE_FACES = 512
 # A continuous attribute (smile, skin, eye size) counts as changed by another attribute's edit when
 # the judge reads it moved by more than this share of its range: a fifth of the way from the
 # smallest eyes to the largest is a visible change, and well above the judge's own error.
