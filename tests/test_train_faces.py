@@ -266,8 +266,8 @@ def test_shipped_edits_move_the_judge(name: str) -> None:
 
 
 # The gate: an edit leaves every other attribute (<= 10% of faces changed). One pair the
-# 32 px GAN does not meet yet: moving along glasses changes the eyes it draws (12.3% of the gate's
-# 512 faces under the 64 px judge); refining the direction through the generator did not help.
+# 32 px GAN does not meet yet: moving along glasses changes the eyes it draws (11.7% of the gate's
+# 512 faces under the 64 px judge); refining the direction through the generator barely helped.
 SIDE_LIMIT = 0.1
 OPEN = {("faces-gan", "glasses", "eye_size"): 0.2}
 
