@@ -133,6 +133,24 @@ def scores(model: Classifier, out: dict[str, torch.Tensor]) -> dict[str, torch.T
     return res
 
 
+def readings(
+    heads: dict[str, dict[str, Any]], out: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Per head what it reads, on one scale, from head outputs: a level's position in its range
+    (0 at the bottom, 1 at the top), a yes/no head's probability, per-value probabilities (B, K)."""
+    res = {}
+    for name, spec in heads.items():
+        y = out[name]
+        if spec["kind"] == "continuous":
+            lo, hi = spec["range"]
+            res[name] = (y - lo) / (hi - lo)
+        elif spec["kind"] == "categorical":
+            res[name] = F.softmax(y, 1)
+        else:
+            res[name] = torch.sigmoid(y)
+    return res
+
+
 def head_of(name: str, heads: dict[str, dict[str, Any]]) -> str:
     """The head an attribute name is read from: 'hair_red' -> 'hair', 'smile' -> 'smile'."""
     return name if name in heads else name.rsplit("_", 1)[0]

@@ -39,19 +39,8 @@ AMOUNTS = (1.0, 1.5)  # the amounts scripts use most; the gate measures 1.0
 
 
 def readings(judge: C.Classifier, images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per judge head what it reads, on one scale: (B,) for yes/no and levels, (B, K) else."""
-    out = judge(images)
-    res = {}
-    for name, spec in judge.cfg.heads.items():
-        y = out[name]
-        if spec["kind"] == "continuous":
-            lo, hi = spec["range"]
-            res[name] = (y - lo) / (hi - lo)
-        elif spec["kind"] == "categorical":
-            res[name] = F.softmax(y, 1)
-        else:
-            res[name] = torch.sigmoid(y)
-    return res
+    """Per judge head what it reads in images, differentiably (classifier.readings)."""
+    return C.readings(judge.cfg.heads, judge(images))
 
 
 def refine(

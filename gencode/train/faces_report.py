@@ -63,16 +63,13 @@ def edit_success(
 def judged(judge: C.Classifier, images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per judge head, what it sees in each face, (B,): yes/no for a binary head, the value's
     index for a categorical one, the level in units of its range for a continuous one."""
-    out = C.predict(judge, images)
     heads = judge.cfg.heads
-    flags = C.binary_labels(heads, out, logits=True)
-    seen = {}
+    seen = C.readings(heads, C.predict(judge, images))
     for h, spec in heads.items():
-        if spec["kind"] == "continuous":
-            lo, hi = spec["range"]
-            seen[h] = (out[h] - lo) / (hi - lo)  # 0 at the bottom of the range, 1 at the top
-        else:
-            seen[h] = out[h].argmax(1) if spec["kind"] == "categorical" else flags[h]
+        if spec["kind"] == "categorical":
+            seen[h] = seen[h].argmax(1)
+        elif spec["kind"] != "continuous":
+            seen[h] = seen[h] > 0.5  # logit > 0
     return seen
 
 
