@@ -201,3 +201,56 @@ def test_a_decoder_only_run_keeps_every_latent_and_replaces_the_models_decoder(t
     for k in before:
         same = torch.equal(before[k], after[k])
         assert same == (not k.startswith("autoencoder.decoder.")), k
+
+
+def test_focus_draws_captions_with_a_word_more_often():
+    """`focus = {moon = 3, rainbow = 2}`: an item is drawn in proportion to the product of its
+    caption's focus weights, words read as the model reads them (aliases included)."""
+    from gencode.data import scenes
+    from gencode.train.datasets import load_data
+    from gencode.train.latent_flow import flow_batch, focus_weights
+
+    words = load_data("scenes", 64)
+    captions = ["lake with a moon", "city at night", "moonlit dunes under a rainbow", "forest"]
+    w = focus_weights("r.toml", captions, {"moon": 3, "rainbow": 2}, words.word_ids,
+                      words.vocabulary)  # fmt: skip
+    assert w.tolist() == [3.0, 1.0, 6.0, 1.0]
+    assert focus_weights("r.toml", captions, {}, words.word_ids, words.vocabulary) is None
+    with pytest.raises(ValueError, match="r.toml: .*focus: unicorn is not a vocabulary word"):
+        focus_weights("r.toml", captions, {"unicorn": 2}, words.word_ids, words.vocabulary)
+    with pytest.raises(ValueError, match="positive weight"):
+        focus_weights("r.toml", captions, {"moon": 0}, words.word_ids, words.vocabulary)
+    assert "moon" in scenes.MODIFIERS
+
+    class R:
+        batch, prompt_dropout = 4000, 0.0
+
+    pool = {"latents": torch.zeros(4, 4, 2, 2).half(), "captions": captions}
+    drawn = []
+    ids = lambda c: drawn.append(c) or []  # noqa: E731
+    flow_batch(pool, R, ids, torch.Generator().manual_seed(0), w)
+    share = [drawn.count(c) / len(drawn) for c in captions]
+    assert share == pytest.approx([3 / 11, 1 / 11, 6 / 11, 1 / 11], abs=0.03)
+
+
+def test_a_stage_can_refine_a_finished_model_with_its_own_autoencoder(tmp_path, tiny_ldm):
+    """A refining stage may name a finished "ldm" checkpoint as its autoencoder: it encodes with
+    that model's autoencoder and ships it unchanged, with what the model said of it."""
+    from gencode.models.checkpoint import load_tensors, read_info
+    from gencode.train import latent_flow
+
+    r = recipes.load(RECIPES / "tiny-scenes-ldm.toml")
+    opts = {**r.options, "autoencoder": str(tiny_ldm), "init": str(tiny_ldm),
+            "focus": {"moon": 3.0}}  # fmt: skip
+    r = r.with_overrides(run_dir=str(tmp_path / "refine"), options=opts, steps=2)
+    out = latent_flow.train(r, resume=False, progress=False)
+    before, after = load_tensors(tiny_ldm), load_tensors(out)
+    assert before.keys() == after.keys()
+    same = {k for k in before if torch.equal(before[k], after[k])}
+    assert {k for k in before if k.startswith("autoencoder.")} <= same
+    assert any(not k.startswith("autoencoder.") for k in set(before) - same)  # the UNet trained
+    said, says = read_info(tiny_ldm).meta["autoencoder"], read_info(out).meta["autoencoder"]
+    assert {k: v for k, v in said.items() if k != "sha256"} == {
+        k: v for k, v in says.items() if k != "sha256"
+    }
+    assert "psnr" in says

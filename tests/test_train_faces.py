@@ -95,6 +95,36 @@ def test_gan_trains_with_directions(judge: Path, tmp_path: Path) -> None:
     assert x.shape == (2, 3, 32, 32)
 
 
+def test_a_conditioned_gan_trains_its_critic_on_the_labels(judge: Path, tmp_path: Path) -> None:
+    """`conditioned = true`: the critic sees each face's labels (the true ones for training faces,
+    the ones z carries for generated faces), and the checkpoint says which coordinates carry what;
+    the generator, and so the runtime, are those of an unconditional GAN."""
+    r = tiny("tiny-faces-gan", tmp_path, judge=str(judge), conditioned=True)
+    path = train_gan.train(r, resume=False, progress=False)
+    info = read_info(path)
+    assert info.meta["codes"]["glasses"] == [6] and info.meta["codes"]["hair"] == [1, 2, 3, 4]
+    assert "codes" not in info.config  # the generator is an unconditional GAN's
+    critic = resumable.load_state(r.run_path)["D"]
+    assert critic["embed.weight"].shape == (critic["head.weight"].shape[1] * 16, 8)
+    assert logged(r)[-1]["d"] < math.log(4)
+    assert gan.load_generator(path)(torch.zeros(2, 16)).shape == (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"arch": "mlp-gan"}, "needs a dcgan on a procedural dataset"),
+        ({"model": {"latent_dim": 8, "width": 8}}, "latent_dim 8 cannot carry 8 codes"),
+    ],
+)
+def test_a_gan_that_cannot_be_conditioned_is_refused(
+    change: dict, says: str, tmp_path: Path
+) -> None:
+    r = dataclasses.replace(tiny("tiny-faces-gan", tmp_path, conditioned=True), **change)
+    with pytest.raises(ValueError, match=says):
+        train_gan.train(r, resume=False, progress=False)
+
+
 def test_refit_recomputes_the_edits_without_training(judge: Path, tmp_path: Path) -> None:
     r = tiny("tiny-faces-gan", tmp_path / "a", judge=str(judge))
     trained = train_gan.train(r, resume=False, progress=False)

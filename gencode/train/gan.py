@@ -3,7 +3,9 @@
 Non-saturating GAN loss with Adam(0.5, 0.999); the shipped generator is the EMA of the trained one,
 with its BatchNorm statistics recomputed for the EMA weights. Afterwards, InterFaceGAN: sample z,
 let the faces judge label the generated faces and fit the attribute edits (gencode.train.edits).
-A recipe's `init` grows a smaller GAN's generator (progressive growing).
+A recipe's `init` grows a smaller GAN's generator (progressive growing). With `conditioned = true`
+the first coordinates of z carry the dataset's labelled attributes and the critic sees the labels
+too (gencode.train.gan_codes), so each attribute is drawn from its own coordinates.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gencode.models.checkpoint import save_checkpoint
 from gencode.models.directions import LatentEdits, to_tensors
 from gencode.train import resumable as R
 from gencode.train.edits import judge_path, judged_edits
+from gencode.train.gan_codes import Codes, ProjectionCritic
 
 FINISH_SEED_OFFSET = 7_777_777  # latents for BN statistics and directions: not the training draws
 
@@ -28,9 +31,12 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     """Train the GAN a recipe describes; write its checkpoint; return the checkpoint's path."""
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
+    codes = conditioning(recipe)
     cfg = gan.make_config(recipe.arch, {**recipe.model, "size": recipe.size})
     config = gan.config_dict(cfg)
     G, D = R.init_seeded(recipe.seed, lambda: gan.build(recipe.arch, config))
+    if codes:
+        D = R.init_seeded(recipe.seed + 1, lambda: ProjectionCritic(D, codes.dim))
     if recipe.options.get("init"):
         grow_from(G, recipe, recipe.options["init"])
     ema = R.EMA(G, recipe.ema_decay)
@@ -39,22 +45,55 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     d_ratio = float(recipe.options.get("d_lr_ratio", 1.0))  # TTUR: the critic may learn faster
     opt_d = torch.optim.Adam(D.parameters(), recipe.lr * d_ratio, betas=betas)
     g = torch.Generator().manual_seed(recipe.seed)
-    pool = R.image_pool(recipe)
+    pool, pool_labels = labelled_pool(recipe, codes) if codes else (R.image_pool(recipe), None)
     smooth = float(recipe.options.get("real_label", 1.0))  # one-sided label smoothing if < 1
 
     def step(i: int) -> dict[str, float]:
         lr = R.lr_at(recipe, i)
         R.set_lr(opt_g, lr)
         R.set_lr(opt_d, lr * d_ratio)
-        real = R.to_unit(pool[R.batch_indices(len(pool), recipe.batch, g)])  # (B, 3, H, W)
+        idx = R.batch_indices(len(pool), recipe.batch, g)
+        real = R.to_unit(pool[idx])  # (B, 3, H, W)
         z = torch.randn(recipe.batch, cfg.latent_dim, generator=g)  # (B, D)
-        losses = gan_step(G, D, opt_g, opt_d, real, z, smooth, recipe.grad_clip)
+        labels = ((pool_labels[idx],), (codes.of_latents(z),)) if codes else None
+        losses = gan_step(G, D, opt_g, opt_d, real, z, smooth, recipe.grad_clip, labels)
         ema.update(G)
         return losses
 
     objects = {"G": G, "D": D, "ema": ema.model, "opt_g": opt_g, "opt_d": opt_d, "rng": g}
     R.run_steps(recipe, objects, step, resume=resume, progress=progress)
     return _finish(recipe, ema.model, config)
+
+
+def conditioning(recipe: Any) -> Codes | None:
+    """The recipe's latent codes when it asks for `conditioned = true` (procedural datasets with
+    labelled attributes and a convolutional critic only)."""
+    from gencode.data import DATASETS, dataset
+
+    if not recipe.options.get("conditioned"):
+        return None
+    attributes = getattr(dataset(recipe.dataset), "ATTRIBUTES", None) if (
+        recipe.dataset in DATASETS) else None  # fmt: skip
+    if not attributes or recipe.arch != "dcgan":
+        raise ValueError(
+            f"{recipe.source}: conditioned = true needs a dcgan on a procedural dataset with "
+            f"labelled attributes (faces), not {recipe.arch} on {recipe.dataset}"
+        )
+    codes = Codes(attributes)
+    latent_dim = int(recipe.model.get("latent_dim", 64))
+    if codes.dim >= latent_dim:
+        raise ValueError(f"{recipe.source}: latent_dim {latent_dim} cannot carry {codes.dim} codes")
+    return codes
+
+
+def labelled_pool(recipe: Any, codes: Codes) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images (as R.image_pool paints them) and their true label vectors."""
+    from gencode.data import dataset
+
+    images, labels = dataset(recipe.dataset).generate(
+        int(recipe.options.get("pool", 20000)), recipe.seed, recipe.size
+    )
+    return R.images_to_tensor(images), codes.of_labels(labels)
 
 
 def grow_from(G: nn.Module, recipe: Any, path: str) -> None:
@@ -74,14 +113,17 @@ def gan_step(
     z: torch.Tensor,
     smooth: float,
     clip: float,
+    labels: tuple[tuple[torch.Tensor], tuple[torch.Tensor]] | None = None,
 ) -> dict[str, float]:
-    """One critic update then one generator update (non-saturating loss); the step's figures."""
+    """One critic update then one generator update (non-saturating loss); the step's figures.
+    labels: (the real images' label vectors, the ones z carries) for a conditioned critic."""
+    y_real, y_fake = labels if labels is not None else ((), ())
     fake = G(z)  # (B, 3, H, W)
-    d_real, d_fake = D(real), D(fake.detach())  # (B,), (B,)
+    d_real, d_fake = D(real, *y_real), D(fake.detach(), *y_fake)  # (B,), (B,)
     loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, smooth))
     loss_d = loss_d + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
     _update(opt_d, loss_d, D, clip)
-    d_gen = D(fake)  # (B,)
+    d_gen = D(fake, *y_fake)  # (B,)
     loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))  # non-saturating
     _update(opt_g, loss_g, G, clip)
     return {
@@ -133,6 +175,9 @@ def _finish(recipe: Any, G: nn.Module, config: dict[str, Any]) -> Path:
         "directions": meta_dir,
         "recipe": {"name": recipe.name, "seed": recipe.seed, "steps": recipe.steps},
     }
+    codes = conditioning(recipe)
+    if codes:
+        meta["codes"] = codes.describe()
     tensors = {**R.prefixed("generator", G), **to_tensors(edits)}
     save_checkpoint(recipe.output_path, tensors, "gan", recipe.arch, config, meta)
     return recipe.output_path

@@ -34,6 +34,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "default_guidance": 3.0,
     "default_sampler": "euler",
     "init": "",  # an "ldm" checkpoint whose UNet this run starts from (a refining stage)
+    "focus": {},  # {word: weight}: captions with the word are drawn weight times as often
 }
 POOL_FILE = "latents.pt"
 
@@ -67,7 +68,7 @@ def latent_pools(recipe: Any, opts: dict[str, Any]) -> tuple[list[dict[str, Any]
             f"{recipe.source}: autoencoder {ae_path} not found; train it first "
             "(gencode train scenes-ae)"
         )
-    ae, sha = load_autoencoder(ae_path), file_sha256(ae_path)
+    ae, sha = read_autoencoder(ae_path), file_sha256(ae_path)
     key = {"ae": sha, "sizes": opts["sizes"], "pool": opts["pool"], "seed": recipe.seed}
     cache = recipe.run_path / POOL_FILE
     if cache.exists():
@@ -80,9 +81,48 @@ def latent_pools(recipe: Any, opts: dict[str, Any]) -> tuple[list[dict[str, Any]
     return pools, ae, sha
 
 
-def flow_batch(pool: dict[str, Any], recipe: Any, ids_of: Any, g: torch.Generator):
-    """(x_t, t·1000, word ids, target v) for one step, every draw from g."""
-    idx = torch.randint(0, len(pool["latents"]), (recipe.batch,), generator=g)
+def read_autoencoder(path: Path) -> Any:
+    """The autoencoder of its own checkpoint, or the one inside an "ldm" checkpoint (a stage that
+    refines a finished model encodes with, and ships, that model's autoencoder)."""
+    from gencode.models.checkpoint import read_info
+
+    return load_autoencoder(path, prefix="autoencoder" if read_info(path).arch == "ldm" else "")
+
+
+def focus_weights(
+    source: Any, captions: list[str], focus: dict[str, float], ids_of: Any, vocabulary: list[str]
+) -> torch.Tensor | None:
+    """How often each pool item is drawn: the product of `focus` weights of its caption's words
+    (None: uniformly). Words are read as the model reads them (aliases included)."""
+    if not focus:
+        return None
+    bad = sorted(set(focus) - set(vocabulary))
+    if bad or any(float(w) <= 0 for w in focus.values()):
+        raise ValueError(
+            f"{source}: [latent_diffusion] focus: {', '.join(bad) or 'a weight'} is not a "
+            "vocabulary word with a positive weight"
+        )
+    by_id = {vocabulary.index(w): float(x) for w, x in focus.items()}
+    weights = [1.0] * len(captions)
+    for i, caption in enumerate(captions):
+        for k in set(ids_of(caption)):
+            weights[i] *= by_id.get(k, 1.0)
+    return torch.tensor(weights, dtype=torch.float64)
+
+
+def flow_batch(
+    pool: dict[str, Any],
+    recipe: Any,
+    ids_of: Any,
+    g: torch.Generator,
+    weights: torch.Tensor | None = None,
+):
+    """(x_t, t·1000, word ids, target v) for one step, every draw from g; weights: how often
+    each pool item is drawn (see focus_weights), uniformly when None."""
+    if weights is None:
+        idx = torch.randint(0, len(pool["latents"]), (recipe.batch,), generator=g)
+    else:
+        idx = torch.multinomial(weights, recipe.batch, replacement=True, generator=g)
     x0 = pool["latents"][idx].float()  # (B, 4, h, w)
     flip = torch.rand(recipe.batch, generator=g) < 0.5  # landscapes read the same mirrored
     x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
@@ -114,13 +154,18 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     model = R.init_seeded(recipe.seed, lambda: UNet(cfg))
     if opts["init"]:
         model.load_state_dict(init_unet(recipe, opts["init"]))
+    weights = [
+        focus_weights(recipe.source, p["captions"], opts["focus"], words.word_ids, words.vocabulary)
+        for p in pools
+    ]
     ema = R.EMA(model, recipe.ema_decay)
     opt = torch.optim.AdamW(model.parameters(), recipe.lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(recipe.seed)
 
     def step(i: int) -> dict[str, float]:
         R.set_lr(opt, R.lr_at(recipe, i))
-        x_t, t, ids, v = flow_batch(pools[i % len(pools)], recipe, words.word_ids, g)
+        k = i % len(pools)
+        x_t, t, ids, v = flow_batch(pools[k], recipe, words.word_ids, g, weights[k])
         loss = F.mse_loss(model(x_t, t, model.encode_prompt(ids)), v)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -180,7 +225,11 @@ def init_unet(recipe: Any, path: str) -> dict[str, torch.Tensor]:
 
 
 def ae_meta(opts: dict[str, Any]) -> dict[str, Any]:
-    """What the autoencoder's own checkpoint says of itself (PSNR, latent scale)."""
+    """What the autoencoder's own checkpoint says of itself (PSNR, latent scale); for the one
+    inside an "ldm" checkpoint, what that checkpoint says of it."""
     from gencode.models.checkpoint import read_info
 
-    return {k: v for k, v in read_info(opts["autoencoder"]).meta.items() if k != "recipe"}
+    info = read_info(opts["autoencoder"])
+    if info.arch == "ldm":
+        return {k: v for k, v in info.meta.get("autoencoder", {}).items() if k != "sha256"}
+    return {k: v for k, v in info.meta.items() if k != "recipe"}
