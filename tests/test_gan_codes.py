@@ -78,3 +78,27 @@ def test_the_projection_critic_judges_an_image_with_its_labels(codes: Codes) -> 
     critic(x, y).sum().backward()
     assert critic.embed.weight.grad is not None and critic.embed.weight.grad.abs().sum() > 0
     assert critic.body[0] is D.net[0]  # the critic's own layers, not copies
+    logit, read = critic.read(x, y)
+    assert torch.equal(logit, critic(x, y)) and read.shape == (4, codes.dim)
+
+
+def test_a_generator_held_to_its_labels_learns_to_draw_them(codes: Codes) -> None:
+    """The label loss alone, through a critic that reads a label, moves a generator towards
+    drawing what its z says: a tiny check of the AC-GAN path's gradients, not of a GAN."""
+    torch.manual_seed(0)
+    G, D = gan.build("dcgan", {"latent_dim": 16, "size": 8, "width": 4})
+    critic = ProjectionCritic(D, codes.dim)
+    with torch.no_grad():
+        critic.aux.weight.zero_()
+        critic.aux.bias.zero_()
+    z = torch.randn(32, 16)
+    y = codes.of_latents(z)
+    opt = torch.optim.Adam(list(G.parameters()) + list(critic.aux.parameters()), 1e-2)
+    first = None
+    for _ in range(60):
+        loss = torch.nn.functional.mse_loss(critic.read(G(z), y)[1], y)
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.5 * first

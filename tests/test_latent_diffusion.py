@@ -215,8 +215,12 @@ def test_focus_draws_captions_with_a_word_more_often():
     w = focus_weights("r.toml", captions, {"moon": 3, "rainbow": 2}, words.word_ids,
                       words.vocabulary)  # fmt: skip
     assert w.tolist() == [3.0, 1.0, 6.0, 1.0]
+    both = focus_weights("r.toml", captions, {"moon dunes": 5}, words.word_ids, words.vocabulary)
+    assert both.tolist() == [1.0, 1.0, 5.0, 1.0]  # only where the caption has every word
     assert focus_weights("r.toml", captions, {}, words.word_ids, words.vocabulary) is None
-    with pytest.raises(ValueError, match="r.toml: .*focus: unicorn is not a vocabulary word"):
+    with pytest.raises(
+        ValueError, match="r.toml: .*focus: unicorn: each key must be vocabulary words"
+    ):
         focus_weights("r.toml", captions, {"unicorn": 2}, words.word_ids, words.vocabulary)
     with pytest.raises(ValueError, match="positive weight"):
         focus_weights("r.toml", captions, {"moon": 0}, words.word_ids, words.vocabulary)

@@ -47,6 +47,7 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     g = torch.Generator().manual_seed(recipe.seed)
     pool, pool_labels = labelled_pool(recipe, codes) if codes else (R.image_pool(recipe), None)
     smooth = float(recipe.options.get("real_label", 1.0))  # one-sided label smoothing if < 1
+    label_weight = float(recipe.options.get("label_weight", 1.0))  # conditioned: labels' loss
 
     def step(i: int) -> dict[str, float]:
         lr = R.lr_at(recipe, i)
@@ -55,7 +56,7 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
         idx = R.batch_indices(len(pool), recipe.batch, g)
         real = R.to_unit(pool[idx])  # (B, 3, H, W)
         z = torch.randn(recipe.batch, cfg.latent_dim, generator=g)  # (B, D)
-        labels = ((pool_labels[idx],), (codes.of_latents(z),)) if codes else None
+        labels = (pool_labels[idx], codes.of_latents(z), label_weight) if codes else None
         losses = gan_step(G, D, opt_g, opt_d, real, z, smooth, recipe.grad_clip, labels)
         ema.update(G)
         return losses
@@ -113,25 +114,43 @@ def gan_step(
     z: torch.Tensor,
     smooth: float,
     clip: float,
-    labels: tuple[tuple[torch.Tensor], tuple[torch.Tensor]] | None = None,
+    labels: tuple[torch.Tensor, torch.Tensor, float] | None = None,
 ) -> dict[str, float]:
     """One critic update then one generator update (non-saturating loss); the step's figures.
-    labels: (the real images' label vectors, the ones z carries) for a conditioned critic."""
-    y_real, y_fake = labels if labels is not None else ((), ())
+    labels: (the real faces' label vectors, the ones z carries, the weight of the label loss)
+    for a conditioned critic (gan_codes.ProjectionCritic): it sees the labels, learns to read
+    them on real faces, and the generator is held to the ones its z carries."""
     fake = G(z)  # (B, 3, H, W)
-    d_real, d_fake = D(real, *y_real), D(fake.detach(), *y_fake)  # (B,), (B,)
-    loss_d = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, smooth))
-    loss_d = loss_d + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-    _update(opt_d, loss_d, D, clip)
-    d_gen = D(fake, *y_fake)  # (B,)
-    loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))  # non-saturating
+    if labels is None:
+        d_real, d_fake = D(real), D(fake.detach())  # (B,), (B,)
+        loss_d = _bce(d_real, smooth) + _bce(d_fake, 0.0)
+        _update(opt_d, loss_d, D, clip)
+        d_gen = D(fake)
+        loss_g = _bce(d_gen, 1.0)  # non-saturating
+        figures = {}
+    else:
+        y_real, y_fake, weight = labels
+        (d_real, read_real), d_fake = D.read(real, y_real), D(fake.detach(), y_fake)
+        misread = F.mse_loss(read_real, y_real)
+        loss_d = _bce(d_real, smooth) + _bce(d_fake, 0.0) + weight * misread
+        _update(opt_d, loss_d, D, clip)
+        d_gen, read_gen = D.read(fake, y_fake)
+        off_label = F.mse_loss(read_gen, y_fake)
+        loss_g = _bce(d_gen, 1.0) + weight * off_label
+        figures = {"misread": misread.item(), "off_label": off_label.item()}
     _update(opt_g, loss_g, G, clip)
     return {
         "d": loss_d.item(),
         "g": loss_g.item(),
         "p_real": torch.sigmoid(d_real).mean().item(),
         "p_fake": torch.sigmoid(d_fake).mean().item(),
+        **figures,
     }
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Binary cross-entropy of logits against one target for all."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 def _update(opt: torch.optim.Optimizer, loss: torch.Tensor, model: nn.Module, clip: float) -> None:

@@ -81,7 +81,10 @@ class Codes:
 
 class ProjectionCritic(nn.Module):
     """A convolutional critic with a projection head: logit = ψ(φ(x)) + ⟨V·y, φ(x)⟩, where φ is the
-    critic's last feature map (flattened), ψ its own last layer and y the label vector."""
+    critic's last feature map (flattened), ψ its own last layer and y the label vector; and an
+    auxiliary head that reads the labels back from φ(x) (AC-GAN, Odena et al. 2017), trained on
+    real faces only, so the generator can be held to the labels its z carries, level by level
+    (the projection alone let a 64 px generator draw every eye behind glasses mid-sized)."""
 
     def __init__(self, critic: nn.Module, label_dim: int) -> None:
         super().__init__()
@@ -89,8 +92,14 @@ class ProjectionCritic(nn.Module):
         self.body, self.head = nn.Sequential(*layers[:-1]), layers[-1]
         features = self.head.in_channels * self.head.kernel_size[0] * self.head.kernel_size[1]
         self.embed = nn.Linear(label_dim, features, bias=False)
+        self.aux = nn.Linear(features, label_dim)
         nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.read(x, y)[0]
+
+    def read(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logit (B,), the labels the critic reads in x (B, label_dim))."""
         h = self.body(x)  # (B, c, 4, 4)
-        return self.head(h).flatten() + (self.embed(y) * h.flatten(1)).sum(1)  # (B,)
+        f = h.flatten(1)
+        return self.head(h).flatten() + (self.embed(y) * f).sum(1), self.aux(f)

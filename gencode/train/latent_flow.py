@@ -92,21 +92,25 @@ def read_autoencoder(path: Path) -> Any:
 def focus_weights(
     source: Any, captions: list[str], focus: dict[str, float], ids_of: Any, vocabulary: list[str]
 ) -> torch.Tensor | None:
-    """How often each pool item is drawn: the product of `focus` weights of its caption's words
-    (None: uniformly). Words are read as the model reads them (aliases included)."""
+    """How often each pool item is drawn (None: uniformly): the product of the `focus` weights
+    whose words its caption has, words read as the model reads them (aliases included). A key
+    of several words ("moon day") counts where the caption has all of them."""
     if not focus:
         return None
-    bad = sorted(set(focus) - set(vocabulary))
-    if bad or any(float(w) <= 0 for w in focus.values()):
+    keys = {key: [vocabulary.index(w) if w in vocabulary else -1 for w in key.split()]
+            for key in focus}  # fmt: skip
+    bad = [key for key, ids in keys.items() if not ids or -1 in ids or float(focus[key]) <= 0]
+    if bad:
         raise ValueError(
-            f"{source}: [latent_diffusion] focus: {', '.join(bad) or 'a weight'} is not a "
-            "vocabulary word with a positive weight"
+            f"{source}: [latent_diffusion] focus: {', '.join(bad)}: each key must be vocabulary "
+            "words with a positive weight"
         )
-    by_id = {vocabulary.index(w): float(x) for w, x in focus.items()}
     weights = [1.0] * len(captions)
     for i, caption in enumerate(captions):
-        for k in set(ids_of(caption)):
-            weights[i] *= by_id.get(k, 1.0)
+        has = set(ids_of(caption))
+        for key, ids in keys.items():
+            if has.issuperset(ids):
+                weights[i] *= float(focus[key])
     return torch.tensor(weights, dtype=torch.float64)
 
 
