@@ -132,15 +132,29 @@ def test_shipped_recipe_loads():
 
 @pytest.mark.parametrize(
     "name",
-    ["scenes", "scenes-ae", "scenes-refine", "scenes-refine2", "scenes-decoder", "scenes-pixel32"]
-    + ["faces-gan", "faces-vae"]
-    + ["faces-judge64", "faces-gan64", "faces-vae64"],
+    ["scenes", "scenes-ae", "scenes-refine", "scenes-refine2", "scenes-decoder", "scenes-refine3"]
+    + ["scenes-pixel32", "faces-gan", "faces-vae"]
+    + ["faces-judge64", "faces-gan64", "faces-gan64-codes", "faces-vae64"],
 )
 def test_shipped_recipes_write_to_their_run_folder_not_the_package(name):
     from gencode.models.catalog import WEIGHTS_DIR
 
     r = load(name)
     assert not r.output_path.resolve().is_relative_to(WEIGHTS_DIR.resolve())
+
+
+def test_each_shipped_checkpoint_is_installed_by_one_recipe():
+    """`--install` from a recipe that is not the shipped model's last stage would replace it."""
+    from gencode.models.catalog import WEIGHTS_DIR
+
+    recipes = Path(__file__).parent.parent / "gencode" / "recipes"
+    installs: dict[str, list[str]] = {}
+    for path in sorted(recipes.glob("*.toml")):
+        r = load(path.stem)
+        if r.install:
+            installs.setdefault(r.install, []).append(r.name)
+    assert {k: v for k, v in installs.items() if len(v) > 1} == {}
+    assert sorted(installs) == sorted(p.name for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
 def test_a_recipe_that_writes_into_the_package_is_refused(tmp_path):
