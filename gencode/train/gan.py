@@ -34,6 +34,10 @@ def train(recipe: Any, *, resume: bool, progress: bool) -> Path:
     codes = conditioning(recipe)
     cfg = gan.make_config(recipe.arch, {**recipe.model, "size": recipe.size})
     config = gan.config_dict(cfg)
+    if codes and codes.dim >= cfg.latent_dim:
+        raise ValueError(
+            f"{recipe.source}: latent_dim {cfg.latent_dim} cannot carry {codes.dim} codes"
+        )
     G, D = R.init_seeded(recipe.seed, lambda: gan.build(recipe.arch, config))
     if codes:
         D = R.init_seeded(recipe.seed + 1, lambda: ProjectionCritic(D, codes.dim))
@@ -80,11 +84,7 @@ def conditioning(recipe: Any) -> Codes | None:
             f"{recipe.source}: conditioned = true needs a dcgan on a procedural dataset with "
             f"labelled attributes (faces), not {recipe.arch} on {recipe.dataset}"
         )
-    codes = Codes(attributes)
-    latent_dim = int(recipe.model.get("latent_dim", 64))
-    if codes.dim >= latent_dim:
-        raise ValueError(f"{recipe.source}: latent_dim {latent_dim} cannot carry {codes.dim} codes")
-    return codes
+    return Codes(attributes)
 
 
 def labelled_pool(recipe: Any, codes: Codes) -> tuple[torch.Tensor, torch.Tensor]:
