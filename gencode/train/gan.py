@@ -89,12 +89,8 @@ def conditioning(recipe: Any) -> Codes | None:
 
 def labelled_pool(recipe: Any, codes: Codes) -> tuple[torch.Tensor, torch.Tensor]:
     """The training images (as R.image_pool paints them) and their true label vectors."""
-    from gencode.data import dataset
-
-    images, labels = dataset(recipe.dataset).generate(
-        int(recipe.options.get("pool", 20000)), recipe.seed, recipe.size
-    )
-    return R.images_to_tensor(images), codes.of_labels(labels)
+    images, labels = R.procedural_pool(recipe)
+    return images, codes.of_labels(labels)
 
 
 def grow_from(G: nn.Module, recipe: Any, path: str) -> None:

@@ -7,7 +7,7 @@ training image's true labels into the same vector), and `ProjectionCritic`, a cr
 an image together with its labels (Miyato & Koyama 2018, "cGANs with projection discriminator").
 
 Why: an unconditional GAN mixes the attributes in its latent as training happens to, so a straight
-edit that adds glasses may also grow the eyes (the shipped faces GAN: 11.7% of faces). Here every
+edit that adds glasses may also grow the eyes (the first wave's 32 px faces GAN: 11.7% of faces). Here every
 label is a function of its own coordinates of z, and the critic rejects a face whose glasses or
 eyes disagree with them, so the generator learns to draw each attribute from its coordinates
 alone. The generator and the runtime are unchanged: z is still standard normal, and

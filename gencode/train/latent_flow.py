@@ -34,7 +34,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "default_guidance": 3.0,
     "default_sampler": "euler",
     "init": "",  # an "ldm" checkpoint whose UNet this run starts from (a refining stage)
-    "focus": {},  # {word: weight}: captions with the word are drawn weight times as often
+    "focus": {},  # {"word" or "word word": weight}: captions with all the words, weight x as often
 }
 POOL_FILE = "latents.pt"
 

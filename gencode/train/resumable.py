@@ -216,18 +216,24 @@ def init_seeded(seed: int, build: Callable[[], Any]) -> Any:
         return build()
 
 
+def procedural_pool(recipe: Any) -> tuple[torch.Tensor, list[dict]]:
+    """`pool` procedural training images uint8 (N, 3, H, W) from the seed, and their labels."""
+    from gencode.data import dataset
+
+    n = int(recipe.options.get("pool", 20000))
+    images, labels = dataset(recipe.dataset).generate(n, recipe.seed, recipe.size)
+    return images_to_tensor(images), labels
+
+
 def image_pool(recipe: Any) -> torch.Tensor:
     """Training images uint8 (N, 3, H, W): `pool` procedural ones from the seed, or a folder's."""
-    from gencode.data import DATASETS, dataset
+    from gencode.data import DATASETS
 
     if recipe.dataset in DATASETS:
-        n = int(recipe.options.get("pool", 20000))
-        images, _ = dataset(recipe.dataset).generate(n, recipe.seed, recipe.size)
-    else:
-        from gencode.train.datasets import load_data
+        return procedural_pool(recipe)[0]
+    from gencode.train.datasets import load_data
 
-        images = load_data(recipe.dataset, recipe.size).images
-    return images_to_tensor(images)
+    return images_to_tensor(load_data(recipe.dataset, recipe.size).images)
 
 
 def check_config(recipe: Any, source: Path, config: dict[str, Any]) -> None:
